@@ -1,0 +1,1 @@
+"""O-stock: event-sourced organization and licensing services on Kafka and Redis."""

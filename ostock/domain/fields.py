@@ -1,0 +1,48 @@
+"""Field rules shared by every aggregate: bounds and formats, checked in command methods."""
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+
+from ostock.domain.errors import InvalidField
+
+NAME_MAX = 200
+TEXT_MAX = 2000
+EMAIL_MAX = 254
+PHONE_MAX = 40
+PHONE_PATTERN = re.compile(r"^[0-9 +\-().\/]*$")
+
+
+def required(field: str, value: str, limit: int = NAME_MAX) -> str:
+    """A non-blank string of at most `limit` characters, stripped."""
+    value = value.strip()
+    if not value:
+        raise InvalidField(f"{field} is required and must not be blank")
+    return bounded(field, value, limit)
+
+
+def bounded(field: str, value: str, limit: int) -> str:
+    """An optional string of at most `limit` characters, stripped."""
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidField(f"{field} must be at most {limit} characters, got {len(value)}")
+    return value
+
+
+def email(field: str, value: str) -> str:
+    """An empty string or a syntactically valid e-mail address (no DNS lookup)."""
+    value = bounded(field, value, EMAIL_MAX)
+    if not value:
+        return value
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise InvalidField(f"{field} is not a valid e-mail address: {error}") from None
+
+
+def phone(field: str, value: str) -> str:
+    """An empty string or digits with the usual separators."""
+    value = bounded(field, value, PHONE_MAX)
+    if not PHONE_PATTERN.match(value):
+        raise InvalidField(f"{field} may hold only digits, spaces and + - ( ) . /")
+    return value

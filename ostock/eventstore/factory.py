@@ -1,0 +1,75 @@
+"""The persistence module: select it with PERSISTENCE_MODULE=ostock.eventstore.factory:KafkaFactory.
+
+Environment (the application's env): KAFKA_BOOTSTRAP_SERVERS, KAFKA_EVENTS_TOPIC,
+KAFKA_TRANSACTIONAL_ID (stable per writer instance: a restarted writer fences its
+predecessor and aborts its open transaction at once), KAFKA_TIMEOUT_S.
+"""
+
+from typing import Any
+
+from confluent_kafka import Producer
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    InfrastructureFactory,
+    ProcessRecorder,
+    TrackingRecorder,
+)
+
+from ostock.eventstore.log import KafkaEventLog
+from ostock.eventstore.recorder import KafkaAggregateRecorder
+
+
+class KafkaFactory(InfrastructureFactory[TrackingRecorder]):
+    """Builds one transactional producer and one KafkaEventLog per application."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:9092"
+        timeout_s = float(self.env.get("KAFKA_TIMEOUT_S") or 5.0)
+        transactional_id = self.env.get("KAFKA_TRANSACTIONAL_ID") or f"ostock.{self.env.name}"
+        producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "partitioner": "murmur2_random",
+                "transactional.id": transactional_id,
+                "transaction.timeout.ms": 30000,
+                "linger.ms": 1,
+            }
+        )
+        producer.init_transactions(max(timeout_s * 6, 30.0))
+        self.log = KafkaEventLog(
+            producer,
+            topic=self.env.get("KAFKA_EVENTS_TOPIC") or "ostock.events",
+            consumer_config={
+                "bootstrap.servers": bootstrap,
+                "group.id": f"{transactional_id}.loader",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+            },
+            timeout_s=timeout_s,
+        )
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        return KafkaAggregateRecorder(self.log)
+
+    def application_recorder(self) -> ApplicationRecorder:
+        raise NotImplementedError(
+            "Kafka has no application-wide sequence (offsets are per partition): "
+            "use aggregate_recorder(); consumers track Kafka offsets instead"
+        )
+
+    def tracking_recorder(
+        self, tracking_recorder_class: type[TrackingRecorder] | None = None
+    ) -> TrackingRecorder:
+        raise NotImplementedError(
+            "tracking is the consumer offset, committed inside the Kafka transaction"
+        )
+
+    def process_recorder(self) -> ProcessRecorder:
+        raise NotImplementedError(
+            "tracking is the consumer offset, committed inside the Kafka transaction"
+        )
+
+    def close(self) -> None:
+        self.log.producer.flush(self.log.timeout_s)

@@ -1,0 +1,156 @@
+"""The events topic as an append-only store with an in-memory index per aggregate."""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from time import monotonic
+from uuid import UUID
+
+from confluent_kafka import KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer as KafkaConsumer
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from ostock.kafka import Headers, header
+
+EVENT_TYPE = "event-type"
+AGGREGATE_ID = "aggregate-id"
+AGGREGATE_VERSION = "aggregate-version"
+
+
+@dataclass(frozen=True)
+class KeyedStoredEvent(StoredEvent):
+    """A stored event with the Kafka key it is published under (its organization id)."""
+
+    key: str = ""
+
+
+class EventLogError(RuntimeError):
+    """The events topic could not be read or written in time."""
+
+
+def _originator_id(text: str) -> UUID | str:
+    try:
+        return UUID(text)
+    except ValueError:
+        return text
+
+
+class KafkaEventLog:
+    """Appends events to one topic through a transactional producer and answers
+    per-aggregate reads from the partitions this writer has loaded."""
+
+    def __init__(
+        self, producer: Producer, topic: str, consumer_config: dict[str, object], timeout_s: float
+    ) -> None:
+        self.producer = producer
+        self.topic = topic
+        self.timeout_s = timeout_s
+        self._consumer_config = consumer_config
+        self._index: dict[str, list[StoredEvent]] = {}
+        self._uncommitted: list[StoredEvent] = []
+        self._in_transaction = False
+
+    # Reading
+
+    def load(self, partitions: Sequence[int]) -> int:
+        """Forget everything, then read the given partitions from offset 0 to their end."""
+        self._index.clear()
+        if not partitions:
+            return 0
+        consumer = KafkaConsumer({**self._consumer_config, "enable.partition.eof": True})
+        loaded = 0
+        try:
+            consumer.assign([TopicPartition(self.topic, p, 0) for p in partitions])
+            pending = set(partitions)
+            deadline = monotonic() + max(self.timeout_s * 6, 30.0)
+            while pending:
+                if monotonic() > deadline:
+                    raise EventLogError(
+                        f"{self.topic} partitions {sorted(pending)} not read in time"
+                    )
+                for message in consumer.consume(num_messages=1000, timeout=0.2):
+                    error = message.error()
+                    if error is not None and error.code() == KafkaError._PARTITION_EOF:
+                        pending.discard(message.partition())
+                    elif error is not None:
+                        raise EventLogError(f"reading {self.topic}: {error}")
+                    else:
+                        self._append(self._stored_event(message.headers(), message.value()))
+                        loaded += 1
+        finally:
+            consumer.close()
+        return loaded
+
+    def select(self, originator_id: UUID | str) -> list[StoredEvent]:
+        """Every event of one aggregate, in version order."""
+        return self._index.get(str(originator_id), [])
+
+    @staticmethod
+    def _stored_event(headers: Headers | None, value: bytes | None) -> StoredEvent:
+        aggregate_id = header(headers, AGGREGATE_ID)
+        version = header(headers, AGGREGATE_VERSION)
+        event_type = header(headers, EVENT_TYPE)
+        if aggregate_id is None or version is None or event_type is None or value is None:
+            raise EventLogError("an event record lacks its aggregate headers")
+        return StoredEvent(_originator_id(aggregate_id), int(version), event_type, value)
+
+    # Writing
+
+    def append(self, events: Sequence[StoredEvent], headers: Headers | None = None) -> None:
+        """Publish events, atomically: all or none, and never a version twice."""
+        self._check_unique(events)
+        with self.transaction():
+            for event in events:
+                key = event.key if isinstance(event, KeyedStoredEvent) else ""
+                self.producer.produce(
+                    self.topic,
+                    key=(key or str(event.originator_id)).encode(),
+                    value=event.state,
+                    headers=[
+                        (EVENT_TYPE, event.topic.encode()),
+                        (AGGREGATE_ID, str(event.originator_id).encode()),
+                        (AGGREGATE_VERSION, str(event.originator_version).encode()),
+                        *(headers or ()),
+                    ],
+                )
+                self._append(event)
+                self._uncommitted.append(event)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Producer]:
+        """One Kafka transaction; nested use joins the outer one. On failure the
+        transaction is aborted and the index forgets what it added."""
+        if self._in_transaction:
+            yield self.producer
+            return
+        self.producer.begin_transaction()
+        self._in_transaction = True
+        try:
+            yield self.producer
+            self.producer.commit_transaction(self.timeout_s)
+        except BaseException:
+            self._undo()
+            self.producer.abort_transaction(self.timeout_s)
+            raise
+        finally:
+            self._in_transaction = False
+            self._uncommitted.clear()
+
+    def _check_unique(self, events: Sequence[StoredEvent]) -> None:
+        seen: set[tuple[str, int]] = set()
+        for event in events:
+            position = (str(event.originator_id), event.originator_version)
+            existing = self._index.get(position[0], [])
+            if position in seen or any(e.originator_version == position[1] for e in existing):
+                raise IntegrityError(f"aggregate {position[0]} already has version {position[1]}")
+            seen.add(position)
+
+    def _append(self, event: StoredEvent) -> None:
+        events = self._index.setdefault(str(event.originator_id), [])
+        events.append(event)
+        if len(events) > 1 and events[-2].originator_version > event.originator_version:
+            events.sort(key=lambda e: e.originator_version)
+
+    def _undo(self) -> None:
+        for event in reversed(self._uncommitted):
+            self._index[str(event.originator_id)].remove(event)

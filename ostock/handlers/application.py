@@ -1,0 +1,70 @@
+"""The eventsourcing Application that every command-handling service builds on."""
+
+from abc import abstractmethod
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import AggregateRecorder
+
+from ostock.contract import Record
+from ostock.domain.aggregate import Issued
+from ostock.domain.errors import InvalidField, NotFound
+from ostock.eventstore.factory import KafkaFactory
+from ostock.eventstore.log import KafkaEventLog
+from ostock.kafka import Headers
+from ostock.settings import Settings
+
+
+def kafka_env(settings: Settings, events_topic: str, transactional_id: str) -> dict[str, str]:
+    """The eventsourcing environment that stores events in Kafka as Avro records."""
+    return {
+        "PERSISTENCE_MODULE": "ostock.eventstore.factory:KafkaFactory",
+        "MAPPER_TOPIC": "ostock.eventstore.mapper:AvroMapper",
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
+        "KAFKA_EVENTS_TOPIC": events_topic,
+        "KAFKA_TRANSACTIONAL_ID": transactional_id,
+        "KAFKA_TIMEOUT_S": str(settings.kafka_timeout_s),
+    }
+
+
+class CommandApplication(Application[UUID]):
+    """An Application whose events live in Kafka and which decides commands."""
+
+    def construct_recorder(self) -> AggregateRecorder:  # type: ignore[override]
+        # Kafka has no application-wide sequence: aggregates are all this needs.
+        return self.factory.aggregate_recorder()
+
+    @property
+    def log(self) -> KafkaEventLog:
+        """The events topic this application appends to."""
+        factory = self.factory
+        assert isinstance(factory, KafkaFactory)
+        return factory.log
+
+    @abstractmethod
+    def handle(self, command: Record, issued: Issued, headers: Headers) -> int:
+        """Decide a command; return the aggregate's version after it, or raise DomainError."""
+
+    @staticmethod
+    def aggregate_id(command: Record) -> UUID:
+        """The target of a command, which must be a UUID."""
+        text = command.fields["meta"]["aggregate_id"]
+        try:
+            return UUID(text)
+        except ValueError:
+            raise InvalidField(f"aggregate_id {text!r} is not a UUID") from None
+
+    def find(self, aggregate_id: UUID) -> Any | None:
+        """The aggregate, or None if it was never created."""
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def get(self, aggregate_id: UUID, kind: str) -> Any:
+        """The aggregate, or NotFound."""
+        aggregate = self.find(aggregate_id)
+        if aggregate is None:
+            raise NotFound(f"{kind} {aggregate_id} does not exist")
+        return aggregate

@@ -1,0 +1,198 @@
+"""The command loop: consume a batch of commands, decide each, and in one Kafka
+transaction produce their events, their results and the consumed offsets.
+
+Exactly once by Kafka's own means: the transaction commits the command offsets
+with the events, and a zombie left over from a rebalance is fenced because the
+offsets are sent with the consumer group's metadata (KIP-447).
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
+
+from ostock.contract import Codec, Record, UndecodableRecord
+from ostock.deadletters import dead_letter_headers
+from ostock.domain.aggregate import Issued
+from ostock.domain.errors import DomainError
+from ostock.handlers.application import CommandApplication
+from ostock.kafka import Headers, consumer_config
+from ostock.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CARRIED_HEADERS = ("correlation-id", "traceparent")
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    """What distinguishes one service's command handler from another's."""
+
+    service: str
+    commands_topic: str
+    command_names: Collection[str]
+
+
+class CommandHandler:
+    """Runs one service's command loop until `stop` is set."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        spec: HandlerSpec,
+        application: CommandApplication,
+        codec: Codec,
+        batch_size: int = 500,
+    ) -> None:
+        self.settings = settings
+        self.spec = spec
+        self.app = application
+        self.codec = codec
+        self.batch_size = batch_size
+        self.group_id = f"ostock.{spec.service}"
+        self.consumer = Consumer(consumer_config(settings, self.group_id))
+        self.handled = 0
+
+    @property
+    def producer(self) -> Producer:
+        return self.app.log.producer
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume and decide until `stop` is set; a fatal Kafka error ends the loop."""
+        self.consumer.subscribe(
+            [self.spec.commands_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+        try:
+            while not stop.is_set():
+                messages = self.consumer.consume(num_messages=self.batch_size, timeout=0.1)
+                commands = [m for m in messages if m.error() is None]
+                for failed in (m for m in messages if m.error() is not None):
+                    log.warning("consumer error: %s", failed.error())
+                if commands:
+                    self._process(commands)
+        finally:
+            self.consumer.close()
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Committed offsets are fetched "stable" by a read_committed consumer: this
+        # waits until a previous owner's open transaction is resolved, so the
+        # events read next include everything it committed.
+        consumer.committed(partitions, timeout=max(self.settings.kafka_timeout_s * 6, 30))
+        started = time.monotonic()
+        loaded = self.app.log.load([p.partition for p in partitions])
+        log.info(
+            "assigned %s: %d events loaded in %.2fs",
+            sorted(p.partition for p in partitions),
+            loaded,
+            time.monotonic() - started,
+        )
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("revoked %s", sorted(p.partition for p in partitions))
+        self.app.log.load([])
+
+    def _process(self, messages: Sequence[Message]) -> None:
+        try:
+            with self.app.log.transaction() as producer:
+                for message in messages:
+                    self._handle(producer, message)
+                producer.send_offsets_to_transaction(
+                    _next_offsets(messages),
+                    self.consumer.consumer_group_metadata(),
+                    self.settings.kafka_timeout_s,
+                )
+            self.handled += len(messages)
+        except KafkaException as error:
+            if error.args[0].fatal():
+                raise
+            log.warning("transaction aborted, retrying the batch: %s", error)
+            self._rewind(messages)
+            time.sleep(0.5)
+
+    def _handle(self, producer: Producer, message: Message) -> None:
+        headers: Headers = message.headers() or []
+        try:
+            command = self.codec.decode(message.value(), expected=self.spec.command_names)
+        except UndecodableRecord as error:
+            self._dead_letter(producer, message, error.reason, str(error))
+            return
+        carried = [(k, v) for k, v in headers if k in CARRIED_HEADERS]
+        result = self._decide(command, carried)
+        producer.produce(
+            self.settings.topics.command_results,
+            key=result["command_id"].encode(),
+            value=self.codec.encode("ostock.CommandResult", result),
+            headers=carried,
+        )
+
+    def _decide(self, command: Record, headers: Headers) -> dict[str, object]:
+        meta = command.fields["meta"]
+        issued = Issued(meta["command_id"], meta["correlation_id"], meta["issued_by"])
+        result: dict[str, object] = {
+            "command_id": meta["command_id"],
+            "command_type": command.name,
+            "aggregate_id": meta["aggregate_id"],
+            "organization_id": meta["organization_id"],
+            "correlation_id": meta["correlation_id"],
+        }
+        try:
+            version = self.app.handle(command, issued, headers)
+        except DomainError as error:
+            status = {
+                "status": "rejected",
+                "error_code": error.code,
+                "error_message": error.message,
+            }
+            return result | status | {"version": None, "decided_at": datetime.now(UTC)}
+        return result | {
+            "status": "accepted",
+            "version": version,
+            "error_code": None,
+            "error_message": None,
+            "decided_at": datetime.now(UTC),
+        }
+
+    def _dead_letter(self, producer: Producer, message: Message, reason: str, error: str) -> None:
+        log.warning(
+            "dead-lettering %s[%d]@%d: %s",
+            message.topic(),
+            message.partition(),
+            message.offset(),
+            error,
+        )
+        producer.produce(
+            self.settings.topics.dead_letters,
+            key=message.key(),
+            value=message.value(),
+            headers=dead_letter_headers(
+                reason=reason,
+                error=error,
+                topic=message.topic() or "",
+                partition=message.partition() or 0,
+                offset=message.offset() or 0,
+                consumer=self.group_id,
+                original=message.headers(),
+            ),
+        )
+
+    def _rewind(self, messages: Sequence[Message]) -> None:
+        # Reload the owned partitions too: the aborted batch must leave no trace.
+        firsts: dict[int, int] = {}
+        for message in messages:
+            firsts.setdefault(message.partition() or 0, message.offset() or 0)
+        for partition, offset in firsts.items():
+            self.consumer.seek(TopicPartition(self.spec.commands_topic, partition, offset))
+        self.app.log.load([p.partition for p in self.consumer.assignment()])
+
+
+def _next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:
+    last: dict[tuple[str, int], int] = {}
+    for message in messages:
+        last[(message.topic() or "", message.partition() or 0)] = message.offset() or 0
+    return [
+        TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in last.items()
+    ]

@@ -1,0 +1,47 @@
+"""The command-handler process of each service: its composition root."""
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from ostock.contract import Codec
+from ostock.handlers.application import CommandApplication, kafka_env
+from ostock.handlers.organization import DECISIONS as ORGANIZATION_DECISIONS
+from ostock.handlers.organization import OrganizationService
+from ostock.handlers.runner import CommandHandler, HandlerSpec
+from ostock.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ServiceFactory = Callable[[Settings, str], tuple[HandlerSpec, CommandApplication]]
+
+
+def _organization(settings: Settings, instance: str) -> tuple[HandlerSpec, CommandApplication]:
+    spec = HandlerSpec(
+        "organization-service", settings.topics.organization_commands, tuple(ORGANIZATION_DECISIONS)
+    )
+    env = kafka_env(
+        settings, settings.topics.organization_events, f"ostock.{spec.service}.{instance}"
+    )
+    return spec, OrganizationService(env=env)
+
+
+SERVICES: dict[str, ServiceFactory] = {"organization": _organization}
+
+
+def run_handler(settings: Settings, service: str, instance: str = "1") -> None:
+    """Run one service's command handler in this process until SIGINT or SIGTERM.
+
+    `instance` names this writer: a restarted writer with the same name fences its
+    predecessor and aborts the transaction it left open at once.
+    """
+    spec, application = SERVICES[service](settings, instance)
+    handler = CommandHandler(settings, spec, application, Codec())
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("%s handler %s consuming %s", service, instance, spec.commands_topic)
+    handler.run(stop)
+    application.close()
+    log.info("%s handler stopped after %d commands", service, handler.handled)

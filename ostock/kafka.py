@@ -1,0 +1,45 @@
+"""Kafka client configuration shared by every process: one place for the settings
+that make clients agree (partitioner, isolation) and bound every call."""
+
+from typing import Any
+
+from ostock.settings import Settings
+
+Headers = list[tuple[str, bytes]]
+
+
+def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """A confluent-kafka producer that partitions like Java and aiokafka clients do."""
+    timeout_ms = int(settings.kafka_timeout_s * 1000)
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        # murmur2 is the Java and aiokafka default: commands and events keyed by
+        # organization_id must land on the same partition number whoever writes them.
+        "partitioner": "murmur2_random",
+        "enable.idempotence": True,
+        "linger.ms": 2,
+        "message.timeout.ms": max(timeout_ms, 1000),
+        "socket.timeout.ms": max(timeout_ms, 1000),
+        **extra,
+    }
+
+
+def consumer_config(settings: Settings, group_id: str, **extra: Any) -> dict[str, Any]:
+    """A confluent-kafka consumer that sees only committed transactions."""
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "group.id": group_id,
+        "isolation.level": "read_committed",
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "socket.timeout.ms": max(int(settings.kafka_timeout_s * 1000), 1000),
+        **extra,
+    }
+
+
+def header(headers: Headers | None, name: str) -> str | None:
+    """The first value of a header as text, or None."""
+    for key, value in headers or ():
+        if key == name and value is not None:
+            return value.decode()
+    return None
