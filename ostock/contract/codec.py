@@ -34,7 +34,7 @@ class Record(NamedTuple):
 
 
 class Codec:
-    """Encodes and decodes every record of the contract; schemas parsed once, fingerprints cached."""
+    """Encodes and decodes every record of the contract; schemas parsed, fingerprints cached."""
 
     def __init__(self, schemas: SchemaSet | None = None) -> None:
         self.schemas = schemas if schemas is not None else load_schemas()

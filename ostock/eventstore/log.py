@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from time import monotonic
 from uuid import UUID
 
-from confluent_kafka import KafkaError, Producer, TopicPartition
 from confluent_kafka import Consumer as KafkaConsumer
+from confluent_kafka import KafkaError, Producer, TopicPartition
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ostock.kafka import Headers, header

@@ -1,4 +1,4 @@
-"""Domain events <-> Avro event records: select with MAPPER_TOPIC=ostock.eventstore.mapper:AvroMapper.
+"""Domain events <-> Avro event records (MAPPER_TOPIC=ostock.eventstore.mapper:AvroMapper).
 
 The stored state of an event IS the Avro record that consumers read from the
 events topic, so the log needs no second encoding.

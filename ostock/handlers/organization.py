@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from typing import Any
+
 from ostock.contract import Record
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import AlreadyExists

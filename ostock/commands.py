@@ -1,0 +1,73 @@
+"""Building commands for the write side: one place for the envelope, used by the API
+and the CLI alike. A command is addressed to its topic and keyed by organization id."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+from ostock.settings import Topics
+
+ORGANIZATION_COMMANDS = {
+    "create": "ostock.organization.CreateOrganization",
+    "update": "ostock.organization.UpdateOrganization",
+    "delete": "ostock.organization.DeleteOrganization",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command ready to encode: its record name, key, and fields."""
+
+    name: str
+    organization_id: str
+    fields: dict[str, Any]
+
+    @property
+    def command_id(self) -> str:
+        return str(self.fields["meta"]["command_id"])
+
+    @property
+    def aggregate_id(self) -> str:
+        return str(self.fields["meta"]["aggregate_id"])
+
+    def topic(self, topics: Topics) -> str:
+        """The command topic of the service that owns this command."""
+        context = self.name.split(".")[1]
+        return topics.organization_commands if context == "organization" else topics.license_commands
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """Who issues a command, and the correlation id that ties its effects together."""
+
+    issued_by: str
+    correlation_id: str = ""
+    command_id: str = ""
+
+
+def envelope(
+    aggregate_id: str, organization_id: str, issuer: Issuer, expected_version: int | None
+) -> dict[str, Any]:
+    """The CommandMeta of a new command; ids are generated where the issuer left them out."""
+    return {
+        "command_id": issuer.command_id or str(uuid4()),
+        "aggregate_id": aggregate_id,
+        "organization_id": organization_id,
+        "expected_version": expected_version,
+        "issued_at": datetime.now(UTC),
+        "issued_by": issuer.issued_by,
+        "correlation_id": issuer.correlation_id or str(uuid4()),
+    }
+
+
+def organization_command(
+    action: str,
+    organization_id: str,
+    issuer: Issuer,
+    details: dict[str, str] | None = None,
+    expected_version: int | None = None,
+) -> Command:
+    """Create, update or delete an organization; `details` holds name and contact fields."""
+    meta = envelope(organization_id, organization_id, issuer, expected_version)
+    return Command(ORGANIZATION_COMMANDS[action], organization_id, {"meta": meta, **(details or {})})
