@@ -46,6 +46,7 @@ class CommandHandler:
         spec: HandlerSpec,
         application: CommandApplication,
         codec: Codec,
+        instance: str,
         batch_size: int = 500,
     ) -> None:
         self.settings = settings
@@ -54,7 +55,15 @@ class CommandHandler:
         self.codec = codec
         self.batch_size = batch_size
         self.group_id = f"ostock.{spec.service}"
-        self.consumer = Consumer(consumer_config(settings, self.group_id))
+        # Static membership: a restarted instance takes its partitions back at once
+        # instead of waiting for the dead member's session to time out.
+        self.consumer = Consumer(
+            consumer_config(
+                settings,
+                self.group_id,
+                **{"group.instance.id": f"{self.group_id}.{instance}", "session.timeout.ms": 10000},
+            )
+        )
         self.handled = 0
 
     @property

@@ -37,7 +37,7 @@ def run_handler(settings: Settings, service: str, instance: str = "1") -> None:
     predecessor and aborts the transaction it left open at once.
     """
     spec, application = SERVICES[service](settings, instance)
-    handler = CommandHandler(settings, spec, application, Codec())
+    handler = CommandHandler(settings, spec, application, Codec(), instance)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

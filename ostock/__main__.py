@@ -1,0 +1,5 @@
+"""`python -m ostock` is the `ostock` command."""
+
+from ostock.cli.main import app
+
+app()

@@ -1,0 +1,26 @@
+"""`ostock worker`: run one deployable of the system in the foreground."""
+
+from typing import Annotated
+
+import typer
+
+from ostock.handlers.worker import SERVICES, run_handler
+from ostock.logs import configure_logging
+from ostock.settings import Settings
+
+app = typer.Typer(help="Run one worker process in the foreground.", no_args_is_help=True)
+
+
+@app.command()
+def handler(
+    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}.")],
+    instance: Annotated[
+        str, typer.Option(help="Stable name of this writer; a restart with it fences the old one.")
+    ] = "1",
+) -> None:
+    """A service's command handler: commands in, events and results out."""
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; known: {', '.join(SERVICES)}")
+    settings = Settings()
+    configure_logging(settings, f"{service}-handler")
+    run_handler(settings, service, instance)
