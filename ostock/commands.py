@@ -34,7 +34,9 @@ class Command:
     def topic(self, topics: Topics) -> str:
         """The command topic of the service that owns this command."""
         context = self.name.split(".")[1]
-        return topics.organization_commands if context == "organization" else topics.license_commands
+        return (
+            topics.organization_commands if context == "organization" else topics.license_commands
+        )
 
 
 @dataclass(frozen=True)
@@ -70,4 +72,6 @@ def organization_command(
 ) -> Command:
     """Create, update or delete an organization; `details` holds name and contact fields."""
     meta = envelope(organization_id, organization_id, issuer, expected_version)
-    return Command(ORGANIZATION_COMMANDS[action], organization_id, {"meta": meta, **(details or {})})
+    return Command(
+        ORGANIZATION_COMMANDS[action], organization_id, {"meta": meta, **(details or {})}
+    )

@@ -41,18 +41,35 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_controller_port: int = Field(
-        9093, description="KRaft controller port of the local broker (`ostock infra`)."
+        default=9093, description="KRaft controller port of the local broker (`ostock infra`)."
     )
-    kafka_timeout_s: float = Field(5.0, gt=0, description="Bound on every Kafka call.")
-    topic_partitions: int = Field(6, ge=1)
+    kafka_timeout_s: float = Field(default=5.0, gt=0, description="Bound on every Kafka call.")
+    topic_partitions: int = Field(default=6, ge=1)
     topics: Topics = Topics()
 
     redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_timeout_s: float = Field(2.0, gt=0, description="Bound on every Redis call.")
-    redis_prefix: str = Field("ostock", description="Key prefix of the live read models.")
+    redis_timeout_s: float = Field(default=2.0, gt=0, description="Bound on every Redis call.")
+    redis_prefix: str = Field(default="ostock", description="Key prefix of the live read models.")
+    command_status_ttl_s: int = Field(
+        default=24 * 60 * 60,
+        ge=1,
+        description="How long a command's status stays readable after it was issued or decided.",
+    )
+
+    projector_batch_size: int = Field(
+        default=500, ge=1, description="Most records a projector applies in one Redis round trip."
+    )
+    projector_batch_wait_s: float = Field(
+        default=0.01,
+        gt=0,
+        description="Longest a projector waits to fill a batch: the latency it adds when idle.",
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    api_retry_after_s: int = Field(
+        default=5, ge=1, description="Retry-After (seconds) of a 503 while Kafka or Redis is down."
+    )
 
     data_dir: Path = Field(default_factory=_data_home, description="Kafka and Redis data, logs.")
     cache_dir: Path = Field(default_factory=_cache_home, description="Resolved Kafka jars.")

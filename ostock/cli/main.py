@@ -2,7 +2,7 @@
 
 import typer
 
-from ostock.cli import events, infra, publish, worker
+from ostock.cli import events, infra, publish, run, worker
 
 app = typer.Typer(
     help="O-stock: organizations and their licenses, event-sourced on Kafka and Redis.",
@@ -13,3 +13,5 @@ app.add_typer(infra.app, name="infra")
 app.add_typer(publish.app, name="publish")
 app.add_typer(worker.app, name="worker")
 app.command()(events.events)
+app.command()(run.run)
+app.command()(worker.api)

@@ -24,3 +24,23 @@ def handler(
     settings = Settings()
     configure_logging(settings, f"{service}-handler")
     run_handler(settings, service, instance)
+
+
+@app.command()
+def projector(
+    name: Annotated[str, typer.Argument(help="organization-projector | command-status-projector")],
+) -> None:
+    """A Faust projector: events in, Redis views out."""
+    # Imported here: faust is slow to import and only this command needs it.
+    from streams.worker import PROJECTORS, run_projector
+
+    if name not in PROJECTORS:
+        raise typer.BadParameter(f"unknown projector {name!r}; known: {', '.join(PROJECTORS)}")
+    run_projector(Settings(), name)
+
+
+def api() -> None:
+    """The HTTP API: reads from Redis, commands to Kafka."""
+    from api.main import serve  # imported here: only this command needs the web stack
+
+    serve(Settings())

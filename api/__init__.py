@@ -1,0 +1,1 @@
+"""The HTTP API: commands in (published to Kafka), read models out (from Redis)."""

@@ -1,0 +1,66 @@
+"""The write path: encode a command, publish it, answer 202 Accepted."""
+
+from uuid import UUID, uuid5
+
+import orjson
+from fastapi import Response
+
+from api.problems import Problem
+from api.publisher import KafkaUnavailable, Publisher
+from ostock.commands import Command, Issuer
+from ostock.contract import Codec
+from ostock.settings import Topics
+
+# Organization ids derive from the command id, so a create retried with the same
+# Idempotency-Key targets the same aggregate (and partition) and is deduplicated there.
+_ORGANIZATION_IDS = UUID("6f1d3c1e-5a0b-4c52-9a53-2f0e5f2b7c11")
+
+
+def organization_id_for(command_id: str) -> str:
+    """The id a CreateOrganization with this command id assigns."""
+    return str(uuid5(_ORGANIZATION_IDS, command_id))
+
+
+class CommandSender:
+    """Sends the commands of one request, issued by its caller under its correlation id."""
+
+    def __init__(
+        self, publisher: Publisher, codec: Codec, topics: Topics, issuer: Issuer, traceparent: str
+    ) -> None:
+        self.issuer = issuer
+        self._publisher = publisher
+        self._codec = codec
+        self._topics = topics
+        self._traceparent = traceparent
+
+    async def send(self, command: Command) -> Response:
+        """Publish `command` and answer 202 with its id and a Location to poll."""
+        try:
+            await self._publisher.publish(
+                command.topic(self._topics),
+                command.organization_id,
+                self._codec.encode(command.name, command.fields),
+                self.issuer.correlation_id,
+                self._traceparent,
+            )
+        except KafkaUnavailable as error:
+            # The broker may still have it: the same command id makes a retry safe.
+            raise Problem(
+                503,
+                f"{error}. Retry with header Idempotency-Key: {command.command_id}",
+                command_id=command.command_id,
+            ) from error
+        body = {
+            "command_id": command.command_id,
+            "organization_id": command.organization_id,
+            "status": "pending",
+        }
+        return Response(
+            orjson.dumps(body),
+            status_code=202,
+            media_type="application/json",
+            headers={
+                "Location": f"/v1/commands/{command.command_id}",
+                "X-Correlation-ID": self.issuer.correlation_id,
+            },
+        )

@@ -1,0 +1,107 @@
+"""Dependencies, as Annotated aliases. All async or plain app.state reads: a sync
+dependency would run in the thread pool on every request."""
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Protocol
+from uuid import UUID, uuid4
+
+from fastapi import Depends, Header, Request
+from redis.asyncio import Redis
+
+from api.commands import CommandSender
+from api.publisher import Publisher
+from ostock.commands import Issuer
+from ostock.settings import Settings
+
+# W3C trace-context version 00; all-zero trace or parent ids are invalid.
+_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+class Views(Protocol):
+    """The read models the API serves (ostock.views.store.ViewReader)."""
+
+    async def organization(self, organization_id: str) -> bytes | None: ...
+
+    async def command(self, command_id: str) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sends the request."""
+
+    subject: str
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def get_publisher(request: Request) -> Publisher:
+    return request.app.state.publisher  # type: ignore[no-any-return]
+
+
+async def get_views(request: Request) -> Views:
+    return request.app.state.views  # type: ignore[no-any-return]
+
+
+async def get_redis(request: Request) -> Redis:
+    return request.app.state.redis  # type: ignore[no-any-return]
+
+
+async def get_caller() -> Caller:
+    """Everyone is anonymous until bearer tokens are checked: replace this one dependency."""
+    return Caller(subject="anonymous")
+
+
+async def get_correlation_id(
+    request: Request,
+    x_correlation_id: Annotated[
+        str | None, Header(max_length=128, pattern=r"^[\x21-\x7e]+$")
+    ] = None,
+) -> str:
+    """The caller's correlation id or a new one; kept on the request so errors echo it too."""
+    correlation_id = x_correlation_id or str(uuid4())
+    request.state.correlation_id = correlation_id
+    return correlation_id
+
+
+async def get_traceparent(traceparent: Annotated[str | None, Header()] = None) -> str:
+    """The caller's W3C traceparent, or the root of a new trace.
+
+    Passed on unchanged: the API records no span of its own (yet), so the consumers'
+    spans become children of the caller's.
+    """
+    if traceparent is not None and _TRACEPARENT.fullmatch(traceparent):
+        return traceparent
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+PublisherDep = Annotated[Publisher, Depends(get_publisher)]
+ViewsDep = Annotated[Views, Depends(get_views)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+CorrelationDep = Annotated[str, Depends(get_correlation_id)]
+
+
+async def get_command_sender(
+    request: Request,
+    settings: SettingsDep,
+    publisher: PublisherDep,
+    caller: CallerDep,
+    correlation_id: CorrelationDep,
+    traceparent: Annotated[str, Depends(get_traceparent)],
+    idempotency_key: Annotated[
+        UUID | None, Header(description="Reuse to retry a command safely: it becomes its id.")
+    ] = None,
+) -> CommandSender:
+    """Everything a command of this request carries: id, caller, correlation, trace."""
+    command_id = str(idempotency_key or uuid4())
+    issuer = Issuer(caller.subject, correlation_id=correlation_id, command_id=command_id)
+    codec = request.app.state.codec
+    return CommandSender(publisher, codec, settings.topics, issuer, traceparent)
+
+
+CommandsDep = Annotated[CommandSender, Depends(get_command_sender)]

@@ -1,0 +1,75 @@
+"""The API's composition root: `create_app` wires the routes, the lifespan owns the clients."""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from api.problems import install_problem_handlers
+from api.publisher import CommandPublisher, api_producer
+from api.routes import commands, health, organizations
+from ostock.contract import Codec
+from ostock.settings import Settings
+from ostock.views.keys import Keys
+from ostock.views.store import ViewReader
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API; it connects to nothing until its lifespan starts."""
+    app = FastAPI(
+        title="O-stock API",
+        summary="Organizations and their licenses: commands in, read models out.",
+        version="1",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings or Settings()
+    app.state.codec = Codec()
+    install_problem_handlers(app)
+    for module in (organizations, commands, health):
+        app.include_router(module.router)
+    return app
+
+
+def redis_client(settings: Settings) -> Redis:
+    """A pooled client whose every call ends within the Redis timeout.
+
+    One immediate retry, on connection errors only, replaces a pooled connection that
+    died with a Redis restart; the default policy retries ten times, backing off.
+    """
+    return Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    async with AsyncExitStack() as stack:
+        app.state.publisher = await stack.enter_async_context(
+            CommandPublisher(api_producer(settings), settings.kafka_timeout_s)
+        )
+        app.state.redis = await stack.enter_async_context(redis_client(settings))
+        app.state.views = ViewReader(app.state.redis, Keys(settings.redis_prefix))
+        yield
+
+
+def serve(settings: Settings | None = None) -> None:
+    """Run the API in the foreground (uvloop, httptools) until interrupted."""
+    settings = settings or Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level=settings.log_level.lower(),
+    )

@@ -1,0 +1,139 @@
+"""Publishing commands to Kafka from the event loop without ever blocking it.
+
+confluent-kafka calls delivery callbacks from inside `poll()`; a daemon thread polls,
+and each callback settles its request's future on the loop thread.
+"""
+
+import asyncio
+import logging
+import threading
+import time
+from functools import partial
+from types import TracebackType
+from typing import Protocol
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from ostock.kafka import producer_config
+from ostock.settings import Settings
+
+PROBE_TTL_S = 2.0  # readiness probes reuse one metadata answer this long
+_POLL_S = 0.1  # how soon the poll thread notices close()
+
+
+class KafkaUnavailable(Exception):
+    """The broker did not confirm a command, or did not answer, in time."""
+
+
+class Publisher(Protocol):
+    """What the routes need from Kafka."""
+
+    async def publish(
+        self, topic: str, organization_id: str, value: bytes, correlation_id: str, traceparent: str
+    ) -> None: ...
+
+    async def reachable(self) -> bool: ...
+
+
+def api_producer(settings: Settings) -> Producer:
+    """The API's producer: shared config, plus bounds so a dead broker surfaces quickly."""
+    timeout_ms = int(settings.kafka_timeout_s * 1000)
+    return Producer(
+        producer_config(
+            settings,
+            **{
+                "client.id": "ostock-api",
+                "request.timeout.ms": timeout_ms,
+                "socket.connection.setup.timeout.ms": timeout_ms,
+                "logger": logging.getLogger("api.kafka"),
+            },
+        )
+    )
+
+
+class CommandPublisher:
+    """Produces encoded commands keyed by organization id; `async with` runs its poll thread."""
+
+    def __init__(self, producer: Producer, timeout_s: float) -> None:
+        self._producer = producer
+        self._timeout_s = timeout_s
+        self._closing = threading.Event()
+        self._poller = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
+        self._probe_lock = asyncio.Lock()
+        self._probe_ok = False
+        self._probe_expires = 0.0
+
+    async def __aenter__(self) -> "CommandPublisher":
+        self._poller.start()
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._closing.set()
+        await asyncio.to_thread(self._poller.join)
+        # flush() serves the last delivery callbacks while the loop still runs.
+        await asyncio.to_thread(self._producer.flush, self._timeout_s)
+
+    async def publish(
+        self, topic: str, organization_id: str, value: bytes, correlation_id: str, traceparent: str
+    ) -> None:
+        """Produce one command and wait, at most the Kafka timeout, for the broker's ack."""
+        loop = asyncio.get_running_loop()
+        delivered: asyncio.Future[None] = loop.create_future()
+        try:
+            self._producer.produce(
+                topic,
+                value=value,
+                key=organization_id.encode(),
+                headers=[
+                    ("correlation-id", correlation_id.encode()),
+                    ("traceparent", traceparent.encode()),
+                ],
+                on_delivery=partial(_report, loop, delivered),
+            )
+        except (BufferError, KafkaException) as error:  # local queue full, or a fatal producer
+            raise KafkaUnavailable(f"Kafka refused the command: {error}") from error
+        try:
+            await asyncio.wait_for(delivered, self._timeout_s)
+        except TimeoutError:
+            raise KafkaUnavailable(f"Kafka did not confirm within {self._timeout_s}s") from None
+
+    async def reachable(self) -> bool:
+        """Whether the broker answers a metadata request; cached so probes stay cheap."""
+        async with self._probe_lock:  # concurrent probes share one request
+            if time.monotonic() >= self._probe_expires:
+                try:
+                    await asyncio.to_thread(self._producer.list_topics, timeout=self._timeout_s)
+                    self._probe_ok = True
+                except KafkaException:
+                    self._probe_ok = False
+                self._probe_expires = time.monotonic() + PROBE_TTL_S
+            return self._probe_ok
+
+    def _poll(self) -> None:
+        while not self._closing.is_set():
+            self._producer.poll(_POLL_S)
+
+
+def _report(
+    loop: asyncio.AbstractEventLoop,
+    delivered: "asyncio.Future[None]",
+    error: KafkaError | None,
+    _message: Message,
+) -> None:
+    """Delivery callback (poll thread): hand the outcome to the loop thread."""
+    if not loop.is_closed():
+        loop.call_soon_threadsafe(_settle, delivered, error)
+
+
+def _settle(delivered: "asyncio.Future[None]", error: KafkaError | None) -> None:
+    if delivered.done():  # the request already gave up waiting
+        return
+    if error is None:
+        delivered.set_result(None)
+    else:
+        delivered.set_exception(KafkaUnavailable(f"Kafka did not take the command: {error.str()}"))

@@ -1,0 +1,1 @@
+"""The `ostock` command line."""

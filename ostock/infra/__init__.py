@@ -1,0 +1,1 @@
+"""Local infrastructure: Kafka (KRaft, from the Maven jars) and Redis as real processes."""

@@ -1,0 +1,245 @@
+"""Apache Kafka 4.x as one local KRaft node (broker + controller) run from the Maven jars.
+
+The jars are resolved once by Maven into the cache folder (pom.xml beside this
+file pins the version); every later start runs offline.
+"""
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+from ostock.infra.ports import is_listening
+from ostock.infra.process import PidFile, spawn, terminate, wait_ready
+
+POM = Path(__file__).with_name("pom.xml")
+# The machine is small (2 cores) and one node holds little data.
+BROKER_JVM = ["-Xms256m", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true"]
+TOOL_JVM = ["-Xmx256m"]  # StorageTool runs for about a second
+MAVEN_TIMEOUT_S = 900.0
+TOOL_TIMEOUT_S = 120.0
+START_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 60.0
+METADATA_TIMEOUT_S = 5.0
+
+
+def kafka_version() -> str:
+    """The Kafka version pinned in pom.xml, the one place it is written."""
+    namespace = {"m": "http://maven.apache.org/POM/4.0.0"}
+    version = ElementTree.parse(POM).findtext("m:properties/m:kafka.version", namespaces=namespace)
+    if not version:
+        raise RuntimeError(f"no <kafka.version> property in {POM}")
+    return version
+
+
+def ensure_jars(cache_dir: Path) -> Path:
+    """Return the folder holding Kafka's jars, resolving them with Maven on first use."""
+    home = cache_dir / f"kafka-{kafka_version()}"
+    libs = home / "libs"
+    if libs.is_dir():
+        return libs
+    print("resolving Kafka jars with Maven (first run only)...", flush=True)
+    home.mkdir(parents=True, exist_ok=True)
+    # Copy into a fresh folder and rename it at the end, so an interrupted run
+    # never leaves a half-filled libs/ that later starts would trust.
+    staging = Path(tempfile.mkdtemp(prefix="libs-", dir=home))
+    log = home / "maven.log"
+    command = [
+        _require("mvn"),
+        "-B",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={staging}",
+    ]
+    try:
+        with log.open("wb") as out:
+            subprocess.run(
+                command, stdout=out, stderr=subprocess.STDOUT, timeout=MAVEN_TIMEOUT_S, check=True
+            )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RuntimeError(f"Maven could not resolve the Kafka jars; see {log}") from error
+    try:
+        staging.rename(libs)
+    except OSError:  # another process finished first: its copy is as good
+        shutil.rmtree(staging, ignore_errors=True)
+    return libs
+
+
+def _require(program: str) -> str:
+    path = shutil.which(program)
+    if path is None:
+        raise RuntimeError(f"{program} not found on PATH; Kafka needs Java 17+ and Maven")
+    return path
+
+
+class KafkaBroker:
+    """One local KRaft node: its config, storage, process and logs under `data_dir`/kafka."""
+
+    def __init__(self, data_dir: Path, cache_dir: Path, port: int, controller_port: int) -> None:
+        self.dir = data_dir / "kafka"
+        self.cache_dir = cache_dir
+        self.port = port
+        self.controller_port = controller_port
+        self.data = self.dir / "data"
+        self.properties = self.dir / "server.properties"
+        self.log4j = self.dir / "log4j2.properties"
+        self.log = self.dir / "server.log"
+        # JVM output: the only trace of a failure before log4j starts.
+        self.console_log = self.dir / "console.log"
+        self.pidfile = PidFile(self.dir / "kafka.pid", token=str(self.properties))
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """The bootstrap servers string clients connect to."""
+        return f"127.0.0.1:{self.port}"
+
+    def pid(self) -> int | None:
+        """The broker's pid, or None when it does not run."""
+        return self.pidfile.pid()
+
+    def start(self) -> None:
+        """Start the broker, or reuse the running one, and wait until it serves metadata."""
+        pid = self.pid()
+        if pid is not None:
+            print(f"Kafka already running (pid {pid}) on {self.bootstrap}", flush=True)
+            self._wait_ready()
+            return
+        libs = ensure_jars(self.cache_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.properties.write_text(self._server_properties())
+        self.log4j.write_text(self._log4j_properties())
+        self._format_storage(libs)
+        self._process = spawn(
+            [
+                _require("java"),
+                *BROKER_JVM,
+                f"-Dlog4j2.configurationFile={self.log4j}",
+                "-cp",
+                f"{libs}/*",
+                "kafka.Kafka",
+                str(self.properties),
+            ],
+            self.console_log,
+            self.pidfile,
+        )
+        elapsed = self._wait_ready()
+        print(f"Kafka ready on {self.bootstrap} in {elapsed:.1f}s", flush=True)
+
+    def stop(self) -> None:
+        """Stop the broker (SIGTERM, SIGKILL after a bound); a no-op when it does not run."""
+        if self.pid() is None:
+            print("Kafka is not running", flush=True)
+        elif terminate(self.pidfile, STOP_TIMEOUT_S):
+            print("Kafka stopped", flush=True)
+        else:
+            print(f"Kafka did not stop within {STOP_TIMEOUT_S:.0f}s and was killed", flush=True)
+        if self._process is not None:  # reap our child
+            self._process.wait(timeout=STOP_TIMEOUT_S)
+            self._process = None
+
+    def _wait_ready(self) -> float:
+        return wait_ready(
+            "Kafka",
+            self._serves_metadata,
+            self.pidfile,
+            [self.log, self.console_log],
+            START_TIMEOUT_S,
+        )
+
+    def _serves_metadata(self) -> bool:
+        # A port check first keeps librdkafka from logging connection errors
+        # while the JVM boots; then a real metadata request.
+        if not is_listening(self.port):
+            return False
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        try:
+            metadata = admin.list_topics(timeout=METADATA_TIMEOUT_S)
+        except KafkaException:
+            return False
+        return bool(metadata.brokers)
+
+    def _format_storage(self, libs: Path) -> None:
+        if (self.data / "meta.properties").exists():
+            return  # formatted before: formatting again would refuse, and data must survive
+        print("formatting Kafka storage (first start only)...", flush=True)
+        cluster_id = self._storage_tool(libs, "random-uuid").split()[-1]
+        self._storage_tool(libs, "format", "-t", cluster_id, "-c", str(self.properties))
+
+    def _storage_tool(self, libs: Path, *args: str) -> str:
+        command = [
+            _require("java"),
+            *TOOL_JVM,
+            f"-Dlog4j2.configurationFile={self.log4j}",
+            "-cp",
+            f"{libs}/*",
+            "kafka.tools.StorageTool",
+            *args,
+        ]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S)
+        except subprocess.TimeoutExpired as error:
+            raise RuntimeError(f"StorageTool {args[0]} hung; see {self.log}") from error
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"StorageTool {args[0]} failed ({result.returncode}): "
+                f"{result.stdout}{result.stderr}; see {self.log}"
+            )
+        return result.stdout
+
+    def _server_properties(self) -> str:
+        return f"""\
+# Written by ostock.infra.kafka on every start; edit the code, not this file.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{self.controller_port}
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs={self.data}
+num.partitions=1
+auto.create.topics.enable=false
+# One node: every internal topic has a single replica.
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+# Consumers join at once instead of waiting for more members (faster tests).
+group.initial.rebalance.delay.ms=0
+# Internal topics are created on first use; with 10 partitions instead of 50
+# the first transactional producer was ready about half a second sooner here,
+# and one node gains nothing from more.
+offsets.topic.num.partitions=10
+transaction.state.log.num.partitions=10
+"""
+
+    def _log4j_properties(self) -> str:
+        return f"""\
+# Written by ostock.infra.kafka on every start.
+status = warn
+appender.file.type = RollingFile
+appender.file.name = file
+appender.file.fileName = {self.log}
+appender.file.filePattern = {self.log}.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 20MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 3
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+"""

@@ -1,0 +1,87 @@
+"""The local infrastructure as one unit: Kafka and Redis for a data folder and ports."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ostock.infra.kafka import KafkaBroker
+from ostock.infra.redis import RedisServer
+from ostock.settings import Settings
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """Whether one service runs, where it listens and where it logs."""
+
+    name: str
+    pid: int | None
+    address: str
+    log: Path
+
+    def __str__(self) -> str:
+        state = f"running (pid {self.pid})" if self.pid is not None else "stopped"
+        return f"{self.name:<6} {state:<20} {self.address:<16} log {self.log}"
+
+
+@dataclass(frozen=True)
+class InfraStatus:
+    """The status of every local service; prints as one line per service."""
+
+    services: tuple[ServiceStatus, ...]
+
+    @property
+    def running(self) -> bool:
+        """Whether every service runs."""
+        return all(service.pid is not None for service in self.services)
+
+    def __str__(self) -> str:
+        return "\n".join(str(service) for service in self.services)
+
+
+class LocalInfra:
+    """Kafka and Redis as local processes keeping their data, logs and pid files in `data_dir`."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        cache_dir: Path,
+        kafka_port: int,
+        controller_port: int,
+        redis_port: int,
+    ) -> None:
+        self.data_dir = data_dir
+        self.kafka = KafkaBroker(data_dir, cache_dir, kafka_port, controller_port)
+        self.redis = RedisServer(data_dir, redis_port)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "LocalInfra":
+        """The infrastructure `settings` points at (ports from the Kafka and Redis addresses)."""
+        first_server = settings.kafka_bootstrap.split(",")[0]
+        return cls(
+            data_dir=settings.data_dir,
+            cache_dir=settings.cache_dir,
+            kafka_port=int(first_server.rsplit(":", 1)[1]),
+            controller_port=settings.kafka_controller_port,
+            redis_port=urlsplit(settings.redis_url).port or 6379,
+        )
+
+    def up(self) -> None:
+        """Start both services, reusing any that already runs; return once both are ready."""
+        self.redis.start()
+        self.kafka.start()
+
+    def down(self) -> None:
+        """Stop both services; a no-op for one that does not run."""
+        self.kafka.stop()
+        self.redis.stop()
+
+    def status(self) -> InfraStatus:
+        """Which services run, read from their pid files (works from any process)."""
+        return InfraStatus(
+            (
+                ServiceStatus("kafka", self.kafka.pid(), self.kafka.bootstrap, self.kafka.log),
+                ServiceStatus(
+                    "redis", self.redis.pid(), f"127.0.0.1:{self.redis.port}", self.redis.log
+                ),
+            )
+        )

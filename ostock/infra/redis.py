@@ -1,0 +1,112 @@
+"""Redis from Debian's package as a local process, durable through an append-only file."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import redis
+
+from ostock.infra.process import PidFile, spawn, terminate, wait_ready
+
+INSTALL = [["apt-get", "update"], ["apt-get", "install", "-y", "redis-server"]]
+INSTALL_TIMEOUT_S = 600.0
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 20.0
+PING_TIMEOUT_S = 1.0
+
+
+def ensure_installed() -> str:
+    """Return the path of redis-server, installing Debian's package if it is missing."""
+    path = shutil.which("redis-server")
+    if path is not None:
+        return path
+    commands = " && ".join(" ".join(command) for command in INSTALL)
+    if os.geteuid() != 0:
+        raise RuntimeError(f"redis-server is missing; install it as root: {commands}")
+    print(f"redis-server is missing; running: {commands}", flush=True)
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in INSTALL:
+        subprocess.run(command, check=True, timeout=INSTALL_TIMEOUT_S, env=environment)
+    path = shutil.which("redis-server")
+    if path is None:
+        raise RuntimeError("redis-server still missing after installing Debian's package")
+    return path
+
+
+class RedisServer:
+    """One local redis-server: config, append-only data, process and log in `data_dir`/redis."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.dir = data_dir / "redis"
+        self.port = port
+        self.config = self.dir / "redis.conf"
+        self.log = self.dir / "redis.log"
+        self.pidfile = PidFile(self.dir / "redis.pid", token=str(self.config))
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The redis:// URL clients connect to."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def pid(self) -> int | None:
+        """The server's pid, or None when it does not run."""
+        return self.pidfile.pid()
+
+    def start(self) -> None:
+        """Start the server, or reuse the running one, and wait until it answers PING."""
+        pid = self.pid()
+        if pid is not None:
+            print(f"Redis already running (pid {pid}) on 127.0.0.1:{self.port}", flush=True)
+            self._wait_ready()
+            return
+        server = ensure_installed()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(self._config())
+        self._process = spawn([server, str(self.config)], self.log, self.pidfile)
+        elapsed = self._wait_ready()
+        print(f"Redis ready on 127.0.0.1:{self.port} in {elapsed:.1f}s", flush=True)
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, which flushes the append-only file; SIGKILL after a bound)."""
+        if self.pid() is None:
+            print("Redis is not running", flush=True)
+        elif terminate(self.pidfile, STOP_TIMEOUT_S):
+            print("Redis stopped", flush=True)
+        else:
+            print(f"Redis did not stop within {STOP_TIMEOUT_S:.0f}s and was killed", flush=True)
+        if self._process is not None:  # reap our child
+            self._process.wait(timeout=STOP_TIMEOUT_S)
+            self._process = None
+
+    def _wait_ready(self) -> float:
+        return wait_ready("Redis", self._answers_ping, self.pidfile, [self.log], START_TIMEOUT_S)
+
+    def _answers_ping(self) -> bool:
+        client = redis.Redis(
+            port=self.port, socket_timeout=PING_TIMEOUT_S, socket_connect_timeout=PING_TIMEOUT_S
+        )
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def _config(self) -> str:
+        return f"""\
+# Written by ostock.infra.redis on every start; edit the code, not this file.
+bind 127.0.0.1
+port {self.port}
+dir "{self.dir}"
+daemonize no
+# Log to stdout, which the launcher sends to redis.log.
+logfile ""
+# Read models survive a restart: the append-only file, fsynced every second.
+appendonly yes
+appendfsync everysec
+save ""
+# The config path in the process title is how a pid file is checked to be ours.
+proc-title-template "{{title}} {{listen-addr}} {{config-file}}"
+"""

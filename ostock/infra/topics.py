@@ -1,0 +1,45 @@
+"""Create O-stock's Kafka topics (DESIGN section 4); the broker never auto-creates them."""
+
+from confluent_kafka import KafkaError, KafkaException
+
+# confluent_kafka.admin re-exports NewTopic without listing it, which mypy --strict flags.
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from ostock.settings import Settings
+
+DAY_MS = 24 * 60 * 60 * 1000
+# Config overrides by Topics field; the others keep the broker's 7-day retention.
+OVERRIDES: dict[str, dict[str, str]] = {
+    # Event topics are the system of record: kept forever.
+    "organization_events": {"retention.ms": "-1", "retention.bytes": "-1"},
+    "license_events": {"retention.ms": "-1", "retention.bytes": "-1"},
+    # Dead letters wait for an operator: give them a month.
+    "dead_letters": {"retention.ms": str(30 * DAY_MS)},
+}
+REPLICATION_FACTOR = 1  # the local broker is a single node
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    """Create every topic of `settings.topics` that is missing; return the names created."""
+    timeout = settings.kafka_timeout_s
+    wanted = [
+        NewTopic(
+            name,
+            num_partitions=settings.topic_partitions,
+            replication_factor=REPLICATION_FACTOR,
+            config=OVERRIDES.get(field, {}),
+        )
+        for field, name in settings.topics.model_dump().items()
+    ]
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    futures = admin.create_topics(wanted, operation_timeout=timeout, request_timeout=timeout)
+    created = []
+    for name, future in futures.items():
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+        else:
+            created.append(name)
+    return created

@@ -1,0 +1,17 @@
+"""The Redis Functions library of read-models/ (ostock.lua): loading it and its function names."""
+
+from pathlib import Path
+
+from redis.asyncio import Redis, RedisCluster
+
+LIBRARY = Path(__file__).resolve().parents[2] / "read-models" / "ostock.lua"
+
+APPLY_VIEW = "ostock_apply_view"
+APPLY_VIEWS = "ostock_apply_views"
+COMMAND_PENDING = "ostock_command_pending"
+COMMAND_DECIDED = "ostock_command_decided"
+
+
+async def load_functions(redis: "Redis | RedisCluster", library: Path = LIBRARY) -> None:
+    """Load (or replace) the library: idempotent, so every projector does it when it starts."""
+    await redis.function_load(library.read_text(), replace=True)

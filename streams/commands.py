@@ -1,0 +1,39 @@
+"""The command-status projector: a command seen on its topic is pending until its result
+(on the command-results topic) decides it; a decision is final, whichever comes first."""
+
+from collections.abc import Sequence
+
+import faust
+
+from ostock.commands import ORGANIZATION_COMMANDS
+from ostock.contract import Record
+from ostock.settings import Settings, Topics
+from ostock.views.keys import Keys
+from ostock.views.projection import decided_status, pending_status
+from ostock.views.store import ViewWriter
+from streams.projector import add_projector
+
+COMMAND_RESULT = "ostock.CommandResult"
+
+
+def command_topics(topics: Topics) -> dict[str, frozenset[str]]:
+    """Each command topic and the commands it carries: a new service adds its line."""
+    return {topics.organization_commands: frozenset(ORGANIZATION_COMMANDS.values())}
+
+
+def install(app: faust.App, settings: Settings) -> None:
+    """Add the agents marking commands pending and recording their results."""
+    keys = Keys(settings.redis_prefix)
+    ttl_s = settings.command_status_ttl_s
+    commands = command_topics(settings.topics)
+
+    async def pending(writer: ViewWriter, records: Sequence[Record]) -> None:
+        await writer.command_statuses(pending_status(r, keys, ttl_s) for r in records)
+
+    async def decided(writer: ViewWriter, records: Sequence[Record]) -> None:
+        await writer.command_statuses(decided_status(r, keys, ttl_s) for r in records)
+
+    names = frozenset().union(*commands.values())
+    add_projector(app, settings, "pending-commands", commands, names, pending)
+    results = [settings.topics.command_results]
+    add_projector(app, settings, "command-results", results, {COMMAND_RESULT}, decided)

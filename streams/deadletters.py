@@ -1,0 +1,54 @@
+"""Poison records (undecodable, unknown schema, wrong type) go to the dead-letter topic,
+keeping their key and value, with headers saying why and whence (ostock.deadletters)."""
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+
+import faust
+from faust.types import Message
+
+from ostock.contract import UndecodableRecord
+from ostock.deadletters import dead_letter_headers
+from ostock.kafka import Headers
+
+log = logging.getLogger(__name__)
+
+Poison = tuple[Message, UndecodableRecord]
+
+
+class DeadLetters:
+    """The dead-letter topic as one projector (consumer group `consumer`) writes to it."""
+
+    def __init__(self, app: faust.App, topic: str) -> None:
+        self.topic = app.topic(topic)
+        self.consumer = app.conf.id
+
+    async def send(self, poison: Sequence[Poison]) -> None:
+        """Send every poison record and wait until the broker has them all."""
+        pending = [await self._send(message, error) for message, error in poison]
+        await asyncio.gather(*pending)
+
+    async def _send(self, message: Message, error: UndecodableRecord) -> asyncio.Future[object]:
+        log.warning(
+            "dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, error
+        )
+        headers = dead_letter_headers(
+            reason=error.reason,
+            error=str(error),
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            consumer=self.consumer,
+            original=_as_list(message.headers),
+        )
+        # force: sent now, not attached to the event being processed (sent at its ack).
+        return await self.topic.send(  # type: ignore[return-value]
+            key=message.key, value=message.value, headers=headers, force=True
+        )
+
+
+def _as_list(headers: Headers | Mapping[str, bytes] | None) -> Headers:
+    if headers is None:
+        return []
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)

@@ -1,0 +1,29 @@
+"""The organization projector: organization events become organization views."""
+
+from collections.abc import Sequence
+
+import faust
+
+from ostock.contract import Record
+from ostock.settings import Settings
+from ostock.views.keys import Keys
+from ostock.views.projection import ORGANIZATION_EVENTS, organization_view
+from ostock.views.store import ViewWriter
+from streams.projector import add_projector
+
+
+def install(app: faust.App, settings: Settings) -> None:
+    """Add the agent projecting settings.topics.organization_events."""
+    keys = Keys(settings.redis_prefix)
+
+    async def apply(writer: ViewWriter, events: Sequence[Record]) -> None:
+        await writer.apply_views([organization_view(event, keys) for event in events])
+
+    add_projector(
+        app,
+        settings,
+        "organization-views",
+        [settings.topics.organization_events],
+        ORGANIZATION_EVENTS,
+        apply,
+    )

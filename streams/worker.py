@@ -1,0 +1,24 @@
+"""A projector's process: its composition root, run with `python -m streams PROJECTOR`."""
+
+from collections.abc import Callable
+
+import faust
+
+from ostock.settings import Settings
+from streams import commands, organization
+from streams.app import create_app
+
+#: Each projector is its own consumer group, deployed and scaled on its own.
+PROJECTORS: dict[str, Callable[[faust.App, Settings], None]] = {
+    "organization-projector": organization.install,
+    "command-status-projector": commands.install,
+}
+
+
+def run_projector(settings: Settings, projector: str) -> None:
+    """Run `projector` in this process until SIGINT or SIGTERM (then exit)."""
+    app = create_app(settings, projector)
+    app.conf.datadir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
+    PROJECTORS[projector](app, settings)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()

@@ -1,0 +1,83 @@
+"""Fixtures shared by every test layer.
+
+Kafka and Redis start once per session, and only when a test asks for `infra`
+or `settings`: unit tests ask for neither and start nothing. By default they are
+local processes (ostock.infra, the code `ostock infra up` runs) on free ports in
+a temporary folder; OSTOCK_TEST_CONTAINERS=1 uses testcontainers instead, which
+needs a Docker engine.
+"""
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from uuid import uuid4
+
+import pytest
+
+from ostock.infra.local import LocalInfra
+from ostock.infra.ports import free_port
+from ostock.infra.topics import ensure_topics
+from ostock.settings import Settings
+
+# Fewer partitions than the default: topics and consumer groups get ready sooner.
+TEST_PARTITIONS = 3
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the session's Kafka and Redis listen."""
+
+    kafka_bootstrap: str
+    redis_url: str
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+    """Kafka and Redis for the whole session, stopped at its end."""
+    if os.environ.get("OSTOCK_TEST_CONTAINERS") == "1":
+        yield from _containers()
+        return
+    local = LocalInfra(
+        data_dir=tmp_path_factory.mktemp("infra"),
+        cache_dir=Settings().cache_dir,  # the Kafka jars, resolved once per machine
+        kafka_port=free_port(),
+        controller_port=free_port(),
+        redis_port=free_port(),
+    )
+    try:
+        local.up()
+        yield Endpoints(local.kafka.bootstrap, local.redis.url)
+    finally:
+        local.down()
+
+
+def _containers() -> Iterator[Endpoints]:
+    # Imported here: only this branch needs testcontainers (and Docker).
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.redis import RedisContainer
+
+    kafka = (
+        KafkaContainer()
+        .with_kraft()
+        # One broker: the transaction state topic can have only one replica.
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+        .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
+    )
+    with kafka, RedisContainer("redis:7") as redis:  # Redis Functions need 7+
+        redis_address = f"{redis.get_container_host_ip()}:{redis.get_exposed_port(redis.port)}"
+        yield Endpoints(kafka.get_bootstrap_server(), f"redis://{redis_address}/0")
+
+
+@pytest.fixture(scope="session")
+def settings(infra: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings pointing at the session's Kafka and Redis, with every topic created."""
+    settings = Settings(
+        kafka_bootstrap=infra.kafka_bootstrap,
+        redis_url=infra.redis_url,
+        topic_partitions=TEST_PARTITIONS,
+        redis_prefix=f"test-{uuid4().hex[:8]}",
+        data_dir=tmp_path_factory.mktemp("data"),
+    )
+    ensure_topics(settings)
+    return settings

@@ -1,0 +1,69 @@
+"""The whole system as real processes: every worker and the API, once per session."""
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from ostock.cli.run import PROCESSES
+from ostock.infra.ports import free_port
+from ostock.settings import Settings
+from tests.processes import Worker
+
+
+@pytest.fixture(scope="session")
+def system_settings(settings: Settings) -> Settings:
+    """The session's settings with a free port for the API."""
+    return settings.model_copy(update={"api_port": free_port()})
+
+
+@pytest.fixture(scope="session")
+def system(
+    system_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Worker]]:
+    """Handler, projectors and API as processes, as `ostock run` starts them."""
+    logs = tmp_path_factory.mktemp("system-logs")
+    workers = {
+        name: Worker(args, system_settings, logs / f"{name}.log").start()
+        for name, args in PROCESSES.items()
+    }
+    try:
+        _wait_ready(f"http://127.0.0.1:{system_settings.api_port}/health/ready", workers)
+        yield workers
+    finally:
+        for worker in workers.values():
+            worker.stop()
+
+
+@pytest.fixture
+def api(system: dict[str, Worker], system_settings: Settings) -> Iterator[httpx.Client]:
+    base = f"http://127.0.0.1:{system_settings.api_port}"
+    with httpx.Client(base_url=base, timeout=10) as client:
+        yield client
+
+
+def _wait_ready(url: str, workers: dict[str, Worker]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        dead = [name for name, worker in workers.items() if not worker.alive()]
+        assert not dead, f"{dead} exited: {workers[dead[0]].output()[-2000:]}"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not ready in 60s")
+
+
+def wait_for_status(api: httpx.Client, command_id: str, timeout_s: float = 20) -> dict[str, Any]:
+    """Poll the command status until it is decided (tests only: clients use min_version)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        response = api.get(f"/v1/commands/{command_id}")
+        if response.status_code == 200 and response.json()["status"] != "pending":
+            return dict(response.json())
+        time.sleep(0.05)
+    raise AssertionError(f"command {command_id} not decided in {timeout_s}s")
