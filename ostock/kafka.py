@@ -5,7 +5,8 @@ from typing import Any
 
 from ostock.settings import Settings
 
-Headers = list[tuple[str, bytes]]
+#: Kafka record headers as confluent-kafka gives and takes them.
+Headers = list[tuple[str, str | bytes | None]]
 
 
 def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
@@ -37,9 +38,10 @@ def consumer_config(settings: Settings, group_id: str, **extra: Any) -> dict[str
     }
 
 
-def header(headers: Headers | None, name: str) -> str | None:
+def header(headers: Headers | dict[str, str | bytes | None] | None, name: str) -> str | None:
     """The first value of a header as text, or None."""
-    for key, value in headers or ():
+    pairs = headers.items() if isinstance(headers, dict) else headers or ()
+    for key, value in pairs:
         if key == name and value is not None:
-            return value.decode()
+            return value.decode() if isinstance(value, bytes) else value
     return None

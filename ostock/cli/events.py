@@ -61,7 +61,8 @@ def events(
                 if error.code() == KafkaError._PARTITION_EOF:
                     at_end.add(message.partition() or 0)
                     continue
-                raise typer.Exit(f"kafka: {error}")
+                typer.echo(f"kafka: {error}", err=True)
+                raise typer.Exit(1)
             typer.echo(_line(codec, message))
             printed += 1
             if limit and printed >= limit:

@@ -50,6 +50,8 @@ class Codec:
 
     def decode(self, data: bytes | None, expected: Collection[str] | None = None) -> Record:
         """Read a framed record; `expected` limits which record names are acceptable here."""
+        if data is None:
+            raise UndecodableRecord("bad-framing", "no value (a tombstone?)")
         writer = self._writer_of(data)
         if expected is not None and writer.full_name not in expected:
             raise UndecodableRecord("unexpected-type", f"{writer.full_name} does not belong here")
@@ -66,8 +68,8 @@ class Codec:
             raise UndecodableRecord("corrupt-body", "not a record")
         return Record(writer.full_name, fields)
 
-    def _writer_of(self, data: bytes | None) -> SchemaVersion:
-        if data is None or len(data) < HEADER_SIZE or data[:2] != MARKER:
+    def _writer_of(self, data: bytes) -> SchemaVersion:
+        if len(data) < HEADER_SIZE or data[:2] != MARKER:
             raise UndecodableRecord("bad-framing", "not an Avro single-object encoded record")
         fingerprint = bytes(data[2:HEADER_SIZE])
         try:

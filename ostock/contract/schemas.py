@@ -74,6 +74,8 @@ def load_schemas(directory: Path = SCHEMAS_DIR) -> SchemaSet:
             raise ValueError(f"{path}: record schemas are named <Name>.v<N>.avsc")
         # Each version is parsed against a copy so two versions of one name do not clash.
         parsed = parse_schema(json.loads(path.read_text()), named_schemas=dict(named), expand=True)
+        if not isinstance(parsed, dict):
+            raise ValueError(f"{path}: a record schema must be a JSON object")
         full_name = parsed["name"]
         if full_name.rsplit(".", 1)[-1] != match["name"]:
             raise ValueError(f"{path}: file name does not match record name {full_name}")

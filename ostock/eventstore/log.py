@@ -86,7 +86,9 @@ class KafkaEventLog:
         return self._index.get(str(originator_id), [])
 
     @staticmethod
-    def _stored_event(headers: Headers | None, value: bytes | None) -> StoredEvent:
+    def _stored_event(
+        headers: Headers | dict[str, str | bytes | None] | None, value: bytes | None
+    ) -> StoredEvent:
         aggregate_id = header(headers, AGGREGATE_ID)
         version = header(headers, AGGREGATE_VERSION)
         event_type = header(headers, EVENT_TYPE)

@@ -36,7 +36,7 @@ class CommandApplication(Application[UUID]):
         return self.factory.aggregate_recorder()
 
     @property
-    def log(self) -> KafkaEventLog:
+    def event_log(self) -> KafkaEventLog:
         """The events topic this application appends to."""
         factory = self.factory
         assert isinstance(factory, KafkaFactory)

@@ -68,7 +68,7 @@ class CommandHandler:
 
     @property
     def producer(self) -> Producer:
-        return self.app.log.producer
+        return self.app.event_log.producer
 
     def run(self, stop: threading.Event) -> None:
         """Consume and decide until `stop` is set; a fatal Kafka error ends the loop."""
@@ -92,7 +92,7 @@ class CommandHandler:
         # events read next include everything it committed.
         consumer.committed(partitions, timeout=max(self.settings.kafka_timeout_s * 6, 30))
         started = time.monotonic()
-        loaded = self.app.log.load([p.partition for p in partitions])
+        loaded = self.app.event_log.load([p.partition for p in partitions])
         log.info(
             "assigned %s: %d events loaded in %.2fs",
             sorted(p.partition for p in partitions),
@@ -102,11 +102,11 @@ class CommandHandler:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoked %s", sorted(p.partition for p in partitions))
-        self.app.log.load([])
+        self.app.event_log.load([])
 
     def _process(self, messages: Sequence[Message]) -> None:
         try:
-            with self.app.log.transaction() as producer:
+            with self.app.event_log.transaction() as producer:
                 for message in messages:
                     self._handle(producer, message)
                 producer.send_offsets_to_transaction(
@@ -123,7 +123,7 @@ class CommandHandler:
             time.sleep(0.5)
 
     def _handle(self, producer: Producer, message: Message) -> None:
-        headers: Headers = message.headers() or []
+        headers = _header_list(message.headers())
         try:
             command = self.codec.decode(message.value(), expected=self.spec.command_names)
         except UndecodableRecord as error:
@@ -133,7 +133,7 @@ class CommandHandler:
         result = self._decide(command, carried)
         producer.produce(
             self.settings.topics.command_results,
-            key=result["command_id"].encode(),
+            key=str(result["command_id"]).encode(),
             value=self.codec.encode("ostock.CommandResult", result),
             headers=carried,
         )
@@ -184,7 +184,7 @@ class CommandHandler:
                 partition=message.partition() or 0,
                 offset=message.offset() or 0,
                 consumer=self.group_id,
-                original=message.headers(),
+                original=_header_list(message.headers()),
             ),
         )
 
@@ -195,7 +195,11 @@ class CommandHandler:
             firsts.setdefault(message.partition() or 0, message.offset() or 0)
         for partition, offset in firsts.items():
             self.consumer.seek(TopicPartition(self.spec.commands_topic, partition, offset))
-        self.app.log.load([p.partition for p in self.consumer.assignment()])
+        self.app.event_log.load([p.partition for p in self.consumer.assignment()])
+
+
+def _header_list(headers: Headers | dict[str, str | bytes | None] | None) -> Headers:
+    return list(headers.items()) if isinstance(headers, dict) else list(headers or [])
 
 
 def _next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:

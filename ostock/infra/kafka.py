@@ -24,7 +24,7 @@ MAVEN_TIMEOUT_S = 900.0
 TOOL_TIMEOUT_S = 120.0
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 60.0
-METADATA_TIMEOUT_S = 5.0
+METADATA_TIMEOUT_S = 2.0  # a local broker answers in milliseconds once up
 
 
 def kafka_version() -> str:
