@@ -98,3 +98,11 @@ def status(
     typer.echo(str(report))
     if not report.running:
         raise typer.Exit(1)
+
+
+@app.command()
+def topics() -> None:
+    """Create the topics on the broker that settings name (any broker: compose, a cluster)."""
+    settings = Settings()
+    created = ensure_topics(settings)
+    typer.echo(f"topics: {len(settings.topics.model_dump())} present, {len(created)} created now")
