@@ -8,6 +8,11 @@ from uuid import uuid4
 
 from ostock.settings import Topics
 
+LICENSE_COMMANDS = {
+    "create": "ostock.license.CreateLicense",
+    "update": "ostock.license.UpdateLicense",
+    "delete": "ostock.license.DeleteLicense",
+}
 ORGANIZATION_COMMANDS = {
     "create": "ostock.organization.CreateOrganization",
     "update": "ostock.organization.UpdateOrganization",
@@ -75,3 +80,17 @@ def organization_command(
     return Command(
         ORGANIZATION_COMMANDS[action], organization_id, {"meta": meta, **(details or {})}
     )
+
+
+def license_command(
+    action: str,
+    organization_id: str,
+    license_id: str,
+    issuer: Issuer,
+    details: dict[str, str] | None = None,
+    expected_version: int | None = None,
+) -> Command:
+    """Create, update or delete a license of an organization; `details` holds
+    product_name, license_type, description and comment."""
+    meta = envelope(license_id, organization_id, issuer, expected_version)
+    return Command(LICENSE_COMMANDS[action], organization_id, {"meta": meta, **(details or {})})

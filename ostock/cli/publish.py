@@ -9,14 +9,15 @@ from uuid import uuid4
 
 import typer
 
-from ostock.commands import Command, Issuer, organization_command
+from ostock.commands import Command, Issuer, license_command, organization_command
 from ostock.publisher import CommandPublisher
 from ostock.settings import Settings
 
 app = typer.Typer(help="Publish commands to the command topics.", no_args_is_help=True)
 
 ISSUER = "cli"
-DETAIL_FIELDS = ("name", "contact_name", "contact_email", "contact_phone")
+ORGANIZATION_FIELDS = ("name", "contact_name", "contact_email", "contact_phone")
+LICENSE_FIELDS = ("product_name", "license_type", "description", "comment")
 
 
 def _send(commands: list[Command]) -> None:
@@ -84,11 +85,66 @@ def delete_organization(
     _send([organization_command("delete", organization_id, issuer, None, expected_version)])
 
 
+@app.command("create-license")
+def create_license(
+    organization_id: str,
+    product_name: Annotated[str, typer.Option(help="Product (required).")],
+    license_type: Annotated[str, typer.Option(help="e.g. user, core-seat, site (required).")],
+    description: str = "",
+    comment: str = "",
+    license_id: Annotated[str, typer.Option(help="Default: a new UUID.")] = "",
+    command_id: str = "",
+) -> None:
+    """Grant a license to an organization."""
+    details = dict(
+        product_name=product_name,
+        license_type=license_type,
+        description=description,
+        comment=comment,
+    )
+    issuer = Issuer(ISSUER, command_id=command_id)
+    _send([license_command("create", organization_id, license_id or str(uuid4()), issuer, details)])
+
+
+@app.command("update-license")
+def update_license(
+    organization_id: str,
+    license_id: str,
+    product_name: Annotated[str, typer.Option(help="Product (required).")],
+    license_type: Annotated[str, typer.Option(help="License type (required).")],
+    description: str = "",
+    comment: str = "",
+    expected_version: int | None = None,
+    command_id: str = "",
+) -> None:
+    """Replace a license's details."""
+    details = dict(
+        product_name=product_name,
+        license_type=license_type,
+        description=description,
+        comment=comment,
+    )
+    issuer = Issuer(ISSUER, command_id=command_id)
+    _send(
+        [license_command("update", organization_id, license_id, issuer, details, expected_version)]
+    )
+
+
+@app.command("delete-license")
+def delete_license(
+    organization_id: str, license_id: str, expected_version: int | None = None, command_id: str = ""
+) -> None:
+    """Delete a license."""
+    issuer = Issuer(ISSUER, command_id=command_id)
+    _send([license_command("delete", organization_id, license_id, issuer, None, expected_version)])
+
+
 @app.command("file")
 def from_file(
     path: Annotated[Path, typer.Argument(help="JSON lines; '-' reads standard input.")],
 ) -> None:
-    """Send one command per line: {"command": "create-organization", "name": ...}."""
+    """Send one command per line: {"command": "create-organization", "name": ...} or
+    {"command": "create-license", "organization_id": ..., "product_name": ...}."""
     lines = sys.stdin if str(path) == "-" else path.open()
     with lines:
         _send(list(_parse(lines)))
@@ -106,11 +162,18 @@ def _parse(lines: Iterator[str]) -> Iterator[Command]:
 
 def _command_of(item: dict[str, Any]) -> Command:
     action, _, entity = str(item["command"]).partition("-")
-    if entity != "organization" or action not in ("create", "update", "delete"):
+    if action not in ("create", "update", "delete") or entity not in ("organization", "license"):
         raise ValueError(f"unknown command {item['command']!r}")
-    organization_id = item.get("organization_id") or str(uuid4())
     issuer = Issuer(ISSUER, command_id=item.get("command_id", ""))
-    details = {f: str(item.get(f, "")) for f in DETAIL_FIELDS} if action != "delete" else None
-    return organization_command(
-        action, organization_id, issuer, details, item.get("expected_version")
-    )
+    expected = item.get("expected_version")
+    if entity == "organization":
+        details = _fields(item, ORGANIZATION_FIELDS, action)
+        organization_id = item.get("organization_id") or str(uuid4())
+        return organization_command(action, organization_id, issuer, details, expected)
+    details = _fields(item, LICENSE_FIELDS, action)
+    license_id = item.get("license_id") or str(uuid4())
+    return license_command(action, item["organization_id"], license_id, issuer, details, expected)
+
+
+def _fields(item: dict[str, Any], names: tuple[str, ...], action: str) -> dict[str, str] | None:
+    return None if action == "delete" else {name: str(item.get(name, "")) for name in names}

@@ -39,6 +39,10 @@ class TrackedAggregate(Aggregate):
         """The version a command already produced, or None if it never ran here."""
         return self.decided.get(command_id)
 
+    def version_after(self, command_id: str) -> int:
+        """The version a command that this aggregate has applied produced."""
+        return self.decided[command_id]
+
     def check_changeable(self, expected_version: int | None) -> None:
         """Refuse changes to a deleted aggregate or one at an unexpected version."""
         if self.deleted:

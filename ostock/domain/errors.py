@@ -29,3 +29,11 @@ class NotFound(DomainError):
 
 class AlreadyDeleted(DomainError):
     code = "deleted"
+
+
+class UnknownOrganization(DomainError):
+    code = "organization-not-found"
+
+
+class OrganizationGone(DomainError):
+    code = "organization-deleted"

@@ -42,6 +42,12 @@ class CommandApplication(Application[UUID]):
         assert isinstance(factory, KafkaFactory)
         return factory.log
 
+    def assigned(self, partitions: list[int]) -> None:
+        """Called once this writer owns `partitions` and has loaded their events."""
+
+    def before_batch(self) -> None:
+        """Called before each batch of commands is decided."""
+
     @abstractmethod
     def handle(self, command: Record, issued: Issued, headers: Headers) -> int:
         """Decide a command; return the aggregate's version after it, or raise DomainError."""

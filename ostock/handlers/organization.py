@@ -42,17 +42,17 @@ class OrganizationService(CommandApplication):
 
     def update(self, command: Record, issued: Issued, headers: Headers) -> int:
         meta = command.fields["meta"]
-        organization = self.get(self.aggregate_id(command), "organization")
+        organization: Organization = self.get(self.aggregate_id(command), "organization")
         organization.update(_details(command.fields), issued, meta["expected_version"])
         self.save(organization, headers=headers)
-        return int(organization.outcome_of(issued.command_id))
+        return organization.version_after(issued.command_id)
 
     def delete(self, command: Record, issued: Issued, headers: Headers) -> int:
         meta = command.fields["meta"]
-        organization = self.get(self.aggregate_id(command), "organization")
+        organization: Organization = self.get(self.aggregate_id(command), "organization")
         organization.delete(issued, meta["expected_version"])
         self.save(organization, headers=headers)
-        return int(organization.outcome_of(issued.command_id))
+        return organization.version_after(issued.command_id)
 
 
 Decision = Callable[[OrganizationService, Record, Issued, Headers], int]

@@ -92,7 +92,9 @@ class CommandHandler:
         # events read next include everything it committed.
         consumer.committed(partitions, timeout=max(self.settings.kafka_timeout_s * 6, 30))
         started = time.monotonic()
-        loaded = self.app.event_log.load([p.partition for p in partitions])
+        owned = [p.partition for p in partitions]
+        loaded = self.app.event_log.load(owned)
+        self.app.assigned(owned)
         log.info(
             "assigned %s: %d events loaded in %.2fs",
             sorted(p.partition for p in partitions),
@@ -103,8 +105,10 @@ class CommandHandler:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoked %s", sorted(p.partition for p in partitions))
         self.app.event_log.load([])
+        self.app.assigned([])
 
     def _process(self, messages: Sequence[Message]) -> None:
+        self.app.before_batch()
         try:
             with self.app.event_log.transaction() as producer:
                 for message in messages:
@@ -195,7 +199,9 @@ class CommandHandler:
             firsts.setdefault(message.partition() or 0, message.offset() or 0)
         for partition, offset in firsts.items():
             self.consumer.seek(TopicPartition(self.spec.commands_topic, partition, offset))
-        self.app.event_log.load([p.partition for p in self.consumer.assignment()])
+        owned = [p.partition for p in self.consumer.assignment()]
+        self.app.event_log.load(owned)
+        self.app.assigned(owned)
 
 
 def _header_list(headers: Headers | dict[str, str | bytes | None] | None) -> Headers:

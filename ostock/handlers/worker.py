@@ -5,11 +5,17 @@ import signal
 import threading
 from collections.abc import Callable
 
+from confluent_kafka import Consumer
+
 from ostock.contract import Codec
 from ostock.handlers.application import CommandApplication, kafka_env
+from ostock.handlers.directory import OrganizationDirectory
+from ostock.handlers.licensing import DECISIONS as LICENSING_DECISIONS
+from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import DECISIONS as ORGANIZATION_DECISIONS
 from ostock.handlers.organization import OrganizationService
 from ostock.handlers.runner import CommandHandler, HandlerSpec
+from ostock.kafka import consumer_config
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +33,20 @@ def _organization(settings: Settings, instance: str) -> tuple[HandlerSpec, Comma
     return spec, OrganizationService(env=env)
 
 
-SERVICES: dict[str, ServiceFactory] = {"organization": _organization}
+def _licensing(settings: Settings, instance: str) -> tuple[HandlerSpec, CommandApplication]:
+    spec = HandlerSpec(
+        "licensing-service", settings.topics.license_commands, tuple(LICENSING_DECISIONS)
+    )
+    env = kafka_env(settings, settings.topics.license_events, f"ostock.{spec.service}.{instance}")
+    # Its own reader of organization events: assigned partitions, offsets never committed.
+    reader = Consumer(consumer_config(settings, f"ostock.{spec.service}.organizations"))
+    directory = OrganizationDirectory(
+        reader, settings.topics.organization_events, Codec(), settings.kafka_timeout_s
+    )
+    return spec, LicensingService(directory, env)
+
+
+SERVICES: dict[str, ServiceFactory] = {"organization": _organization, "licensing": _licensing}
 
 
 def run_handler(settings: Settings, service: str, instance: str = "1") -> None:

@@ -1,0 +1,107 @@
+"""The licensing service: license commands in, license events out.
+
+It knows organizations only from organization events (OrganizationDirectory).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from ostock.contract import Record
+from ostock.domain.aggregate import Issued
+from ostock.domain.errors import AlreadyExists, NotFound
+from ostock.domain.license import License, LicenseDetails, OrganizationStanding
+from ostock.handlers.application import CommandApplication
+from ostock.handlers.directory import OrganizationDirectory
+from ostock.kafka import Headers
+
+
+def _details(fields: dict[str, Any]) -> LicenseDetails:
+    return LicenseDetails(
+        product_name=fields["product_name"],
+        license_type=fields["license_type"],
+        description=fields["description"],
+        comment=fields["comment"],
+    )
+
+
+class LicensingService(CommandApplication):
+    """Decides license commands with the License aggregate."""
+
+    name = "licensing-service"
+
+    def __init__(self, directory: OrganizationDirectory, env: dict[str, str]) -> None:
+        self.directory = directory
+        super().__init__(env=env)
+
+    def assigned(self, partitions: list[int]) -> None:
+        self.directory.assign(partitions)
+
+    def before_batch(self) -> None:
+        self.directory.poll()
+
+    def handle(self, command: Record, issued: Issued, headers: Headers) -> int:
+        return DECISIONS[command.name](self, command, issued, headers)
+
+    def organization(self, organization_id: str) -> OrganizationStanding | None:
+        """The organization's standing; an unknown one is looked for once more in
+        the events that arrived since the last batch before the answer is 'unknown'."""
+        standing = self.directory.standing(organization_id)
+        if standing is None:
+            self.directory.catch_up()
+            standing = self.directory.standing(organization_id)
+        return standing
+
+    def create(self, command: Record, issued: Issued, headers: Headers) -> int:
+        license_id = self.aggregate_id(command)
+        organization_id = command.fields["meta"]["organization_id"]
+        existing = self.find(license_id)
+        if existing is not None:
+            outcome = existing.outcome_of(issued.command_id)
+            if outcome is None:
+                raise AlreadyExists(f"license {license_id} already exists")
+            return int(outcome)
+        granted = License.grant(
+            license_id,
+            self.organization(organization_id),
+            organization_id,
+            _details(command.fields),
+            issued,
+        )
+        self.save(granted, headers=headers)
+        return granted.version
+
+    def update(self, command: Record, issued: Issued, headers: Headers) -> int:
+        meta = command.fields["meta"]
+        held = self._license(command)
+        held.update(
+            _details(command.fields),
+            self.organization(held.organization_id),
+            issued,
+            meta["expected_version"],
+        )
+        self.save(held, headers=headers)
+        return held.version_after(issued.command_id)
+
+    def delete(self, command: Record, issued: Issued, headers: Headers) -> int:
+        held = self._license(command)
+        held.revoke(issued, command.fields["meta"]["expected_version"])
+        self.save(held, headers=headers)
+        return held.version_after(issued.command_id)
+
+    def _license(self, command: Record) -> License:
+        """The license the command names, which must belong to the command's organization."""
+        license_id = self.aggregate_id(command)
+        held = self.get(license_id, "license")
+        if held.organization_id != command.fields["meta"]["organization_id"]:
+            raise NotFound(f"license {license_id} does not belong to that organization")
+        assert isinstance(held, License)
+        return held
+
+
+Decision = Callable[[LicensingService, Record, Issued, Headers], int]
+
+DECISIONS: dict[str, Decision] = {
+    "ostock.license.CreateLicense": LicensingService.create,
+    "ostock.license.UpdateLicense": LicensingService.update,
+    "ostock.license.DeleteLicense": LicensingService.delete,
+}

@@ -1,0 +1,1 @@
+"""Process managers: decisions that turn events of one service into commands of another."""
