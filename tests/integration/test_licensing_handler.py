@@ -1,0 +1,86 @@
+"""The licensing service's command handler as a real process: it knows organizations
+only from organization events, yet accepts a license created right after its organization."""
+
+from collections.abc import Iterator
+from uuid import uuid4
+
+import pytest
+
+from ostock.commands import Issuer, license_command, organization_command
+from ostock.publisher import CommandPublisher
+from ostock.settings import Settings
+from tests.kafka_helpers import results_for
+from tests.processes import Worker
+
+pytestmark = pytest.mark.integration
+
+ACME = {"name": "Acme", "contact_name": "", "contact_email": "", "contact_phone": ""}
+OFFICE = {"product_name": "Office", "license_type": "user", "description": "", "comment": ""}
+
+
+@pytest.fixture(scope="module")
+def handlers(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    logs = tmp_path_factory.mktemp("licensing-handlers")
+    workers = [
+        Worker(
+            ["worker", "handler", service],
+            settings,
+            logs / f"{service}.log",
+        ).start()
+        for service in ("organization", "licensing")
+    ]
+    yield
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture(scope="module")
+def publisher(settings: Settings) -> CommandPublisher:
+    return CommandPublisher(settings)
+
+
+def test_a_license_right_after_its_organization_is_accepted(
+    settings: Settings, handlers: None, publisher: CommandPublisher
+) -> None:
+    organization_id = str(uuid4())
+    create = organization_command("create", organization_id, Issuer("tester"), ACME)
+    publisher.publish([create])
+    # The client holds "accepted" for the organization and at once asks for a license.
+    assert results_for(settings, {create.command_id})[create.command_id]["status"] == "accepted"
+    grant = license_command("create", organization_id, str(uuid4()), Issuer("tester"), OFFICE)
+    publisher.publish([grant])
+    result = results_for(settings, {grant.command_id})[grant.command_id]
+    assert (result["status"], result["version"]) == ("accepted", 1)
+
+
+def test_licenses_for_unknown_and_deleted_organizations_are_rejected_with_their_codes(
+    settings: Settings, handlers: None, publisher: CommandPublisher
+) -> None:
+    unknown = license_command("create", str(uuid4()), str(uuid4()), Issuer("tester"), OFFICE)
+    organization_id = str(uuid4())
+    create = organization_command("create", organization_id, Issuer("tester"), ACME)
+    delete = organization_command("delete", organization_id, Issuer("tester"))
+    publisher.publish([unknown, create, delete])
+    results_for(settings, {delete.command_id})
+    late = license_command("create", organization_id, str(uuid4()), Issuer("tester"), OFFICE)
+    publisher.publish([late])
+    results = results_for(settings, {unknown.command_id, late.command_id})
+    assert results[unknown.command_id]["error_code"] == "organization-not-found"
+    assert results[late.command_id]["error_code"] == "organization-deleted"
+    assert results[late.command_id]["status"] == "rejected"
+
+
+def test_a_license_of_another_organization_is_not_found(
+    settings: Settings, handlers: None, publisher: CommandPublisher
+) -> None:
+    owner, other = str(uuid4()), str(uuid4())
+    license_id = str(uuid4())
+    creates = [organization_command("create", o, Issuer("tester"), ACME) for o in (owner, other)]
+    publisher.publish(creates)
+    results_for(settings, {c.command_id for c in creates})
+    grant = license_command("create", owner, license_id, Issuer("tester"), OFFICE)
+    publisher.publish([grant])
+    results_for(settings, {grant.command_id})
+    wrong = license_command("delete", other, license_id, Issuer("tester"))
+    publisher.publish([wrong])
+    assert results_for(settings, {wrong.command_id})[wrong.command_id]["error_code"] == "not-found"
