@@ -34,9 +34,15 @@ class ProjectorApp(faust.App):
 
 
 def create_app(settings: Settings, projector: str) -> ProjectorApp:
-    """The app of `projector`, consumer group ``ostock.<projector>``; it connects to nothing yet."""
+    """The app of `projector`; it connects to nothing yet.
+
+    Its consumer group is named after the key prefix it builds, ``<prefix>.<projector>``
+    (``ostock.organization-projector`` live): the group's committed offsets say how far
+    that prefix's views are, so a projector building a fresh prefix starts from offset 0.
+    """
+    group_id = f"{settings.redis_prefix}.{projector}"
     return ProjectorApp(
-        f"ostock.{projector}",
+        group_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
         topic_partitions=settings.topic_partitions,
         # The project creates every topic (ostock.infra.topics); faust creates none,
@@ -45,8 +51,12 @@ def create_app(settings: Settings, projector: str) -> ProjectorApp:
         topic_disable_leader=True,
         # No web server: several workers share one machine without port clashes.
         web_enabled=False,
-        datadir=settings.data_dir / "streams" / projector,
+        datadir=settings.data_dir / "streams" / group_id,
         key_serializer="raw",
         value_serializer="raw",
         consumer_auto_offset_reset="earliest",
+        # Stopping or giving up partitions does not wait for the batches in flight: one
+        # that a Redis outage holds would hold the shutdown (or the rebalance) forever.
+        # They stay unacked (streams.projector), so they are consumed again: no loss.
+        stream_wait_empty=False,
     )

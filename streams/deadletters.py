@@ -4,6 +4,7 @@ keeping their key and value, with headers saying why and whence (ostock.deadlett
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import faust
 from faust.types import Message
@@ -43,12 +44,16 @@ class DeadLetters:
             original=_as_list(message.headers),
         )
         # force: sent now, not attached to the event being processed (sent at its ack).
+        # The header values are ours (bytes) or the original record's, passed through.
         return await self.topic.send(  # type: ignore[return-value]
-            key=message.key, value=message.value, headers=headers, force=True
+            key=message.key,
+            value=message.value,
+            headers=cast(list[tuple[str, bytes]], headers),
+            force=True,
         )
 
 
-def _as_list(headers: Headers | Mapping[str, bytes] | None) -> Headers:
+def _as_list(headers: Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None) -> Headers:
     if headers is None:
         return []
     return list(headers.items()) if isinstance(headers, Mapping) else list(headers)

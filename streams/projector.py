@@ -60,15 +60,15 @@ def add_projector(
             async for events in batches(
                 settings.projector_batch_size, within=settings.projector_batch_wait_s
             ):
-                try:
-                    await handle(writer, events)
-                except BaseException:
-                    # take_events acks a batch however the loop is left, cancellation
-                    # included, and acked offsets get committed: one more reference keeps
-                    # these records unacked, so the next owner of the partition gets them.
-                    for event in events:
-                        event.message.incref()
-                    raise
+                # take_events acks a batch when it is closed, applied or not, and faust
+                # closes it when the worker stops (Stream.on_stop), even in the middle of
+                # a retry; acked offsets get committed. A batch holds one more reference
+                # on its records until it is applied, so that ack cannot complete before.
+                for event in events:
+                    event.message.incref()
+                await handle(writer, events)
+                for event in events:
+                    event.message.decref()
         finally:
             await redis.aclose()
 

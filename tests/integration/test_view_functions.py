@@ -1,0 +1,227 @@
+"""The Redis Functions of read-models/ostock.lua and the stores over them, on a real Redis."""
+
+import time
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import orjson
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from ostock.views.functions import (
+    APPLY_VIEW,
+    APPLY_VIEWS,
+    COMMAND_DECIDED,
+    COMMAND_PENDING,
+    load_functions,
+)
+from ostock.views.keys import Keys
+from ostock.views.projection import CommandStatus, ViewUpdate
+from ostock.views.store import ViewReader, ViewWriter
+from tests.conftest import Endpoints
+
+pytestmark = pytest.mark.integration
+
+HOUR = 3600
+CREATED_AT = "2024-01-01T00:00:00.000Z"
+
+
+def in_an_hour() -> int:
+    return int(time.time()) + HOUR
+
+
+@pytest_asyncio.fixture(loop_scope="function")  # the client lives in the test's own loop
+async def redis(infra: Endpoints) -> AsyncIterator[Redis]:
+    client = Redis.from_url(infra.redis_url)
+    await load_functions(client)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def keys() -> Keys:
+    return Keys(f"test-{uuid4().hex[:8]}")
+
+
+def body(version: int, name: str = "Acme", created_at: str | None = CREATED_AT) -> bytes:
+    return orjson.dumps(
+        {"name": name, "status": "active", "version": version, "created_at": created_at}
+    )
+
+
+async def apply(redis: Redis, key: str, version: int, data: bytes) -> int:
+    return int(await redis.fcall(APPLY_VIEW, 1, key, version, data))
+
+
+async def stored(redis: Redis, key: str) -> tuple[int, dict[str, object]]:
+    version, data = await redis.hmget(key, ["version", "body"])
+    assert version is not None and data is not None
+    return int(version), orjson.loads(data)
+
+
+async def test_a_newer_version_applies_and_an_older_or_repeated_one_is_ignored(
+    redis: Redis, keys: Keys
+) -> None:
+    key = keys.organization("a")
+
+    assert await apply(redis, key, 1, body(1, "v1")) == 1
+    assert await apply(redis, key, 3, body(3, "v3")) == 1
+    assert await apply(redis, key, 3, body(3, "again")) == 0
+    assert await apply(redis, key, 2, body(2, "late")) == 0
+
+    assert await stored(redis, key) == (3, orjson.loads(body(3, "v3")))
+
+
+async def test_an_update_keeps_the_stored_created_at(redis: Redis, keys: Keys) -> None:
+    key = keys.organization("a")
+    await apply(redis, key, 1, body(1, "Acme", CREATED_AT))
+
+    await apply(redis, key, 2, body(2, "Acme Ltd", None))
+
+    _, view = await stored(redis, key)
+    assert view == {
+        "name": "Acme Ltd",
+        "status": "active",
+        "version": 2,
+        "created_at": CREATED_AT,
+    }
+    # The body is spliced, not re-encoded: the field order stays the projection's.
+    assert list(view) == ["name", "status", "version", "created_at"]
+
+
+async def test_a_name_that_looks_like_the_created_at_field_is_left_alone(
+    redis: Redis, keys: Keys
+) -> None:
+    key = keys.organization("a")
+    tricky = '"created_at":"1999"'
+    await apply(redis, key, 1, body(1, tricky, CREATED_AT))
+
+    await apply(redis, key, 2, body(2, tricky, None))
+
+    _, view = await stored(redis, key)
+    assert (view["name"], view["created_at"]) == (tricky, CREATED_AT)
+
+
+async def test_a_tombstone_is_not_resurrected_by_a_replayed_event(redis: Redis, keys: Keys) -> None:
+    key = keys.organization("a")
+    tombstone = orjson.dumps({"status": "deleted", "version": 3, "created_at": None})
+    await apply(redis, key, 1, body(1))
+    await apply(redis, key, 3, tombstone)
+
+    for version in (1, 2, 3):
+        assert await apply(redis, key, version, body(version, "back")) == 0
+
+    assert (await stored(redis, key))[1]["status"] == "deleted"
+
+
+async def test_the_batch_form_applies_in_order_and_counts_what_it_applied(
+    redis: Redis, keys: Keys
+) -> None:
+    a, b = keys.organization("a"), keys.organization("b")
+    await apply(redis, b, 5, body(5, "b5"))
+
+    applied = await redis.fcall(
+        APPLY_VIEWS, 4, a, b, a, a, 1, body(1, "a1"), 4, body(4, "b4"), 2, body(2, "a2"),
+        1, body(1, "a1 again"),
+    )  # fmt: skip
+
+    assert applied == 2
+    assert (await stored(redis, a))[1]["name"] == "a2"
+    assert (await stored(redis, b))[1]["name"] == "b5"
+
+
+async def test_the_batch_form_refuses_unpaired_arguments(redis: Redis, keys: Keys) -> None:
+    with pytest.raises(ResponseError, match="N keys and 2N args"):
+        await redis.fcall(APPLY_VIEWS, 2, keys.organization("a"), keys.organization("b"), 1, b"{}")
+
+
+async def test_an_applied_view_is_announced_on_its_key_and_an_ignored_one_is_not(
+    redis: Redis, keys: Keys
+) -> None:
+    key = keys.organization("a")
+    async with redis.pubsub() as pubsub:
+        await pubsub.subscribe(key)
+        await pubsub.get_message(timeout=1)  # the subscribe confirmation
+
+        await apply(redis, key, 1, body(1))
+        await apply(redis, key, 1, body(1))
+        await apply(redis, key, 2, body(2))
+
+        messages = [await pubsub.get_message(timeout=1) for _ in range(3)]
+    assert [m["data"] for m in messages if m is not None] == [b"1", b"2"]
+
+
+async def test_pending_never_overwrites_a_decision(redis: Redis, keys: Keys) -> None:
+    key = keys.command("c-1")
+
+    assert await redis.fcall(COMMAND_PENDING, 1, key, b"pending-body", in_an_hour()) == 1
+    assert await redis.fcall(COMMAND_PENDING, 1, key, b"pending-again", in_an_hour()) == 0
+    assert await redis.hmget(key, ["state", "body"]) == [b"pending", b"pending-body"]
+
+    assert (
+        await redis.fcall(COMMAND_DECIDED, 1, key, "accepted", b"accepted-body", in_an_hour()) == 1
+    )
+    assert await redis.fcall(COMMAND_PENDING, 1, key, b"pending-late", in_an_hour()) == 0
+
+    assert await redis.hmget(key, ["state", "body"]) == [b"accepted", b"accepted-body"]
+    assert HOUR - 60 < await redis.ttl(key) <= HOUR
+
+
+async def test_a_decision_arriving_first_stays(redis: Redis, keys: Keys) -> None:
+    key = keys.command("c-1")
+
+    await redis.fcall(COMMAND_DECIDED, 1, key, "rejected", b"rejected-body", in_an_hour())
+    await redis.fcall(COMMAND_PENDING, 1, key, b"pending-body", in_an_hour())
+
+    assert await redis.hget(key, "state") == b"rejected"
+
+
+async def test_a_decision_is_accepted_or_rejected(redis: Redis, keys: Keys) -> None:
+    with pytest.raises(ResponseError, match="accepted or rejected"):
+        await redis.fcall(COMMAND_DECIDED, 1, keys.command("c-1"), "pending", b"{}", in_an_hour())
+
+
+async def test_a_status_already_past_its_expiry_is_not_kept(redis: Redis, keys: Keys) -> None:
+    key = keys.command("c-1")
+    long_ago = int(time.time()) - 60
+
+    await redis.fcall(COMMAND_PENDING, 1, key, b"pending-body", long_ago)
+
+    assert await redis.exists(key) == 0
+
+
+async def test_the_writer_applies_a_batch_that_the_reader_reads_back(
+    redis: Redis, keys: Keys
+) -> None:
+    writer, reader = ViewWriter(redis), ViewReader(redis, keys)
+    a, b = keys.organization("a"), keys.organization("b")
+
+    applied = await writer.apply_views(
+        [ViewUpdate(a, 1, body(1, "a1")), ViewUpdate(b, 1, body(1, "b1")), ViewUpdate(a, 1, b"x")]
+    )
+    await writer.command_statuses(
+        [
+            CommandStatus(keys.command("c-1"), "pending", b'{"status":"pending"}', in_an_hour()),
+            CommandStatus(keys.command("c-2"), "accepted", b'{"status":"accepted"}', in_an_hour()),
+        ]
+    )
+
+    assert applied == 2
+    assert await reader.organization("a") == body(1, "a1")
+    assert await reader.organization_version("b") == 1
+    assert await reader.organization("nobody") is None
+    assert await reader.organization_version("nobody") is None
+    assert await reader.command("c-1") == b'{"status":"pending"}'
+    assert await reader.command("c-2") == b'{"status":"accepted"}'
+    assert await reader.command("unknown") is None
+
+
+async def test_the_writer_reloads_a_library_that_redis_lost(redis: Redis, keys: Keys) -> None:
+    await redis.function_delete("ostock")
+
+    applied = await ViewWriter(redis).apply_views([ViewUpdate(keys.organization("a"), 1, body(1))])
+
+    assert applied == 1
+    assert await redis.fcall(APPLY_VIEW, 1, keys.organization("b"), 1, body(1)) == 1

@@ -1,0 +1,180 @@
+"""Projections: decoded records in, the exact Redis writes out (no I/O)."""
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+
+from ostock.contract import Codec, Record
+from ostock.views.keys import Keys
+from ostock.views.projection import (
+    ORGANIZATION_EVENTS,
+    ViewUpdate,
+    decided_status,
+    iso,
+    organization_view,
+    pending_status,
+)
+from ostock.views.store import slot_groups
+
+KEYS = Keys("ostock")
+ORG = "0b3f7c1e-5a51-4d6f-9d0c-2f1b7e1f0a11"
+AT = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
+ACME = {
+    "name": "Acme",
+    "contact_name": "Ada",
+    "contact_email": "ada@acme.example",
+    "contact_phone": "+1 555 0100",
+}
+
+
+def event(kind: str, version: int, at: datetime = AT, /, **details: str) -> Record:
+    meta = {
+        "event_id": f"event-{version}",
+        "aggregate_id": ORG,
+        "organization_id": ORG,
+        "version": version,
+        "occurred_at": at,
+        "command_id": f"command-{version}",
+        "correlation_id": "correlation",
+        "issued_by": "ada",
+    }
+    return Record(f"ostock.organization.{kind}", {"meta": meta, **details})
+
+
+def test_created_sets_every_field_in_a_fixed_order() -> None:
+    view = organization_view(event("OrganizationCreated", 1, **ACME), KEYS)
+
+    assert view.key == f"ostock:org:{{{ORG}}}"
+    assert view.version == 1
+    assert view.body == (
+        b'{"organization_id":"0b3f7c1e-5a51-4d6f-9d0c-2f1b7e1f0a11","name":"Acme",'
+        b'"contact_name":"Ada","contact_email":"ada@acme.example","contact_phone":"+1 555 0100",'
+        b'"status":"active","version":1,'
+        b'"created_at":"2024-05-01T12:00:00.123Z","updated_at":"2024-05-01T12:00:00.123Z"}'
+    )
+
+
+def test_updated_carries_the_new_values_and_leaves_created_at_to_the_stored_view() -> None:
+    later = AT + timedelta(hours=1)
+    details = ACME | {"name": "Acme Ltd", "contact_phone": ""}
+    view = organization_view(event("OrganizationUpdated", 2, later, **details), KEYS)
+
+    body = orjson.loads(view.body)
+    assert view.version == 2
+    assert body["name"] == "Acme Ltd"
+    assert body["contact_phone"] == ""
+    assert body["status"] == "active"
+    # null is the function's cue to keep the stored created_at (ostock.lua).
+    assert body["created_at"] is None
+    assert body["updated_at"] == "2024-05-01T13:00:00.123Z"
+
+
+def test_deleted_is_a_tombstone_with_the_same_shape() -> None:
+    created = organization_view(event("OrganizationCreated", 1, **ACME), KEYS)
+    view = organization_view(event("OrganizationDeleted", 3), KEYS)
+
+    body = orjson.loads(view.body)
+    assert view.version == 3
+    assert list(body) == list(orjson.loads(created.body))
+    assert body["organization_id"] == ORG
+    assert body["status"] == "deleted"
+    assert body["version"] == 3
+    assert [body[field] for field in ACME] == [None] * len(ACME)
+
+
+def test_every_projected_event_is_in_the_contract_and_projects_after_decoding() -> None:
+    codec = Codec()
+    for name in ORGANIZATION_EVENTS:
+        fields: dict[str, Any] = event(name.rsplit(".", 1)[1], 1, **ACME).fields
+        if name.endswith("Deleted"):
+            fields = {"meta": fields["meta"]}
+        decoded = codec.decode(codec.encode(name, fields), expected=ORGANIZATION_EVENTS)
+        assert organization_view(decoded, KEYS).version == 1
+
+
+def test_timestamps_are_utc_with_milliseconds() -> None:
+    paris = timezone(timedelta(hours=2))
+    assert iso(datetime(2024, 5, 1, 14, 0, tzinfo=paris)) == "2024-05-01T12:00:00.000Z"
+
+
+def command(name: str = "CreateOrganization") -> Record:
+    meta = {
+        "command_id": "c-1",
+        "aggregate_id": ORG,
+        "organization_id": ORG,
+        "expected_version": None,
+        "issued_at": AT,
+        "issued_by": "ada",
+        "correlation_id": "correlation",
+    }
+    return Record(f"ostock.organization.{name}", {"meta": meta, **ACME})
+
+
+def result(status: str, **outcome: Any) -> Record:
+    fields = {
+        "command_id": "c-1",
+        "status": status,
+        "command_type": "ostock.organization.CreateOrganization",
+        "aggregate_id": ORG,
+        "organization_id": ORG,
+        "version": None,
+        "error_code": None,
+        "error_message": None,
+        "decided_at": AT + timedelta(seconds=1),
+        "correlation_id": "correlation",
+    }
+    return Record("ostock.CommandResult", fields | outcome)
+
+
+def test_a_command_seen_is_pending_until_its_ttl_from_issue() -> None:
+    status = pending_status(command(), KEYS, ttl_s=3600)
+
+    assert status.key == "ostock:cmd:{c-1}"
+    assert status.state == "pending"
+    assert status.expire_at == int(AT.timestamp()) + 3600
+    assert status.body == (
+        b'{"command_id":"c-1","status":"pending",'
+        b'"command_type":"ostock.organization.CreateOrganization",'
+        b'"aggregate_id":"0b3f7c1e-5a51-4d6f-9d0c-2f1b7e1f0a11",'
+        b'"organization_id":"0b3f7c1e-5a51-4d6f-9d0c-2f1b7e1f0a11",'
+        b'"version":null,"error_code":null,"error_message":null,"decided_at":null}'
+    )
+
+
+def test_an_accepted_result_carries_the_resulting_version() -> None:
+    status = decided_status(result("accepted", version=1), KEYS, ttl_s=60)
+
+    assert (status.key, status.state) == ("ostock:cmd:{c-1}", "accepted")
+    assert status.expire_at == int(AT.timestamp()) + 1 + 60
+    body = orjson.loads(status.body)
+    assert (body["status"], body["version"], body["error_code"]) == ("accepted", 1, None)
+    assert body["decided_at"] == "2024-05-01T12:00:01.123Z"
+
+
+def test_a_rejected_result_carries_the_reason() -> None:
+    rejected = result("rejected", error_code="version-conflict", error_message="expected 1")
+    body = orjson.loads(decided_status(rejected, KEYS, ttl_s=60).body)
+
+    assert list(body) == [
+        "command_id",
+        "status",
+        "command_type",
+        "aggregate_id",
+        "organization_id",
+        "version",
+        "error_code",
+        "error_message",
+        "decided_at",
+    ]
+    assert (body["status"], body["version"]) == ("rejected", None)
+    assert (body["error_code"], body["error_message"]) == ("version-conflict", "expected 1")
+
+
+def test_slot_groups_keep_a_views_updates_together_and_in_order() -> None:
+    a, b = KEYS.organization("a"), KEYS.organization("b")
+    views = [ViewUpdate(a, 1, b"a1"), ViewUpdate(b, 1, b"b1"), ViewUpdate(a, 2, b"a2")]
+
+    groups = slot_groups(views)
+
+    assert sorted(groups, key=len) == [[views[1]], [views[0], views[2]]]
