@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.tests.persistence import AggregateRecorderTestCase
 from eventsourcing.utils import Environment

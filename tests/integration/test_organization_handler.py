@@ -3,10 +3,11 @@
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Message, Producer
 
 from ostock.commands import Issuer, organization_command
 from ostock.deadletters import REASON, SOURCE_OFFSET, SOURCE_TOPIC
@@ -39,8 +40,8 @@ def publisher(settings: Settings) -> CommandPublisher:
     return CommandPublisher(settings)
 
 
-def events_of(settings: Settings, organization_id: str, count: int) -> list[dict]:
-    def enough(records: list) -> bool:
+def events_of(settings: Settings, organization_id: str, count: int) -> list[dict[str, Any]]:
+    def enough(records: list[Message]) -> bool:
         return sum((m.key() or b"").decode() == organization_id for m in records) >= count
 
     records = read_until(settings, settings.topics.organization_events, enough)
@@ -125,7 +126,7 @@ def test_garbage_goes_to_the_dead_letter_topic_and_the_stream_goes_on(
     publisher.publish([after])
     assert results_for(settings, {after.command_id})[after.command_id]["status"] == "accepted"
 
-    def has_ours(records: list) -> bool:
+    def has_ours(records: list[Message]) -> bool:
         return any((m.key() or b"").decode() == organization_id for m in records)
 
     letters = read_until(settings, settings.topics.dead_letters, has_ours)

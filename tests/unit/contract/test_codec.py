@@ -4,6 +4,7 @@ import json
 import struct
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastavro import parse_schema
@@ -27,7 +28,8 @@ CREATED = "ostock.organization.OrganizationCreated"
 
 
 def test_fingerprint_matches_the_avro_spec_value_for_null() -> None:
-    assert canonical_fingerprint(parse_schema("null")) == struct.pack("<q", 7195948357588979594)
+    null: Any = parse_schema("null")
+    assert canonical_fingerprint(null) == struct.pack("<q", 7195948357588979594)
 
 
 def test_round_trip_keeps_every_field() -> None:
