@@ -1,7 +1,7 @@
 """The eventsourcing Application that every command-handling service builds on."""
 
-from abc import abstractmethod
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -9,7 +9,7 @@ from eventsourcing.persistence import AggregateRecorder
 
 from ostock.contract import Record
 from ostock.domain.aggregate import Issued
-from ostock.domain.errors import InvalidField, NotFound
+from ostock.domain.errors import AlreadyExists, InvalidField, NotFound
 from ostock.eventstore.factory import KafkaFactory
 from ostock.eventstore.log import KafkaEventLog
 from ostock.kafka import Headers
@@ -31,6 +31,9 @@ def kafka_env(settings: Settings, events_topic: str, transactional_id: str) -> d
 class CommandApplication(Application[UUID]):
     """An Application whose events live in Kafka and which decides commands."""
 
+    #: The method that decides each command record, by record name.
+    decisions: ClassVar[dict[str, str]] = {}
+
     def construct_recorder(self) -> AggregateRecorder:  # type: ignore[override]
         # Kafka has no application-wide sequence: aggregates are all this needs.
         return self.factory.aggregate_recorder()
@@ -48,9 +51,23 @@ class CommandApplication(Application[UUID]):
     def before_batch(self) -> None:
         """Called before each batch of commands is decided."""
 
-    @abstractmethod
     def handle(self, command: Record, issued: Issued, headers: Headers) -> int:
         """Decide a command; return the aggregate's version after it, or raise DomainError."""
+        decide: Callable[[Record, Issued, Headers], int] = getattr(
+            self, self.decisions[command.name]
+        )
+        return decide(command, issued, headers)
+
+    def repeated_creation(self, aggregate_id: UUID, command_id: str, kind: str) -> int | None:
+        """Before a create: None for a new aggregate, the version an earlier identical
+        command produced for an existing one, or AlreadyExists."""
+        existing = self.find(aggregate_id)
+        if existing is None:
+            return None
+        outcome = existing.outcome_of(command_id)
+        if outcome is None:
+            raise AlreadyExists(f"{kind} {aggregate_id} already exists")
+        return int(outcome)
 
     @staticmethod
     def aggregate_id(command: Record) -> UUID:

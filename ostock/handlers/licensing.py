@@ -3,12 +3,11 @@
 It knows organizations only from organization events (OrganizationDirectory).
 """
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from ostock.contract import Record
 from ostock.domain.aggregate import Issued
-from ostock.domain.errors import AlreadyExists, NotFound
+from ostock.domain.errors import NotFound
 from ostock.domain.license import License, LicenseDetails, OrganizationStanding
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.directory import OrganizationDirectory
@@ -28,6 +27,11 @@ class LicensingService(CommandApplication):
     """Decides license commands with the License aggregate."""
 
     name = "licensing-service"
+    decisions: ClassVar[dict[str, str]] = {
+        "ostock.license.CreateLicense": "create",
+        "ostock.license.UpdateLicense": "update",
+        "ostock.license.DeleteLicense": "delete",
+    }
 
     def __init__(self, directory: OrganizationDirectory, env: dict[str, str]) -> None:
         self.directory = directory
@@ -38,9 +42,6 @@ class LicensingService(CommandApplication):
 
     def before_batch(self) -> None:
         self.directory.poll()
-
-    def handle(self, command: Record, issued: Issued, headers: Headers) -> int:
-        return DECISIONS[command.name](self, command, issued, headers)
 
     def organization(self, organization_id: str) -> OrganizationStanding | None:
         """The organization's standing; an unknown one is looked for once more in
@@ -54,12 +55,9 @@ class LicensingService(CommandApplication):
     def create(self, command: Record, issued: Issued, headers: Headers) -> int:
         license_id = self.aggregate_id(command)
         organization_id = command.fields["meta"]["organization_id"]
-        existing = self.find(license_id)
-        if existing is not None:
-            outcome = existing.outcome_of(issued.command_id)
-            if outcome is None:
-                raise AlreadyExists(f"license {license_id} already exists")
-            return int(outcome)
+        repeated = self.repeated_creation(license_id, issued.command_id, "license")
+        if repeated is not None:
+            return repeated
         granted = License.grant(
             license_id,
             self.organization(organization_id),
@@ -96,12 +94,3 @@ class LicensingService(CommandApplication):
             raise NotFound(f"license {license_id} does not belong to that organization")
         assert isinstance(held, License)
         return held
-
-
-Decision = Callable[[LicensingService, Record, Issued, Headers], int]
-
-DECISIONS: dict[str, Decision] = {
-    "ostock.license.CreateLicense": LicensingService.create,
-    "ostock.license.UpdateLicense": LicensingService.update,
-    "ostock.license.DeleteLicense": LicensingService.delete,
-}

@@ -1,11 +1,9 @@
 """The organization service: organization commands in, organization events out."""
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from ostock.contract import Record
 from ostock.domain.aggregate import Issued
-from ostock.domain.errors import AlreadyExists
 from ostock.domain.organization import Organization, OrganizationDetails
 from ostock.handlers.application import CommandApplication
 from ostock.kafka import Headers
@@ -24,18 +22,17 @@ class OrganizationService(CommandApplication):
     """Decides organization commands with the Organization aggregate."""
 
     name = "organization-service"
-
-    def handle(self, command: Record, issued: Issued, headers: Headers) -> int:
-        return DECISIONS[command.name](self, command, issued, headers)
+    decisions: ClassVar[dict[str, str]] = {
+        "ostock.organization.CreateOrganization": "create",
+        "ostock.organization.UpdateOrganization": "update",
+        "ostock.organization.DeleteOrganization": "delete",
+    }
 
     def create(self, command: Record, issued: Issued, headers: Headers) -> int:
         organization_id = self.aggregate_id(command)
-        existing = self.find(organization_id)
-        if existing is not None:
-            outcome = existing.outcome_of(issued.command_id)
-            if outcome is None:
-                raise AlreadyExists(f"organization {organization_id} already exists")
-            return int(outcome)
+        repeated = self.repeated_creation(organization_id, issued.command_id, "organization")
+        if repeated is not None:
+            return repeated
         organization = Organization.register(organization_id, _details(command.fields), issued)
         self.save(organization, headers=headers)
         return organization.version
@@ -53,12 +50,3 @@ class OrganizationService(CommandApplication):
         organization.delete(issued, meta["expected_version"])
         self.save(organization, headers=headers)
         return organization.version_after(issued.command_id)
-
-
-Decision = Callable[[OrganizationService, Record, Issued, Headers], int]
-
-DECISIONS: dict[str, Decision] = {
-    "ostock.organization.CreateOrganization": OrganizationService.create,
-    "ostock.organization.UpdateOrganization": OrganizationService.update,
-    "ostock.organization.DeleteOrganization": OrganizationService.delete,
-}

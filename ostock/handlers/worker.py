@@ -10,9 +10,7 @@ from confluent_kafka import Consumer
 from ostock.contract import Codec
 from ostock.handlers.application import CommandApplication, kafka_env
 from ostock.handlers.directory import OrganizationDirectory
-from ostock.handlers.licensing import DECISIONS as LICENSING_DECISIONS
 from ostock.handlers.licensing import LicensingService
-from ostock.handlers.organization import DECISIONS as ORGANIZATION_DECISIONS
 from ostock.handlers.organization import OrganizationService
 from ostock.handlers.runner import CommandHandler, HandlerSpec
 from ostock.kafka import consumer_config
@@ -25,7 +23,9 @@ ServiceFactory = Callable[[Settings, str], tuple[HandlerSpec, CommandApplication
 
 def _organization(settings: Settings, instance: str) -> tuple[HandlerSpec, CommandApplication]:
     spec = HandlerSpec(
-        "organization-service", settings.topics.organization_commands, tuple(ORGANIZATION_DECISIONS)
+        "organization-service",
+        settings.topics.organization_commands,
+        tuple(OrganizationService.decisions),
     )
     env = kafka_env(
         settings, settings.topics.organization_events, f"ostock.{spec.service}.{instance}"
@@ -35,7 +35,7 @@ def _organization(settings: Settings, instance: str) -> tuple[HandlerSpec, Comma
 
 def _licensing(settings: Settings, instance: str) -> tuple[HandlerSpec, CommandApplication]:
     spec = HandlerSpec(
-        "licensing-service", settings.topics.license_commands, tuple(LICENSING_DECISIONS)
+        "licensing-service", settings.topics.license_commands, tuple(LicensingService.decisions)
     )
     env = kafka_env(settings, settings.topics.license_events, f"ostock.{spec.service}.{instance}")
     # Its own reader of organization events: assigned partitions, offsets never committed.
