@@ -1,5 +1,6 @@
 """The write path: encode a command, publish it, answer 202 Accepted."""
 
+from typing import Literal
 from uuid import UUID, uuid5
 
 import orjson
@@ -7,18 +8,22 @@ from fastapi import Response
 
 from api.problems import Problem
 from api.publisher import KafkaUnavailable, Publisher
-from ostock.commands import Command, Issuer
+from ostock.commands import LICENSE_COMMANDS, Command, Issuer
 from ostock.contract import Codec
 from ostock.settings import Topics
 
-# Organization ids derive from the command id, so a create retried with the same
+# New aggregates' ids derive from the command id, so a create retried with the same
 # Idempotency-Key targets the same aggregate (and partition) and is deduplicated there.
-_ORGANIZATION_IDS = UUID("6f1d3c1e-5a0b-4c52-9a53-2f0e5f2b7c11")
+# One namespace per kind: the same key never names an organization and a license alike.
+_ID_NAMESPACES = {
+    "organization": UUID("6f1d3c1e-5a0b-4c52-9a53-2f0e5f2b7c11"),
+    "license": UUID("83ddb660-24cc-4384-9954-bee7b9f75eea"),
+}
 
 
-def organization_id_for(command_id: str) -> str:
-    """The id a CreateOrganization with this command id assigns."""
-    return str(uuid5(_ORGANIZATION_IDS, command_id))
+def aggregate_id_for(kind: Literal["organization", "license"], command_id: str) -> str:
+    """The id a create command of `kind` with this command id assigns."""
+    return str(uuid5(_ID_NAMESPACES[kind], command_id))
 
 
 class CommandSender:
@@ -50,11 +55,10 @@ class CommandSender:
                 f"{error}. Retry with header Idempotency-Key: {command.command_id}",
                 command_id=command.command_id,
             ) from error
-        body = {
-            "command_id": command.command_id,
-            "organization_id": command.organization_id,
-            "status": "pending",
-        }
+        body = {"command_id": command.command_id, "organization_id": command.organization_id}
+        if command.name in LICENSE_COMMANDS.values():
+            body["license_id"] = command.aggregate_id
+        body["status"] = "pending"
         return Response(
             orjson.dumps(body),
             status_code=202,

@@ -14,6 +14,7 @@ from api.commands import CommandSender
 from api.publisher import Publisher
 from ostock.commands import Issuer
 from ostock.settings import Settings
+from ostock.views.store import Page, ViewName
 
 # W3C trace-context version 00; all-zero trace or parent ids are invalid.
 _TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
@@ -23,6 +24,21 @@ class Views(Protocol):
     """The read models the API serves (ostock.views.store.ViewReader)."""
 
     async def organization(self, organization_id: str) -> bytes | None: ...
+
+    async def license(self, organization_id: str, license_id: str) -> bytes | None: ...
+
+    async def licenses(self, organization_id: str, cursor: str | None, limit: int) -> Page: ...
+
+    async def history(self, organization_id: str, aggregate_id: str) -> list[bytes]: ...
+
+    async def wait_for_version(
+        self,
+        view: ViewName,
+        organization_id: str,
+        aggregate_id: str,
+        min_version: int,
+        timeout_s: float,
+    ) -> int: ...
 
     async def command(self, command_id: str) -> bytes | None: ...
 

@@ -12,7 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api.problems import install_problem_handlers
 from api.publisher import CommandPublisher, api_producer
-from api.routes import commands, health, organizations
+from api.routes import commands, health, history, licenses, organizations
 from ostock.contract import Codec
 from ostock.settings import Settings
 from ostock.views.keys import Keys
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or Settings()
     app.state.codec = Codec()
     install_problem_handlers(app)
-    for module in (organizations, commands, health):
+    for module in (organizations, licenses, history, commands, health):
         app.include_router(module.router)
     return app
 
@@ -58,6 +58,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         app.state.redis = await stack.enter_async_context(redis_client(settings))
         app.state.views = ViewReader(app.state.redis, Keys(settings.redis_prefix))
+        # Its pub/sub connection (read-your-writes waits) closes before the client does.
+        stack.push_async_callback(app.state.views.close)
         yield
 
 

@@ -34,15 +34,28 @@ class ProblemDetails(BaseModel):
 
 
 class Problem(Exception):
-    """Raise to answer with a problem; keyword arguments become extension members."""
+    """Raise to answer with a problem; keyword arguments become extension members.
+
+    By default the status code carries the meaning (type about:blank, its phrase as
+    title); a problem more specific than its status names its own `type` and `title`.
+    """
 
     def __init__(
-        self, status: int, detail: str, headers: Mapping[str, str] | None = None, **extensions: Any
+        self,
+        status: int,
+        detail: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        type: str = "about:blank",
+        title: str | None = None,
+        **extensions: Any,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.headers = dict(headers or {})
+        self.type = type
+        self.title = title or HTTPStatus(status).phrase
         self.extensions = extensions
 
 
@@ -64,8 +77,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 def _render(request: Request, problem: Problem) -> Response:
     body = {
-        "type": "about:blank",  # the status code carries the meaning: title is its phrase
-        "title": HTTPStatus(problem.status).phrase,
+        "type": problem.type,
+        "title": problem.title,
         "status": problem.status,
         "detail": problem.detail,
         "instance": request.url.path,

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     api_retry_after_s: int = Field(
         default=5, ge=1, description="Retry-After (seconds) of a 503 while Kafka or Redis is down."
     )
+    read_wait_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest a read with ?min_version waits for its view to reach that version "
+        "(read-your-writes) before answering 409; a client's ?wait_s may only shorten it.",
+    )
 
     data_dir: Path = Field(default_factory=_data_home, description="Kafka and Redis data, logs.")
     cache_dir: Path = Field(default_factory=_cache_home, description="Resolved Kafka jars.")

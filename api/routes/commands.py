@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from api.deps import ViewsDep
 from api.problems import Problem, problem_responses
-from api.schemas import CommandStatusPublic
+from api.schemas.commands import CommandStatusPublic
 
 router = APIRouter(prefix="/v1/commands", tags=["commands"])
 

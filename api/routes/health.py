@@ -8,7 +8,7 @@ from redis.exceptions import RedisError
 
 from api.deps import PublisherDep, RedisDep
 from api.problems import Problem, problem_responses
-from api.schemas import Readiness
+from api.schemas.health import Readiness
 
 router = APIRouter(prefix="/health", tags=["health"])
 

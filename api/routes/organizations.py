@@ -3,13 +3,14 @@
 from typing import Annotated
 from uuid import UUID
 
-import orjson
 from fastapi import APIRouter, Query, Response
 
-from api.commands import organization_id_for
+from api.commands import aggregate_id_for
 from api.deps import CommandsDep, ViewsDep
-from api.problems import Problem, problem_responses
-from api.schemas import CommandAccepted, OrganizationCreate, OrganizationPublic, OrganizationUpdate
+from api.problems import problem_responses
+from api.reads import READ_PROBLEMS, MinVersionDep, served
+from api.schemas.commands import CommandAccepted
+from api.schemas.organizations import OrganizationCreate, OrganizationPublic, OrganizationUpdate
 from ostock.commands import organization_command
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
@@ -28,7 +29,7 @@ ExpectedVersion = Annotated[
 )
 async def create_organization(body: OrganizationCreate, commands: CommandsDep) -> Response:
     """Publish CreateOrganization; the new organization's id is in the answer."""
-    organization_id = organization_id_for(commands.issuer.command_id)
+    organization_id = aggregate_id_for("organization", commands.issuer.command_id)
     command = organization_command("create", organization_id, commands.issuer, body.model_dump())
     return await commands.send(command)
 
@@ -37,14 +38,15 @@ async def create_organization(body: OrganizationCreate, commands: CommandsDep) -
     "/{organization_id}",
     summary="Read an organization",
     response_model=OrganizationPublic,
-    responses=problem_responses(404, 422, 503),
+    responses=READ_PROBLEMS,
 )
-async def read_organization(organization_id: UUID, views: ViewsDep) -> Response:
+async def read_organization(
+    organization_id: UUID, views: ViewsDep, min_version: MinVersionDep
+) -> Response:
     """The organization view exactly as stored: no re-serialization on the hot path."""
+    await min_version.wait(views, "organization", str(organization_id), str(organization_id))
     body = await views.organization(str(organization_id))
-    if body is None or orjson.loads(body).get("status") == "deleted":
-        raise Problem(404, f"Organization {organization_id} does not exist.")
-    return Response(body, media_type="application/json")
+    return served(body, f"Organization {organization_id} does not exist.")
 
 
 @router.put(

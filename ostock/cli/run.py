@@ -22,8 +22,12 @@ from ostock.settings import Settings
 #: Every deployable, as `ostock` arguments.
 PROCESSES: dict[str, list[str]] = {
     "organization-handler": ["worker", "handler", "organization"],
+    "licensing-handler": ["worker", "handler", "licensing"],
     "organization-projector": ["worker", "projector", "organization-projector"],
     "command-status-projector": ["worker", "projector", "command-status-projector"],
+    "license-projector": ["worker", "projector", "license-projector"],
+    "licensing-organizations": ["worker", "projector", "licensing-organizations"],
+    "cascade-delete-saga": ["worker", "projector", "cascade-delete-saga"],
     "api": ["api"],
 }
 READY_TIMEOUT_S = 90.0

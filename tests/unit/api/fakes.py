@@ -1,9 +1,15 @@
 """In-memory stand-ins for the API's Kafka and Redis edges, honest about what they record."""
 
+import asyncio
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from api.publisher import KafkaUnavailable
 from ostock.contract import Codec, Record
+from ostock.views.store import Page, ViewName
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -42,19 +48,71 @@ class FakePublisher:
 
 @dataclass
 class FakeViews:
-    """Read models keyed by id; `error` is raised by every read (Redis down, a bug)."""
+    """Read models keyed by id; `error` is raised by every read (Redis down, a bug).
+
+    Versions are kept apart from bodies, as the store keeps them; `reach` moves one
+    and wakes the reads waiting for it, as a projector's write does.
+    """
 
     organizations: dict[str, bytes] = field(default_factory=dict)
+    license_views: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    license_index: dict[str, list[bytes]] = field(default_factory=dict)
+    histories: dict[tuple[str, str], list[bytes]] = field(default_factory=dict)
+    versions: dict[tuple[ViewName, str, str], int] = field(default_factory=dict)
     commands: dict[str, bytes] = field(default_factory=dict)
+    waits: list[tuple[ViewName, str, str, int, float]] = field(default_factory=list)
     error: Exception | None = None
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def organization(self, organization_id: str) -> bytes | None:
         return self._read(self.organizations, organization_id)
 
+    async def license(self, organization_id: str, license_id: str) -> bytes | None:
+        return self._read(self.license_views, (organization_id, license_id))
+
+    async def licenses(self, organization_id: str, cursor: str | None, limit: int) -> Page:
+        """Pages of the index; a cursor is the offset of the page's first item."""
+        index = self._read(self.license_index, organization_id) or []
+        start = 0 if cursor is None else int(cursor)  # ValueError when malformed
+        if start < 0:
+            raise ValueError(f"negative cursor {cursor}")
+        end = start + limit
+        return Page(index[start:end], len(index), str(end) if end < len(index) else None)
+
+    async def history(self, organization_id: str, aggregate_id: str) -> list[bytes]:
+        return self._read(self.histories, (organization_id, aggregate_id)) or []
+
+    async def wait_for_version(
+        self,
+        view: ViewName,
+        organization_id: str,
+        aggregate_id: str,
+        min_version: int,
+        timeout_s: float,
+    ) -> int:
+        self.waits.append((view, organization_id, aggregate_id, min_version, timeout_s))
+        if self.error is not None:
+            raise self.error
+        key = (view, organization_id, aggregate_id)
+        try:
+            async with asyncio.timeout(timeout_s), self._changed:
+                await self._changed.wait_for(lambda: self.versions.get(key, 0) >= min_version)
+        except TimeoutError:
+            pass
+        return self.versions.get(key, 0)
+
+    async def reach(
+        self, view: ViewName, organization_id: str, aggregate_id: str, version: int
+    ) -> None:
+        """The view now holds `version`: wake whoever waits for it."""
+        async with self._changed:
+            self.versions[(view, organization_id, aggregate_id)] = version
+            self._changed.notify_all()
+
     async def command(self, command_id: str) -> bytes | None:
         return self._read(self.commands, command_id)
 
-    def _read(self, views: dict[str, bytes], key: str) -> bytes | None:
+    def _read(self, views: dict[K, V], key: K) -> V | None:
         if self.error is not None:
             raise self.error
         return views.get(key)

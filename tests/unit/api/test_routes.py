@@ -1,7 +1,6 @@
 """The API's routes against fake Kafka and Redis edges: what goes out, what comes back."""
 
 import re
-from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
@@ -9,19 +8,11 @@ import orjson
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.unit.api.assertions import problem
 from tests.unit.api.fakes import FakePublisher, FakeViews
 
 ACME = {"name": "Acme", "contact_name": "Ada", "contact_email": "ada@acme.example"}
 TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
-
-
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["title"] and body["type"] == "about:blank"
-    return body
 
 
 async def test_create_publishes_the_command_and_answers_202(

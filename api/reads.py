@@ -1,0 +1,90 @@
+"""Serving views: as stored, and, when the client asks, no older than a version.
+
+Read-your-writes: a client told "accepted, version N" reads with ?min_version=N and
+the read waits, bounded, until the view holds N (ViewReader.wait_for_version is
+notified by the projectors, the API polls nothing). When the bound passes first the
+answer is 409 with where the view stands, never a stale body.
+"""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import orjson
+from fastapi import Depends, Query, Response
+
+from api.deps import SettingsDep, Views
+from api.problems import Problem, problem_responses
+from ostock.views.store import ViewName
+
+# A view behind its write usually catches up within milliseconds: a second is plenty.
+BEHIND_RETRY_AFTER_S = 1
+# Its own problem type: nothing serves a page for it, so a tag URI (RFC 4151).
+VIEW_BEHIND = "tag:ostock,2026:problems/view-behind"
+
+# The problems of every view read, the 409 of ?min_version explained.
+READ_PROBLEMS = problem_responses(404, 409, 422, 503)
+READ_PROBLEMS[409] |= {
+    "description": "The view did not reach min_version in time: `view_version` says where "
+    "it stands, `min_version` what was asked; retry after Retry-After seconds.",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}},
+}
+
+
+@dataclass(frozen=True)
+class MinVersion:
+    """What a read asked to see: its view at `version` or newer, waiting at most `wait_s`."""
+
+    version: int | None
+    wait_s: float
+
+    async def wait(
+        self, views: Views, view: ViewName, organization_id: str, aggregate_id: str
+    ) -> None:
+        """Return once the view holds the version asked for (at once if none was asked),
+        or answer 409 when the wait runs out first."""
+        if self.version is None:
+            return
+        reached = await views.wait_for_version(
+            view, organization_id, aggregate_id, self.version, self.wait_s
+        )
+        if reached < self.version:
+            raise Problem(
+                409,
+                f"The {view.replace('_', ' ')} view of {aggregate_id} is at version {reached}, "
+                f"not yet {self.version}; retry shortly.",
+                {"Retry-After": str(BEHIND_RETRY_AFTER_S)},
+                type=VIEW_BEHIND,
+                title="The view is behind the version asked for",
+                view_version=reached,
+                min_version=self.version,
+            )
+
+
+async def get_min_version(
+    settings: SettingsDep,
+    min_version: Annotated[
+        int | None,
+        Query(ge=1, description="Wait until the view holds this version (read-your-writes)."),
+    ] = None,
+    wait_s: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            allow_inf_nan=False,
+            description="Longest wait for min_version, in seconds; capped by the server.",
+        ),
+    ] = None,
+) -> MinVersion:
+    """The read's ?min_version, and how long it may wait: never beyond `read_wait_s`."""
+    bound = settings.read_wait_s if wait_s is None else min(wait_s, settings.read_wait_s)
+    return MinVersion(min_version, bound)
+
+
+MinVersionDep = Annotated[MinVersion, Depends(get_min_version)]
+
+
+def served(body: bytes | None, missing: str) -> Response:
+    """The view exactly as stored (no re-serialization), or 404 if absent or deleted."""
+    if body is None or orjson.loads(body).get("status") == "deleted":
+        raise Problem(404, missing)
+    return Response(body, media_type="application/json")

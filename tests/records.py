@@ -1,0 +1,51 @@
+"""Events as projectors get them from the codec, for tests of every layer."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ostock.contract import Record
+
+AT = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
+ACME = {
+    "name": "Acme",
+    "contact_name": "Ada",
+    "contact_email": "ada@acme.example",
+    "contact_phone": "+1 555 0100",
+}
+SEATS = {"product_name": "Office", "license_type": "user", "description": "50 seats", "comment": ""}
+
+
+def meta(organization_id: str, aggregate_id: str, version: int, at: datetime) -> dict[str, Any]:
+    """An EventMeta; ids derived from the version."""
+    return {
+        "event_id": f"event-{version}",
+        "aggregate_id": aggregate_id,
+        "organization_id": organization_id,
+        "version": version,
+        "occurred_at": at,
+        "command_id": f"command-{version}",
+        "correlation_id": "correlation",
+        "issued_by": "ada",
+    }
+
+
+def organization_event(
+    kind: str, organization_id: str, version: int, at: datetime = AT, /, **details: str
+) -> Record:
+    """ostock.organization.<kind> of `organization_id` with `details` as its fields."""
+    fields = {"meta": meta(organization_id, organization_id, version, at), **details}
+    return Record(f"ostock.organization.{kind}", fields)
+
+
+def license_event(
+    kind: str,
+    organization_id: str,
+    license_id: str,
+    version: int,
+    at: datetime = AT,
+    /,
+    **details: str,
+) -> Record:
+    """ostock.license.<kind> of `license_id` with `details` as its fields."""
+    fields = {"meta": meta(organization_id, license_id, version, at), **details}
+    return Record(f"ostock.license.{kind}", fields)
