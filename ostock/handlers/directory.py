@@ -3,13 +3,18 @@ organization events (it never calls the organization service or reads its views)
 
 Commands and events share the organization id as key, so the handler that owns
 partition p of the license commands reads partition p of the organization events.
+A license may be asked for right after its organization, before the organization
+service has decided it: then the directory waits, bounded, until that service's
+committed offset on the organization commands shows every command issued so far
+decided (Kafka's own bookkeeping, committed with the events), and reads on.
 """
 
 import logging
 import time
 from collections.abc import Sequence
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from ostock.contract import Codec, UndecodableRecord
 from ostock.domain.license import OrganizationStanding
@@ -26,9 +31,23 @@ ORGANIZATION_EVENTS = (
 class OrganizationDirectory:
     """Standing (exists, deleted) of every organization in the owned partitions."""
 
-    def __init__(self, consumer: Consumer, topic: str, codec: Codec, timeout_s: float) -> None:
+    def __init__(
+        self,
+        consumer: Consumer,
+        admin: AdminClient,
+        topic: str,
+        commands_topic: str,
+        deciding_group: str,
+        codec: Codec,
+        timeout_s: float,
+    ) -> None:
+        """`topic`: organization events; `commands_topic` and `deciding_group`: the
+        organization commands and the group of the handlers that decide them."""
         self.consumer = consumer
+        self.admin = admin
         self.topic = topic
+        self.commands_topic = commands_topic
+        self.deciding_group = deciding_group
         self.codec = codec
         self.timeout_s = timeout_s
         self._standings: dict[str, OrganizationStanding] = {}
@@ -65,11 +84,32 @@ class OrganizationDirectory:
         deadline = time.monotonic() + self.timeout_s
         while time.monotonic() < deadline:
             positions = self.consumer.position(self._partitions)
-            if all(tp.offset >= ends[tp.partition] for tp in positions):
+            # Before its first fetch a partition has no position: it reads from 0.
+            if all(max(tp.offset, 0) >= ends[tp.partition] for tp in positions):
                 return
             for message in self.consumer.consume(num_messages=1000, timeout=0.1):
                 self._apply(message)
         log.warning("organization events not caught up in %.1fs", self.timeout_s)
+
+    def settle(self) -> None:
+        """Wait until every organization command already issued to the owned partitions
+        is decided (bounded), then catch up with the events those decisions wrote."""
+        owned = [TopicPartition(self.commands_topic, tp.partition) for tp in self._partitions]
+        ends = {
+            tp.partition: self.consumer.get_watermark_offsets(tp, self.timeout_s, cached=False)[1]
+            for tp in owned
+        }
+        request = ConsumerGroupTopicPartitions(self.deciding_group, owned)
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline:
+            future = self.admin.list_consumer_group_offsets([request])[request.group_id]
+            decided = future.result(timeout=self.timeout_s).topic_partitions or []
+            if all(tp.offset >= ends[tp.partition] for tp in decided):
+                break
+            time.sleep(0.02)
+        else:
+            log.warning("organization commands still undecided after %.1fs", self.timeout_s)
+        self.catch_up()
 
     def _apply(self, message: Message) -> None:
         if message.error() is not None:

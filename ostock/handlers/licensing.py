@@ -44,11 +44,11 @@ class LicensingService(CommandApplication):
         self.directory.poll()
 
     def organization(self, organization_id: str) -> OrganizationStanding | None:
-        """The organization's standing; an unknown one is looked for once more in
-        the events that arrived since the last batch before the answer is 'unknown'."""
+        """The organization's standing; before an unknown one is called unknown, the
+        organization commands issued so far are awaited and their events read."""
         standing = self.directory.standing(organization_id)
         if standing is None:
-            self.directory.catch_up()
+            self.directory.settle()
             standing = self.directory.standing(organization_id)
         return standing
 

@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 CARRIED_HEADERS = ("correlation-id", "traceparent")
 
 
+def handler_group(service: str) -> str:
+    """The consumer group of a service's command handlers: its committed offsets say
+    how far the service has decided its commands."""
+    return f"ostock.{service}"
+
+
 @dataclass(frozen=True)
 class HandlerSpec:
     """What distinguishes one service's command handler from another's."""
@@ -54,7 +60,7 @@ class CommandHandler:
         self.app = application
         self.codec = codec
         self.batch_size = batch_size
-        self.group_id = f"ostock.{spec.service}"
+        self.group_id = handler_group(spec.service)
         # Static membership: a restarted instance takes its partitions back at once
         # instead of waiting for the dead member's session to time out.
         self.consumer = Consumer(

@@ -6,13 +6,14 @@ import threading
 from collections.abc import Callable
 
 from confluent_kafka import Consumer
+from confluent_kafka.admin import AdminClient
 
 from ostock.contract import Codec
 from ostock.handlers.application import CommandApplication, kafka_env
 from ostock.handlers.directory import OrganizationDirectory
 from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
-from ostock.handlers.runner import CommandHandler, HandlerSpec
+from ostock.handlers.runner import CommandHandler, HandlerSpec, handler_group
 from ostock.kafka import consumer_config
 from ostock.settings import Settings
 
@@ -23,7 +24,7 @@ ServiceFactory = Callable[[Settings, str], tuple[HandlerSpec, CommandApplication
 
 def _organization(settings: Settings, instance: str) -> tuple[HandlerSpec, CommandApplication]:
     spec = HandlerSpec(
-        "organization-service",
+        OrganizationService.name,
         settings.topics.organization_commands,
         tuple(OrganizationService.decisions),
     )
@@ -35,13 +36,19 @@ def _organization(settings: Settings, instance: str) -> tuple[HandlerSpec, Comma
 
 def _licensing(settings: Settings, instance: str) -> tuple[HandlerSpec, CommandApplication]:
     spec = HandlerSpec(
-        "licensing-service", settings.topics.license_commands, tuple(LicensingService.decisions)
+        LicensingService.name, settings.topics.license_commands, tuple(LicensingService.decisions)
     )
     env = kafka_env(settings, settings.topics.license_events, f"ostock.{spec.service}.{instance}")
     # Its own reader of organization events: assigned partitions, offsets never committed.
     reader = Consumer(consumer_config(settings, f"ostock.{spec.service}.organizations"))
     directory = OrganizationDirectory(
-        reader, settings.topics.organization_events, Codec(), settings.kafka_timeout_s
+        reader,
+        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}),
+        settings.topics.organization_events,
+        settings.topics.organization_commands,
+        handler_group(OrganizationService.name),
+        Codec(),
+        settings.kafka_timeout_s,
     )
     return spec, LicensingService(directory, env)
 

@@ -1,6 +1,7 @@
 """The licensing service's command handler as a real process: it knows organizations
 only from organization events, yet accepts a license created right after its organization."""
 
+import time
 from collections.abc import Iterator
 from uuid import uuid4
 
@@ -19,19 +20,30 @@ OFFICE = {"product_name": "Office", "license_type": "user", "description": "", "
 
 
 @pytest.fixture(scope="module")
-def handlers(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def handlers(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Worker]]:
     logs = tmp_path_factory.mktemp("licensing-handlers")
-    workers = [
-        Worker(
-            ["worker", "handler", service],
-            settings,
-            logs / f"{service}.log",
-        ).start()
+    workers = {
+        service: Worker(["worker", "handler", service], settings, logs / f"{service}.log")
         for service in ("organization", "licensing")
-    ]
-    yield
-    for worker in workers:
+    }
+    for worker in workers.values():
+        worker.start()
+    _await_both_deciding(settings)
+    yield workers
+    for worker in workers.values():
         worker.stop()
+
+
+def _await_both_deciding(settings: Settings) -> None:
+    organization_id = str(uuid4())
+    create = organization_command("create", organization_id, Issuer("tester"), ACME)
+    CommandPublisher(settings).publish([create])
+    results_for(settings, {create.command_id})
+    grant = license_command("create", organization_id, str(uuid4()), Issuer("tester"), OFFICE)
+    CommandPublisher(settings).publish([grant])
+    results_for(settings, {grant.command_id})
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +52,7 @@ def publisher(settings: Settings) -> CommandPublisher:
 
 
 def test_a_license_right_after_its_organization_is_accepted(
-    settings: Settings, handlers: None, publisher: CommandPublisher
+    settings: Settings, handlers: dict[str, Worker], publisher: CommandPublisher
 ) -> None:
     organization_id = str(uuid4())
     create = organization_command("create", organization_id, Issuer("tester"), ACME)
@@ -54,7 +66,7 @@ def test_a_license_right_after_its_organization_is_accepted(
 
 
 def test_licenses_for_unknown_and_deleted_organizations_are_rejected_with_their_codes(
-    settings: Settings, handlers: None, publisher: CommandPublisher
+    settings: Settings, handlers: dict[str, Worker], publisher: CommandPublisher
 ) -> None:
     unknown = license_command("create", str(uuid4()), str(uuid4()), Issuer("tester"), OFFICE)
     organization_id = str(uuid4())
@@ -71,7 +83,7 @@ def test_licenses_for_unknown_and_deleted_organizations_are_rejected_with_their_
 
 
 def test_a_license_of_another_organization_is_not_found(
-    settings: Settings, handlers: None, publisher: CommandPublisher
+    settings: Settings, handlers: dict[str, Worker], publisher: CommandPublisher
 ) -> None:
     owner, other = str(uuid4()), str(uuid4())
     license_id = str(uuid4())
@@ -84,3 +96,25 @@ def test_a_license_of_another_organization_is_not_found(
     wrong = license_command("delete", other, license_id, Issuer("tester"))
     publisher.publish([wrong])
     assert results_for(settings, {wrong.command_id})[wrong.command_id]["error_code"] == "not-found"
+
+
+def test_a_license_sent_before_its_organization_is_decided_is_accepted(
+    settings: Settings, handlers: dict[str, Worker], publisher: CommandPublisher
+) -> None:
+    pairs = []
+    for _ in range(5):
+        organization_id = str(uuid4())
+        pairs.append(
+            (
+                organization_command("create", organization_id, Issuer("tester"), ACME),
+                license_command("create", organization_id, str(uuid4()), Issuer("tester"), OFFICE),
+            )
+        )
+    # The organization service is away when both commands go out, so the licensing
+    # service sees each license before its organization is decided.
+    handlers["organization"].stop()
+    publisher.publish([command for pair in pairs for command in pair])
+    time.sleep(1)
+    handlers["organization"].start()
+    results = results_for(settings, {grant.command_id for _, grant in pairs})
+    assert [results[grant.command_id]["status"] for _, grant in pairs] == ["accepted"] * 5
