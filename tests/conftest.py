@@ -8,6 +8,7 @@ needs a Docker engine.
 """
 
 import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from uuid import uuid4
@@ -44,11 +45,19 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
         controller_port=free_port(),
         redis_port=free_port(),
     )
+    # A run stopped with SIGTERM (a CI timeout) still tears down: the broker and
+    # Redis run in sessions of their own and would otherwise outlive it.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         local.up()
         yield Endpoints(local.kafka.bootstrap, local.redis.url)
     finally:
         local.down()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _containers() -> Iterator[Endpoints]:
