@@ -5,7 +5,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -40,13 +40,18 @@ def redis_client(settings: Settings) -> Redis:
 
     One immediate retry, on connection errors only, replaces a pooled connection that
     died with a Redis restart; the default policy retries ten times, backing off.
+    The pool is bounded and blocking: a burst waits for a free connection (within
+    the timeout) instead of failing once the pool is exhausted.
     """
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_timeout_s,
         socket_timeout=settings.redis_timeout_s,
         socket_connect_timeout=settings.redis_timeout_s,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
+    return Redis.from_pool(pool)
 
 
 @asynccontextmanager

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout_s: float = Field(default=2.0, gt=0, description="Bound on every Redis call.")
+    redis_max_connections: int = Field(
+        default=64, ge=1, description="Connections an API process keeps to Redis at most."
+    )
     redis_prefix: str = Field(default="ostock", description="Key prefix of the live read models.")
     command_status_ttl_s: int = Field(
         default=24 * 60 * 60,

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import faust
 
-from ostock.commands import ORGANIZATION_COMMANDS
+from ostock.commands import LICENSE_COMMANDS, ORGANIZATION_COMMANDS
 from ostock.contract import Record
 from ostock.settings import Settings, Topics
 from ostock.views.keys import Keys
@@ -18,7 +18,10 @@ COMMAND_RESULT = "ostock.CommandResult"
 
 def command_topics(topics: Topics) -> dict[str, frozenset[str]]:
     """Each command topic and the commands it carries: a new service adds its line."""
-    return {topics.organization_commands: frozenset(ORGANIZATION_COMMANDS.values())}
+    return {
+        topics.organization_commands: frozenset(ORGANIZATION_COMMANDS.values()),
+        topics.license_commands: frozenset(LICENSE_COMMANDS.values()),
+    }
 
 
 def install(app: faust.App, settings: Settings) -> None:

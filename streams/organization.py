@@ -1,4 +1,4 @@
-"""The organization projector: organization events become organization views."""
+"""The organization projector: organization events become organization views and histories."""
 
 from collections.abc import Sequence
 
@@ -7,7 +7,12 @@ import faust
 from ostock.contract import Record
 from ostock.settings import Settings
 from ostock.views.keys import Keys
-from ostock.views.projection import ORGANIZATION_EVENTS, organization_view
+from ostock.views.projection import (
+    ORGANIZATION_EVENTS,
+    Write,
+    history_entry,
+    organization_view,
+)
 from ostock.views.store import ViewWriter
 from streams.projector import add_projector
 
@@ -17,7 +22,10 @@ def install(app: faust.App, settings: Settings) -> None:
     keys = Keys(settings.redis_prefix)
 
     async def apply(writer: ViewWriter, events: Sequence[Record]) -> None:
-        await writer.apply_views([organization_view(event, keys) for event in events])
+        writes: list[Write] = []
+        for event in events:
+            writes += (organization_view(event, keys), history_entry(event, keys))
+        await writer.apply(writes)
 
     add_projector(
         app,

@@ -5,13 +5,16 @@ from collections.abc import Callable
 import faust
 
 from ostock.settings import Settings
-from streams import commands, organization
+from streams import commands, licensing, organization, saga
 from streams.app import create_app
 
 #: Each projector is its own consumer group, deployed and scaled on its own.
 PROJECTORS: dict[str, Callable[[faust.App, Settings], None]] = {
     "organization-projector": organization.install,
     "command-status-projector": commands.install,
+    "license-projector": licensing.install_licenses,
+    "licensing-organizations": licensing.install_organizations,
+    "cascade-delete-saga": saga.install,
 }
 
 

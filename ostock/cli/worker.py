@@ -28,7 +28,7 @@ def handler(
 
 @app.command()
 def projector(
-    name: Annotated[str, typer.Argument(help="organization-projector | command-status-projector")],
+    name: Annotated[str, typer.Argument(help="A projector of streams.worker.PROJECTORS.")],
 ) -> None:
     """A Faust projector: events in, Redis views out."""
     # Imported here: faust is slow to import and only this command needs it.

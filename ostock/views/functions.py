@@ -7,7 +7,11 @@ from redis.asyncio import Redis, RedisCluster
 LIBRARY = Path(__file__).resolve().parents[2] / "read-models" / "ostock.lua"
 
 APPLY_VIEW = "ostock_apply_view"
-APPLY_VIEWS = "ostock_apply_views"
+APPLY = "ostock_apply"
+# The writes of an APPLY batch, by the name that starts each write's args.
+VIEW_WRITE = "view"
+LISTED_WRITE = "listed"
+HISTORY_WRITE = "history"
 COMMAND_PENDING = "ostock_command_pending"
 COMMAND_DECIDED = "ostock_command_decided"
 

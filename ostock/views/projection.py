@@ -1,18 +1,21 @@
-"""Pure projections: a decoded record in, the Redis write it asks for out.
+"""Pure projections: a decoded record in, the Redis writes it asks for out.
 
 Bodies are JSON with a fixed field order, so a view rebuilt by a replay equals the
 live one byte for byte. Timestamps are ISO 8601 UTC with milliseconds, the precision
 of the records.
 """
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
 
 from ostock.contract import Record
+from ostock.views.functions import HISTORY_WRITE, LISTED_WRITE, VIEW_WRITE
 from ostock.views.keys import Keys
+
+#: One write of an `ostock_apply` call: its name, its keys and its args.
+Part = tuple[str, tuple[str, ...], tuple[Any, ...]]
 
 
 class ViewUpdate(NamedTuple):
@@ -21,6 +24,41 @@ class ViewUpdate(NamedTuple):
     key: str
     version: int
     body: bytes
+
+    def part(self) -> Part:
+        return VIEW_WRITE, (self.key,), (self.version, self.body)
+
+
+class ListedView(NamedTuple):
+    """A ViewUpdate that, if applied, also keeps the view's entry in the sorted set at
+    `index_key`: there while `listed`, gone once not. The creation brings the `entry`;
+    later events bring "" and ostock.lua uses the one it stored with the view."""
+
+    key: str
+    index_key: str
+    version: int
+    body: bytes
+    entry: str
+    listed: bool
+
+    def part(self) -> Part:
+        keys = (self.key, self.index_key)
+        return LISTED_WRITE, keys, (self.version, self.body, self.entry, int(self.listed))
+
+
+class HistoryEntry(NamedTuple):
+    """Add `entry` to the history at `key`, unless it already reaches `version`."""
+
+    key: str
+    version: int
+    entry: bytes
+
+    def part(self) -> Part:
+        return HISTORY_WRITE, (self.key,), (self.version, self.entry)
+
+
+#: A write ViewWriter.apply takes.
+Write = ViewUpdate | ListedView | HistoryEntry
 
 
 class CommandStatus(NamedTuple):
@@ -37,52 +75,74 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-DETAILS = ("name", "contact_name", "contact_email", "contact_phone")
+class Change(NamedTuple):
+    """What an event does to its aggregate's view."""
+
+    status: str
+    #: It sets created_at; the others leave the stored one (ostock.lua).
+    created: bool
+    #: It carries the full new details (not a diff); a deletion carries none.
+    details: bool
 
 
-def _organization(
-    meta: dict[str, Any], details: dict[str, Any] | None, status: str, created: bool
+CREATED = Change("active", created=True, details=True)
+UPDATED = Change("active", created=False, details=True)
+DELETED = Change("deleted", created=False, details=False)
+
+
+def view_body(
+    head: dict[str, Any], details: tuple[str, ...], event: dict[str, Any], change: Change
 ) -> bytes:
+    """An aggregate's view after `event`: `head` (its ids), `details`, status, version,
+    created_at, updated_at. A deletion leaves a tombstone of the same shape, details null,
+    rather than nothing: its version stops an older replayed event from bringing it back."""
+    meta = event["meta"]
     at = iso(meta["occurred_at"])
     # Insertion order is the body's field order.
-    view: dict[str, Any] = {"organization_id": meta["organization_id"]}
-    view.update((field, None if details is None else details[field]) for field in DETAILS)
-    view["status"] = status
+    view = dict(head)
+    view.update((field, event[field] if change.details else None) for field in details)
+    view["status"] = change.status
     view["version"] = meta["version"]
-    # null asks ostock_apply_view to keep the stored created_at.
-    view["created_at"] = at if created else None
+    # null asks ostock.lua to keep the stored created_at.
+    view["created_at"] = at if change.created else None
     view["updated_at"] = at
     return orjson.dumps(view)
 
 
-def _created(event: dict[str, Any]) -> bytes:
-    return _organization(event["meta"], event, "active", created=True)
-
-
-def _updated(event: dict[str, Any]) -> bytes:
-    # The event carries the full new values, not a diff.
-    return _organization(event["meta"], event, "active", created=False)
-
-
-def _deleted(event: dict[str, Any]) -> bytes:
-    # A tombstone, not a removal: its version stops an older replayed event from
-    # bringing the organization back.
-    return _organization(event["meta"], None, "deleted", created=False)
-
-
-ORGANIZATION_BODIES: dict[str, Callable[[dict[str, Any]], bytes]] = {
-    "ostock.organization.OrganizationCreated": _created,
-    "ostock.organization.OrganizationUpdated": _updated,
-    "ostock.organization.OrganizationDeleted": _deleted,
+ORGANIZATION_DETAILS = ("name", "contact_name", "contact_email", "contact_phone")
+ORGANIZATION_CHANGES = {
+    "ostock.organization.OrganizationCreated": CREATED,
+    "ostock.organization.OrganizationUpdated": UPDATED,
+    "ostock.organization.OrganizationDeleted": DELETED,
 }
-ORGANIZATION_EVENTS = frozenset(ORGANIZATION_BODIES)
+ORGANIZATION_EVENTS = frozenset(ORGANIZATION_CHANGES)
 
 
 def organization_view(event: Record, keys: Keys) -> ViewUpdate:
     """The organization view after `event` (one of ORGANIZATION_EVENTS)."""
     meta = event.fields["meta"]
-    body = ORGANIZATION_BODIES[event.name](event.fields)
-    return ViewUpdate(keys.organization(meta["organization_id"]), meta["version"], body)
+    organization_id = meta["organization_id"]
+    head = {"organization_id": organization_id}
+    change = ORGANIZATION_CHANGES[event.name]
+    body = view_body(head, ORGANIZATION_DETAILS, event.fields, change)
+    return ViewUpdate(keys.organization(organization_id), meta["version"], body)
+
+
+def history_entry(event: Record, keys: Keys) -> HistoryEntry:
+    """The entry `event` adds to its aggregate's history: the event's short type, its
+    envelope, and `changes`, the fields it carries (for an update, the new values)."""
+    meta = event.fields["meta"]
+    entry = {
+        "type": event.name.rsplit(".", 1)[1],
+        "version": meta["version"],
+        "occurred_at": iso(meta["occurred_at"]),
+        "command_id": meta["command_id"],
+        "issued_by": meta["issued_by"],
+        "correlation_id": meta["correlation_id"],
+        "changes": {field: value for field, value in event.fields.items() if field != "meta"},
+    }
+    key = keys.history(meta["organization_id"], meta["aggregate_id"])
+    return HistoryEntry(key, meta["version"], orjson.dumps(entry))
 
 
 def _command_body(

@@ -1,16 +1,37 @@
 """The whole system as real processes: every worker and the API, once per session."""
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
 
 from ostock.cli.run import PROCESSES
 from ostock.infra.ports import free_port
 from ostock.settings import Settings
+from ostock.views.functions import load_functions
+from ostock.views.keys import Keys
+from tests.conftest import Endpoints
 from tests.processes import Worker
+
+
+@pytest_asyncio.fixture(loop_scope="function")  # the client lives in the test's own loop
+async def redis(infra: Endpoints) -> AsyncIterator[Redis]:
+    """A client of the session's Redis, with the read-model functions loaded."""
+    client = Redis.from_url(infra.redis_url)
+    await load_functions(client)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def keys() -> Keys:
+    """Keys under a prefix of the test's own."""
+    return Keys(f"test-{uuid4().hex[:8]}")
 
 
 @pytest.fixture(scope="session")

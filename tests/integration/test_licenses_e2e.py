@@ -1,6 +1,7 @@
 """Licenses through the API with every worker running: enrichment, the cascade,
 pagination, history and read-your-writes."""
 
+import time
 from typing import Any
 
 import httpx
@@ -27,6 +28,15 @@ def new_organization(api: httpx.Client) -> str:
     return str(response.json()["organization_id"])
 
 
+def eventually_enriched(api: httpx.Client, path: str, name: str = "Acme") -> dict[str, Any]:
+    """The license view once the licensing service's organization copy says `name`."""
+    deadline = time.monotonic() + 10
+    while (view := dict(api.get(path).json()))["organization_name"] != name:
+        assert time.monotonic() < deadline, view
+        time.sleep(0.05)
+    return view
+
+
 def licenses_path(organization_id: str) -> str:
     return f"/v1/organizations/{organization_id}/licenses"
 
@@ -40,11 +50,12 @@ def test_a_license_right_after_its_organization_is_accepted_and_enriched(
     grant = api.post(licenses_path(organization_id), json=OFFICE)
     status = accepted(api, grant)
     license_id = grant.json()["license_id"]
-    read = api.get(
-        f"{licenses_path(organization_id)}/{license_id}", params={"min_version": status["version"]}
-    )
+    path = f"{licenses_path(organization_id)}/{license_id}"
+    read = api.get(path, params={"min_version": status["version"]})
     assert read.status_code == 200, read.text
-    view = read.json()
+    # The licensing service's copy of the organization is built by a projector of its
+    # own: until it has the organization the enrichment reads null, never stale values.
+    view = eventually_enriched(api, path)
     assert (view["product_name"], view["organization_name"], view["contact_email"]) == (
         "Office",
         "Acme",
@@ -76,12 +87,7 @@ def test_an_organization_update_shows_in_its_licenses(api: httpx.Client) -> None
         json=ACME | {"name": "Acme Ltd", "contact_name": "Grace"},
     )
     accepted(api, update)
-    # The organization view and the licensing service's copy are built apart; wait on the first.
-    api.get(f"/v1/organizations/{organization_id}", params={"min_version": 2})
-    for _ in range(100):
-        view = api.get(license_path).json()
-        if view["organization_name"] == "Acme Ltd":
-            break
+    view = eventually_enriched(api, license_path, "Acme Ltd")
     assert (view["organization_name"], view["contact_name"]) == ("Acme Ltd", "Grace")
 
 

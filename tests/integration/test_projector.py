@@ -7,10 +7,8 @@ must be seen in order share a Kafka key, hence a partition; a last "marker" reco
 that partition tells when everything before it was applied.
 """
 
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,76 +23,16 @@ from confluent_kafka import Consumer, Message, Producer
 from ostock.contract import Codec
 from ostock.infra.ports import free_port
 from ostock.infra.redis import RedisServer
-from ostock.infra.topics import ensure_topics
 from ostock.kafka import consumer_config, header, producer_config
-from ostock.settings import Settings, Topics
+from ostock.settings import Settings
 from ostock.views.keys import Keys
 from ostock.views.projection import iso
-from tests.processes import settings_env
+from tests.projectors import WAIT_S, KafkaRecord, Projector, fresh, produce
 
 pytestmark = pytest.mark.integration
 
-WAIT_S = 60.0
 CODEC = Codec()
 DETAILS = {"name": "Acme", "contact_name": "Ada", "contact_email": "", "contact_phone": ""}
-KafkaRecord = tuple[bytes, bytes]
-
-
-def fresh(settings: Settings, data_dir: Path, **update: Any) -> Settings:
-    """`settings` with topics and a key prefix of their own, the topics created."""
-    tag = uuid4().hex[:8]
-    topics = Topics(**{field: f"{name}.{tag}" for field, name in settings.topics})
-    prefix = f"projector-{tag}"
-    own = settings.model_copy(
-        update={"topics": topics, "redis_prefix": prefix, "data_dir": data_dir} | update
-    )
-    ensure_topics(own)
-    return own
-
-
-@dataclass
-class Projector:
-    """`python -m streams NAME` as a child process, its output in a log file."""
-
-    name: str
-    settings: Settings
-    log: Path
-    process: "subprocess.Popen[bytes] | None" = None
-
-    def start(self) -> "Projector":
-        topics = {f"OSTOCK_TOPICS__{field.upper()}": name for field, name in self.settings.topics}
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streams", self.name],
-                env=settings_env(self.settings) | topics,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        return self
-
-    def stop(self) -> int:
-        """SIGTERM, as an operator stops it; its exit code."""
-        assert self.process is not None
-        self.process.terminate()
-        try:
-            return self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise
-
-    def wait_for(self, what: str, found: Callable[[], Any]) -> Any:
-        """Poll `found` until it returns something true, while this projector runs."""
-        deadline = time.monotonic() + WAIT_S
-        while not (result := found()):
-            assert self.process is not None and self.process.poll() is None, (
-                f"{self.name} exited: {self.output()[-3000:]}"
-            )
-            assert time.monotonic() < deadline, f"no {what} in {WAIT_S}s: {self.output()[-3000:]}"
-            time.sleep(0.05)
-        return result
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 @dataclass
@@ -141,23 +79,6 @@ def views(own_settings: Settings) -> Iterator[Views]:
     client = redis.Redis.from_url(own_settings.redis_url)
     yield Views(client, Keys(own_settings.redis_prefix))
     client.close()
-
-
-def produce(settings: Settings, topic: str, records: list[KafkaRecord]) -> list[Message]:
-    """Produce (key, value) records in order; their delivery reports."""
-    delivered: list[Message] = []
-    producer = Producer(producer_config(settings))
-    for key, value in records:
-        producer.produce(
-            topic,
-            key=key,
-            value=value,
-            headers=[("correlation-id", b"test")],
-            on_delivery=lambda error, message: delivered.append(message),
-        )
-    assert producer.flush(10) == 0
-    assert all(message.error() is None for message in delivered)
-    return delivered
 
 
 def event(

@@ -1,26 +1,21 @@
 """The Redis Functions of read-models/ostock.lua and the stores over them, on a real Redis."""
 
 import time
-from collections.abc import AsyncIterator
-from uuid import uuid4
 
 import orjson
 import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ostock.views.functions import (
+    APPLY,
     APPLY_VIEW,
-    APPLY_VIEWS,
     COMMAND_DECIDED,
     COMMAND_PENDING,
-    load_functions,
 )
 from ostock.views.keys import Keys
 from ostock.views.projection import CommandStatus, ViewUpdate
 from ostock.views.store import ViewReader, ViewWriter
-from tests.conftest import Endpoints
 
 pytestmark = pytest.mark.integration
 
@@ -30,19 +25,6 @@ CREATED_AT = "2024-01-01T00:00:00.000Z"
 
 def in_an_hour() -> int:
     return int(time.time()) + HOUR
-
-
-@pytest_asyncio.fixture(loop_scope="function")  # the client lives in the test's own loop
-async def redis(infra: Endpoints) -> AsyncIterator[Redis]:
-    client = Redis.from_url(infra.redis_url)
-    await load_functions(client)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def keys() -> Keys:
-    return Keys(f"test-{uuid4().hex[:8]}")
 
 
 def body(version: int, name: str = "Acme", created_at: str | None = CREATED_AT) -> bytes:
@@ -123,8 +105,8 @@ async def test_the_batch_form_applies_in_order_and_counts_what_it_applied(
     await apply(redis, b, 5, body(5, "b5"))
 
     applied = await redis.fcall(
-        APPLY_VIEWS, 4, a, b, a, a, 1, body(1, "a1"), 4, body(4, "b4"), 2, body(2, "a2"),
-        1, body(1, "a1 again"),
+        APPLY, 4, a, b, a, a, "view", 1, body(1, "a1"), "view", 4, body(4, "b4"),
+        "view", 2, body(2, "a2"), "view", 1, body(1, "a1 again"),
     )  # fmt: skip
 
     assert applied == 2
@@ -132,9 +114,14 @@ async def test_the_batch_form_applies_in_order_and_counts_what_it_applied(
     assert (await stored(redis, b))[1]["name"] == "b5"
 
 
-async def test_the_batch_form_refuses_unpaired_arguments(redis: Redis, keys: Keys) -> None:
-    with pytest.raises(ResponseError, match="N keys and 2N args"):
-        await redis.fcall(APPLY_VIEWS, 2, keys.organization("a"), keys.organization("b"), 1, b"{}")
+async def test_the_batch_form_refuses_what_does_not_add_up(redis: Redis, keys: Keys) -> None:
+    a, b = keys.organization("a"), keys.organization("b")
+    with pytest.raises(ResponseError, match="view takes 1 keys and 2 args"):
+        await redis.fcall(APPLY, 1, a, "view", 1)
+    with pytest.raises(ResponseError, match="more keys than its writes take"):
+        await redis.fcall(APPLY, 2, a, b, "view", 1, b"{}")
+    with pytest.raises(ResponseError, match="unknown write"):
+        await redis.fcall(APPLY, 1, a, "drop", 1, b"{}")
 
 
 async def test_an_applied_view_is_announced_on_its_key_and_an_ignored_one_is_not(
@@ -198,7 +185,7 @@ async def test_the_writer_applies_a_batch_that_the_reader_reads_back(
     writer, reader = ViewWriter(redis), ViewReader(redis, keys)
     a, b = keys.organization("a"), keys.organization("b")
 
-    applied = await writer.apply_views(
+    applied = await writer.apply(
         [ViewUpdate(a, 1, body(1, "a1")), ViewUpdate(b, 1, body(1, "b1")), ViewUpdate(a, 1, b"x")]
     )
     await writer.command_statuses(
@@ -221,7 +208,7 @@ async def test_the_writer_applies_a_batch_that_the_reader_reads_back(
 async def test_the_writer_reloads_a_library_that_redis_lost(redis: Redis, keys: Keys) -> None:
     await redis.function_delete("ostock")
 
-    applied = await ViewWriter(redis).apply_views([ViewUpdate(keys.organization("a"), 1, body(1))])
+    applied = await ViewWriter(redis).apply([ViewUpdate(keys.organization("a"), 1, body(1))])
 
     assert applied == 1
     assert await redis.fcall(APPLY_VIEW, 1, keys.organization("b"), 1, body(1)) == 1

@@ -9,8 +9,11 @@ from ostock.contract import Codec, Record
 from ostock.views.keys import Keys
 from ostock.views.projection import (
     ORGANIZATION_EVENTS,
+    HistoryEntry,
+    ListedView,
     ViewUpdate,
     decided_status,
+    history_entry,
     iso,
     organization_view,
     pending_status,
@@ -178,3 +181,32 @@ def test_slot_groups_keep_a_views_updates_together_and_in_order() -> None:
     groups = slot_groups(views)
 
     assert sorted(groups, key=len) == [[views[1]], [views[0], views[2]]]
+
+
+def test_a_history_entry_is_the_events_envelope_and_the_fields_it_carries() -> None:
+    created = history_entry(event("OrganizationCreated", 1, **ACME), KEYS)
+
+    assert created == HistoryEntry(
+        f"ostock:hist:{{{ORG}}}:{ORG}",
+        1,
+        b'{"type":"OrganizationCreated","version":1,"occurred_at":"2024-05-01T12:00:00.123Z",'
+        b'"command_id":"command-1","issued_by":"ada","correlation_id":"correlation",'
+        b'"changes":{"name":"Acme","contact_name":"Ada","contact_email":"ada@acme.example",'
+        b'"contact_phone":"+1 555 0100"}}',
+    )
+    deleted = orjson.loads(history_entry(event("OrganizationDeleted", 3), KEYS).entry)
+    assert (deleted["type"], deleted["version"], deleted["changes"]) == (
+        "OrganizationDeleted",
+        3,
+        {},
+    )
+
+
+def test_each_write_is_a_part_of_an_apply_call() -> None:
+    view = ViewUpdate("k", 2, b"{}")
+    listed = ListedView("k", "index", 2, b"{}", entry="", listed=False)
+    entry = HistoryEntry("h", 2, b"{}")
+
+    assert view.part() == ("view", ("k",), (2, b"{}"))
+    assert listed.part() == ("listed", ("k", "index"), (2, b"{}", "", 0))
+    assert entry.part() == ("history", ("h",), (2, b"{}"))

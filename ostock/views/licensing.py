@@ -1,0 +1,115 @@
+"""The licensing service's views: licenses, their index by organization, its own copy of
+organizations, and the enrichment that joins them when a license is read.
+
+The join happens at read time, so an organization's change shows in all its licenses at
+once, with no license rewritten.
+"""
+
+import re
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import UTC, datetime, timedelta
+from typing import TypeGuard
+
+import orjson
+
+from ostock.contract import Record
+from ostock.views.keys import Keys
+from ostock.views.projection import (
+    CREATED,
+    DELETED,
+    ORGANIZATION_CHANGES,
+    ORGANIZATION_DETAILS,
+    UPDATED,
+    ListedView,
+    ViewUpdate,
+    view_body,
+)
+
+LICENSE_DETAILS = ("product_name", "license_type", "description", "comment")
+LICENSE_CHANGES = {
+    "ostock.license.LicenseCreated": CREATED,
+    "ostock.license.LicenseUpdated": UPDATED,
+    "ostock.license.LicenseDeleted": DELETED,
+}
+LICENSE_EVENTS = frozenset(LICENSE_CHANGES)
+
+#: The fields a license gains when read, each from a field of its organization's copy.
+ENRICHMENT = {
+    "organization_name": "name",
+    "contact_name": "contact_name",
+    "contact_email": "contact_email",
+    "contact_phone": "contact_phone",
+}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# An index entry: the license's creation time in microseconds since the epoch, zero-padded
+# so that entries sort by it (creation order; the id breaks a tie), ":", its id.
+_MICROS_DIGITS = 20
+_ENTRY = re.compile(rb"\d{%d}:[^:\s]+" % _MICROS_DIGITS)
+# Inside a JSON string every quote is escaped: only the field itself matches.
+_DELETED = b'"status":"deleted"'
+
+
+def license_view(event: Record, keys: Keys) -> ListedView:
+    """The license view after `event` (one of LICENSE_EVENTS), listed in its organization's
+    index unless deleted; a deletion leaves a tombstone, as for organizations."""
+    meta = event.fields["meta"]
+    organization_id, license_id = meta["organization_id"], meta["aggregate_id"]
+    head = {"license_id": license_id, "organization_id": organization_id}
+    change = LICENSE_CHANGES[event.name]
+    micros = (meta["occurred_at"] - _EPOCH) // timedelta(microseconds=1)
+    return ListedView(
+        keys.license(organization_id, license_id),
+        keys.licenses_of(organization_id),
+        meta["version"],
+        view_body(head, LICENSE_DETAILS, event.fields, change),
+        entry=f"{micros:0{_MICROS_DIGITS}d}:{license_id}" if change.created else "",
+        listed=change.status == "active",
+    )
+
+
+def organization_copy(event: Record, keys: Keys) -> ViewUpdate:
+    """The licensing service's copy of an organization after `event` (an organization event):
+    its details and status, details null once deleted."""
+    meta = event.fields["meta"]
+    change = ORGANIZATION_CHANGES[event.name]
+    fields = event.fields if change.details else dict.fromkeys(ORGANIZATION_DETAILS)
+    copy = {field: fields[field] for field in ORGANIZATION_DETAILS}
+    copy["status"] = change.status
+    key = keys.organization_copy(meta["organization_id"])
+    return ViewUpdate(key, meta["version"], orjson.dumps(copy))
+
+
+def enrichment(copy: bytes | None) -> bytes:
+    """The ENRICHMENT fields as a JSON object, from an organization copy (null without one)."""
+    organization = {} if copy is None else orjson.loads(copy)
+    return orjson.dumps({field: organization.get(source) for field, source in ENRICHMENT.items()})
+
+
+def enriched(license: bytes, enrichment: bytes) -> bytes:
+    """A license body with the enrichment's fields appended after its own: spliced, not
+    re-encoded, so the stored field order stays."""
+    return license[:-1] + b"," + enrichment[1:]
+
+
+def listed(license: bytes | None) -> TypeGuard[bytes]:
+    """Whether a stored license body is there and not a tombstone."""
+    return license is not None and _DELETED not in license
+
+
+def license_id_of(entry: bytes) -> str:
+    """The license id of an index entry."""
+    return entry.split(b":", 1)[1].decode()
+
+
+def cursor_after(entry: bytes) -> str:
+    """The opaque cursor of the page that starts after index entry `entry`."""
+    return urlsafe_b64encode(entry).rstrip(b"=").decode()
+
+
+def entry_of(cursor: str) -> bytes:
+    """The index entry a cursor starts after; ValueError unless cursor_after made it."""
+    entry = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    if not _ENTRY.fullmatch(entry):
+        raise ValueError(f"not a cursor: {cursor!r}")
+    return entry

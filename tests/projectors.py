@@ -1,0 +1,96 @@
+"""The real projectors as processes (`python -m streams NAME`) for integration tests: each
+scenario with topics and a key prefix of its own, records produced with confluent-kafka."""
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+from confluent_kafka import Message, Producer
+
+from ostock.infra.topics import ensure_topics
+from ostock.kafka import producer_config
+from ostock.settings import Settings, Topics
+from tests.processes import settings_env
+
+WAIT_S = 60.0
+#: A Kafka record as produced: key and value.
+KafkaRecord = tuple[bytes, bytes]
+
+
+def fresh(settings: Settings, data_dir: Path, **update: Any) -> Settings:
+    """`settings` with topics and a key prefix of their own, the topics created."""
+    tag = uuid4().hex[:8]
+    topics = Topics(**{field: f"{name}.{tag}" for field, name in settings.topics})
+    prefix = f"projector-{tag}"
+    own = settings.model_copy(
+        update={"topics": topics, "redis_prefix": prefix, "data_dir": data_dir} | update
+    )
+    ensure_topics(own)
+    return own
+
+
+@dataclass
+class Projector:
+    """`python -m streams NAME` as a child process, its output in a log file."""
+
+    name: str
+    settings: Settings
+    log: Path
+    process: "subprocess.Popen[bytes] | None" = None
+
+    def start(self) -> "Projector":
+        topics = {f"OSTOCK_TOPICS__{field.upper()}": name for field, name in self.settings.topics}
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streams", self.name],
+                env=settings_env(self.settings) | topics,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def stop(self) -> int:
+        """SIGTERM, as an operator stops it; its exit code."""
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            return self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+    def wait_for(self, what: str, found: Callable[[], Any]) -> Any:
+        """Poll `found` until it returns something true, while this projector runs."""
+        deadline = time.monotonic() + WAIT_S
+        while not (result := found()):
+            assert self.process is not None and self.process.poll() is None, (
+                f"{self.name} exited: {self.output()[-3000:]}"
+            )
+            assert time.monotonic() < deadline, f"no {what} in {WAIT_S}s: {self.output()[-3000:]}"
+            time.sleep(0.05)
+        return result
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def produce(settings: Settings, topic: str, records: list[KafkaRecord]) -> list[Message]:
+    """Produce (key, value) records in order; their delivery reports."""
+    delivered: list[Message] = []
+    producer = Producer(producer_config(settings))
+    for key, value in records:
+        producer.produce(
+            topic,
+            key=key,
+            value=value,
+            headers=[("correlation-id", b"test")],
+            on_delivery=lambda error, message: delivered.append(message),
+        )
+    assert producer.flush(10) == 0
+    assert all(message.error() is None for message in delivered)
+    return delivered
