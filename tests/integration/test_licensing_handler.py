@@ -2,7 +2,6 @@
 only from organization events, yet accepts a license created right after its organization."""
 
 import time
-from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
@@ -20,20 +19,13 @@ OFFICE = {"product_name": "Office", "license_type": "user", "description": "", "
 
 
 @pytest.fixture(scope="module")
-def handlers(
-    settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Worker]]:
-    logs = tmp_path_factory.mktemp("licensing-handlers")
-    workers = {
-        service: Worker(["worker", "handler", service], settings, logs / f"{service}.log")
-        for service in ("organization", "licensing")
-    }
-    for worker in workers.values():
-        worker.start()
+def handlers(system: dict[str, Worker], settings: Settings) -> dict[str, Worker]:
+    """The session's handlers, once both decide commands."""
     _await_both_deciding(settings)
-    yield workers
-    for worker in workers.values():
-        worker.stop()
+    return {
+        "organization": system["organization-handler"],
+        "licensing": system["licensing-handler"],
+    }
 
 
 def _await_both_deciding(settings: Settings) -> None:

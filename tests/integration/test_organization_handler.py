@@ -1,7 +1,6 @@
 """The organization service's command handler as a real process on the real broker."""
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -10,7 +9,7 @@ import pytest
 from confluent_kafka import Message, Producer
 
 from ostock.commands import Issuer, organization_command
-from ostock.deadletters import REASON, SOURCE_OFFSET, SOURCE_TOPIC
+from ostock.deadletters import CONSUMER, REASON, SOURCE_OFFSET, SOURCE_TOPIC
 from ostock.kafka import header, producer_config
 from ostock.publisher import CommandPublisher
 from ostock.settings import Settings
@@ -28,11 +27,9 @@ ACME = {
 
 
 @pytest.fixture(scope="module")
-def handler(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
-    log = tmp_path_factory.mktemp("handler") / "handler.log"
-    worker = Worker(["worker", "handler", "organization"], settings, log).start()
-    yield worker
-    worker.stop()
+def handler(system: dict[str, Worker]) -> Worker:
+    """The session's organization handler (one writer per instance name: never a second)."""
+    return system["organization-handler"]
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +127,14 @@ def test_garbage_goes_to_the_dead_letter_topic_and_the_stream_goes_on(
         return any((m.key() or b"").decode() == organization_id for m in records)
 
     letters = read_until(settings, settings.topics.dead_letters, has_ours)
-    [letter] = [m for m in letters if (m.key() or b"").decode() == organization_id]
+    # Every consumer of the command topic dead-letters it (the command-status projector
+    # too); this test is about the handler's.
+    [letter] = [
+        m
+        for m in letters
+        if (m.key() or b"").decode() == organization_id
+        and header(m.headers(), CONSUMER) == "ostock.organization-service"
+    ]
     assert letter.value() == b"\x00garbage"
     assert header(letter.headers(), REASON) == "bad-framing"
     assert header(letter.headers(), SOURCE_TOPIC) == settings.topics.organization_commands
