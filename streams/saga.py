@@ -1,0 +1,105 @@
+"""The cascade-delete saga as a stream processor: an organization's deletion deletes its
+licenses, with DeleteLicense commands the licensing service decides like any other.
+
+One agent reads the organization events and the license events as one stream: both
+are keyed by organization id and co-partitioned, so the saga's decisions about one
+organization are made one after another. For each batch, in this order:
+
+1. decode (poison to the dead letters) and load the memories of its organizations;
+2. decide (ostock.sagas.cascade_delete, through streams.saga_reactions);
+3. send the decided commands and wait for the broker's acks;
+4. store the new memories;
+5. ack the offsets.
+
+A redelivered deletion then issues nothing (its memory says deleted), and a crash
+between 3 and 4 re-issues the same deterministic command ids, which the licensing
+service answers without a second event. Redis or Kafka failures are retried, never
+skipped.
+"""
+
+import logging
+from collections.abc import Sequence
+from typing import cast
+
+import faust
+from faust.types import EventT, StreamT
+from redis.asyncio import Redis
+
+from ostock.commands import Command
+from ostock.contract import Codec, Record, UndecodableRecord
+from ostock.settings import Settings
+from ostock.views.keys import Keys
+from streams.deadletters import DeadLetters, Poison
+from streams.retry import until_done
+from streams.saga_memory import SagaMemories
+from streams.saga_reactions import EVENTS, Tracked, concerned, react
+from streams.sender import CommandSender
+
+log = logging.getLogger(__name__)
+
+NAME = "cascade-delete-saga"
+
+
+def install(app: faust.App, settings: Settings) -> None:
+    """Add the saga's agent over settings.topics.organization_events and license_events."""
+    codec = Codec()
+    dead_letters = DeadLetters(app, settings.topics.dead_letters)
+    sender = CommandSender(app, settings, codec)
+
+    async def handle(memories: SagaMemories, events: Sequence[EventT[bytes]]) -> None:
+        records: list[Record] = []
+        poison: list[Poison] = []
+        for event in events:
+            try:
+                records.append(codec.decode(event.message.value, EVENTS))
+            except UndecodableRecord as error:
+                poison.append((event.message, error))
+        organizations = concerned(records)
+        loaded = await until_done(lambda: memories.load(organizations), f"{NAME}: loading memory")
+        tracked = {o: Tracked(memory) for o, memory in loaded.items()}
+        commands = react(tracked, records)
+        await until_done(lambda: sender.send(commands), f"{NAME}: sending {len(commands)}")
+        _log_issued(commands)
+        await until_done(lambda: memories.store(tracked), f"{NAME}: storing memory")
+        if poison:
+            await until_done(lambda: dead_letters.send(poison), f"{NAME}: dead-lettering")
+
+    async def agent(stream: StreamT[bytes]) -> None:
+        # The client lives in the worker's event loop, as long as the agent.
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout_s,
+            socket_connect_timeout=settings.redis_timeout_s,
+        )
+        memories = SagaMemories(redis, Keys(settings.redis_prefix))
+        try:
+            batches = cast(faust.Stream[bytes], stream).take_events
+            async for events in batches(
+                settings.projector_batch_size, within=settings.projector_batch_wait_s
+            ):
+                # Held acks, as in streams.projector: take_events acks a batch when it is
+                # closed, also when the worker stops in the middle of a retry; the extra
+                # reference keeps those offsets uncommitted until the batch is done.
+                for event in events:
+                    event.message.incref()
+                await handle(memories, events)
+                for event in events:
+                    event.message.decref()
+        finally:
+            await redis.aclose()
+
+    topics = app.topic(settings.topics.organization_events, settings.topics.license_events)
+    app.agent(topics, name=NAME)(agent)
+
+
+def _log_issued(commands: Sequence[Command]) -> None:
+    for command in commands:
+        correlation_id = command.fields["meta"]["correlation_id"]
+        log.info(
+            "issued %s %s for license %s of organization %s",
+            command.name,
+            command.command_id,
+            command.aggregate_id,
+            command.organization_id,
+            extra={"correlation_id": correlation_id},
+        )

@@ -1,0 +1,62 @@
+"""Commands issued from a Faust worker (the saga's), sent like every other writer sends
+them: Avro-encoded by the Codec, keyed by organization id, with a correlation-id header,
+and partitioned by murmur2 (aiokafka's default, as the confluent-kafka producers are
+configured in ostock.kafka), so a command lands on its organization's partition."""
+
+import asyncio
+from collections.abc import Sequence
+
+import faust
+from faust.types import TopicT
+
+from ostock.commands import Command
+from ostock.contract import Codec
+from ostock.settings import Settings
+
+
+class CommandSender:
+    """Sends commands through the app's producer and waits for the broker's acks."""
+
+    def __init__(self, app: faust.App, settings: Settings, codec: Codec) -> None:
+        self.app = app
+        self.settings = settings
+        self.codec = codec
+        self._topics: dict[str, TopicT] = {}
+
+    async def send(self, commands: Sequence[Command]) -> None:
+        """Send every command and wait until the broker has them all.
+
+        Bounded by settings.kafka_timeout_s (the Faust producer's own timeout is 20
+        minutes): a timeout raises, and the caller sends the same commands again.
+        """
+        if not commands:
+            return
+        timeout_s = self.settings.kafka_timeout_s
+        # Sending waits for the topic's metadata first, which may not come.
+        pending = await asyncio.wait_for(self._send_all(commands), timeout_s)
+        # asyncio.wait, not wait_for: the delivery futures are the producer's, not ours to
+        # cancel; a command still in flight after the timeout is sent again, harmlessly.
+        done, late = await asyncio.wait(pending, timeout=timeout_s)
+        if late:
+            raise TimeoutError(f"{len(late)} of {len(pending)} commands unacked in {timeout_s}s")
+        for delivery in done:
+            delivery.result()  # raises what the broker answered
+
+    async def _send_all(self, commands: Sequence[Command]) -> "list[asyncio.Future[object]]":
+        return [await self._send(command) for command in commands]
+
+    async def _send(self, command: Command) -> "asyncio.Future[object]":
+        correlation_id = str(command.fields["meta"]["correlation_id"])
+        # force: sent now, not attached to the event being processed (sent at its ack).
+        return await self._topic(command).send(  # type: ignore[return-value]
+            key=command.organization_id.encode(),
+            value=self.codec.encode(command.name, command.fields),
+            headers=[("correlation-id", correlation_id.encode())],
+            force=True,
+        )
+
+    def _topic(self, command: Command) -> TopicT:
+        name = command.topic(self.settings.topics)
+        if name not in self._topics:
+            self._topics[name] = self.app.topic(name)
+        return self._topics[name]
