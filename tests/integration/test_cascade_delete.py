@@ -5,7 +5,6 @@ deleting an organization deletes its licenses, once, with the deletion's correla
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -31,7 +30,6 @@ from tests.processes import Worker
 pytestmark = pytest.mark.integration
 
 WAIT_S = 60.0
-SAGA = ["worker", "projector", "cascade-delete-saga"]
 ACME = {"name": "Acme", "contact_name": "", "contact_email": "", "contact_phone": ""}
 OFFICE = {"product_name": "Office", "license_type": "user", "description": "", "comment": ""}
 CODEC = Codec()
@@ -42,16 +40,11 @@ class Services:
     """Both command handlers and the saga; the saga can be stopped and started again."""
 
     settings: Settings
-    logs: Path
     handlers: list[Worker]
     saga: Worker
 
     def start_saga(self) -> None:
-        self.saga = Worker(SAGA, self.settings, self.logs / "saga.log").start()
-
-    def stop(self) -> None:
-        for worker in [*self.handlers, self.saga]:
-            worker.stop()
+        self.saga.start()
 
     def check_alive(self) -> None:
         """Fail at once, with its log, if a process has died."""
@@ -60,16 +53,13 @@ class Services:
 
 
 @pytest.fixture(scope="module")
-def services(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    logs = tmp_path_factory.mktemp("cascade-delete")
-    handlers = [
-        Worker(["worker", "handler", service], settings, logs / f"{service}.log").start()
-        for service in ("organization", "licensing")
-    ]
-    saga = Worker(SAGA, settings, logs / "saga.log").start()
-    services = Services(settings, logs, handlers, saga)
+def services(settings: Settings, system: dict[str, Worker]) -> Iterator[Services]:
+    """The session's handlers and saga (one writer per instance name: never a second)."""
+    handlers = [system["organization-handler"], system["licensing-handler"]]
+    services = Services(settings, handlers, system["cascade-delete-saga"])
     yield services
-    services.stop()
+    if not services.saga.alive():
+        services.start_saga()
 
 
 @pytest.fixture(scope="module")
