@@ -3,13 +3,13 @@ dependency would run in the thread pool on every request."""
 
 import re
 import secrets
-from dataclasses import dataclass
 from typing import Annotated, Protocol
 from uuid import UUID, uuid4
 
 from fastapi import Depends, Header, Request
 from redis.asyncio import Redis
 
+from api.auth import CallerDep
 from api.commands import CommandSender
 from api.publisher import Publisher
 from ostock.commands import Issuer
@@ -43,13 +43,6 @@ class Views(Protocol):
     async def command(self, command_id: str) -> bytes | None: ...
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who sends the request."""
-
-    subject: str
-
-
 async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
@@ -64,11 +57,6 @@ async def get_views(request: Request) -> Views:
 
 async def get_redis(request: Request) -> Redis:
     return request.app.state.redis  # type: ignore[no-any-return]
-
-
-async def get_caller() -> Caller:
-    """Everyone is anonymous until bearer tokens are checked: replace this one dependency."""
-    return Caller(subject="anonymous")
 
 
 async def get_correlation_id(
@@ -98,7 +86,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 PublisherDep = Annotated[Publisher, Depends(get_publisher)]
 ViewsDep = Annotated[Views, Depends(get_views)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
-CallerDep = Annotated[Caller, Depends(get_caller)]
 CorrelationDep = Annotated[str, Depends(get_correlation_id)]
 
 
@@ -115,7 +102,7 @@ async def get_command_sender(
 ) -> CommandSender:
     """Everything a command of this request carries: id, caller, correlation, trace."""
     command_id = str(idempotency_key or uuid4())
-    issuer = Issuer(caller.subject, correlation_id=correlation_id, command_id=command_id)
+    issuer = Issuer(caller.issued_by, correlation_id=correlation_id, command_id=command_id)
     codec = request.app.state.codec
     return CommandSender(publisher, codec, settings.topics, issuer, traceparent)
 

@@ -4,23 +4,29 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from api.problems import install_problem_handlers
+from api.auth import get_caller
+from api.problems import install_problem_handlers, problem_responses
 from api.publisher import CommandPublisher, api_producer
 from api.routes import commands, health, history, licenses, organizations
+from ostock.auth.configured import token_verifier
 from ostock.contract import Codec
+from ostock.credentials import redis_login
 from ostock.settings import Settings
 from ostock.views.keys import Keys
 from ostock.views.store import ViewReader
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The API; it connects to nothing until its lifespan starts."""
+    """The API; it connects to nothing until its lifespan starts.
+
+    Raises AuthConfigError when the settings name no trustworthy token issuer.
+    """
     app = FastAPI(
         title="O-stock API",
         summary="Organizations and their licenses: commands in, read models out.",
@@ -30,8 +36,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or Settings()
     app.state.codec = Codec()
     install_problem_handlers(app)
-    for module in (organizations, licenses, history, commands, health):
-        app.include_router(module.router)
+    app.state.verifier = token_verifier(app.state.settings)  # refuses the dev issuer in production
+    for module in (organizations, licenses, history, commands):
+        app.include_router(
+            module.router,
+            dependencies=[Depends(get_caller)],
+            responses=problem_responses(401, 403),
+        )
+    app.include_router(health.router)
     return app
 
 
@@ -43,8 +55,11 @@ def redis_client(settings: Settings) -> Redis:
     The pool is bounded and blocking: a burst waits for a free connection (within
     the timeout) instead of failing once the pool is exhausted.
     """
+    username, password = redis_login(settings)
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        username=username,
+        password=password,
         max_connections=settings.redis_max_connections,
         timeout=settings.redis_timeout_s,
         socket_timeout=settings.redis_timeout_s,

@@ -3,7 +3,10 @@ that make clients agree (partitioner, isolation) and bound every call."""
 
 from typing import Any
 
+from ostock.credentials import kafka_password
 from ostock.settings import Settings
+
+SCRAM_MECHANISM = "SCRAM-SHA-512"
 
 #: Kafka record headers as confluent-kafka gives and takes them.
 Headers = list[tuple[str, str | bytes | None]]
@@ -21,6 +24,7 @@ def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
         "linger.ms": 2,
         "message.timeout.ms": max(timeout_ms, 1000),
         "socket.timeout.ms": max(timeout_ms, 1000),
+        **security_config(settings),
         **extra,
     }
 
@@ -34,7 +38,30 @@ def consumer_config(settings: Settings, group_id: str, **extra: Any) -> dict[str
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "socket.timeout.ms": max(int(settings.kafka_timeout_s * 1000), 1000),
+        **security_config(settings),
         **extra,
+    }
+
+
+def admin_config(settings: Settings) -> dict[str, Any]:
+    """A confluent-kafka AdminClient of this process's principal."""
+    return {"bootstrap.servers": settings.kafka_bootstrap, **security_config(settings)}
+
+
+def security_config(settings: Settings) -> dict[str, str]:
+    """The login of this process's principal under sasl_scram; nothing under plaintext."""
+    if settings.kafka_security == "plaintext":
+        return {}
+    return scram_login(settings.kafka_principal, kafka_password(settings))
+
+
+def scram_login(username: str, password: str) -> dict[str, str]:
+    """Client options that log in as `username` with SCRAM-SHA-512 (no TLS: local only)."""
+    return {
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": SCRAM_MECHANISM,
+        "sasl.username": username,
+        "sasl.password": password,
     }
 
 

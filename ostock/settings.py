@@ -7,7 +7,7 @@ Nothing reads settings at import time; each process's composition root calls
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,10 @@ def _cache_home() -> Path:
     return Path.home() / ".cache" / "ostock"
 
 
+def _config_home() -> Path:
+    return Path.home() / ".config" / "ostock"
+
+
 class Settings(BaseSettings):
     """Every tunable of O-stock, with defaults that work on a developer machine."""
 
@@ -46,8 +50,25 @@ class Settings(BaseSettings):
     kafka_timeout_s: float = Field(default=5.0, gt=0, description="Bound on every Kafka call.")
     topic_partitions: int = Field(default=6, ge=1)
     topics: Topics = Topics()
+    kafka_security: Literal["plaintext", "sasl_scram"] = Field(
+        default="plaintext",
+        description="sasl_scram: SCRAM-SHA-512 logins and ACLs (the production profile).",
+    )
+    kafka_principal: str = Field(
+        default="admin", description="This process's SCRAM user (ostock.infra.acls names them)."
+    )
+    kafka_password: SecretStr | None = Field(
+        default=None, description="Its password; default: a 0600 file under data_dir/secrets."
+    )
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_security: Literal["none", "acl"] = Field(
+        default="none", description="acl: Redis ACL users, the default user disabled."
+    )
+    redis_user: str = Field(default="admin", description="This process's Redis ACL user.")
+    redis_password: SecretStr | None = Field(
+        default=None, description="Its password; default: a 0600 file under data_dir/secrets."
+    )
     redis_timeout_s: float = Field(default=2.0, gt=0, description="Bound on every Redis call.")
     redis_max_connections: int = Field(
         default=64, ge=1, description="Connections an API process keeps to Redis at most."
@@ -80,7 +101,35 @@ class Settings(BaseSettings):
         "(read-your-writes) before answering 409; a client's ?wait_s may only shorten it.",
     )
 
+    auth_dev_issuer: bool = Field(
+        default=True,
+        description="Trust the local development issuer (`ostock token`, keys under "
+        "config_dir/dev-issuer) instead of auth_jwks_url; refused with profile=production.",
+    )
+    auth_issuer: str = Field(
+        default="urn:ostock:dev-issuer", description="Expected `iss` of bearer tokens."
+    )
+    auth_audience: str = Field(default="ostock", description="Expected `aud` of bearer tokens.")
+    auth_client: str = Field(
+        default="ostock", description="Client whose resource_access roles count (USER, ADMIN)."
+    )
+    auth_jwks_url: str | None = Field(
+        default=None,
+        description="The issuer's JWKS (e.g. Keycloak's .../protocol/openid-connect/certs).",
+    )
+    auth_jwks_timeout_s: float = Field(default=3.0, gt=0, description="Bound on a JWKS fetch.")
+    auth_jwks_refresh_s: float = Field(
+        default=30.0, ge=0, description="Least time between two JWKS fetches on unknown key ids."
+    )
+    auth_leeway_s: float = Field(
+        default=30.0, ge=0, description="Clock skew tolerated on exp and nbf."
+    )
+
     data_dir: Path = Field(default_factory=_data_home, description="Kafka and Redis data, logs.")
     cache_dir: Path = Field(default_factory=_cache_home, description="Resolved Kafka jars.")
+    config_dir: Path = Field(
+        default_factory=_config_home,
+        description="Local configuration: the development issuer's keys.",
+    )
 
     log_level: str = "INFO"

@@ -3,8 +3,10 @@
 from typing import Any
 
 import faust
+from faust.auth import SASLCredentials
 from faust.transport.drivers import aiokafka as driver
 
+from ostock.kafka import security_config
 from ostock.settings import Settings
 
 
@@ -44,6 +46,7 @@ def create_app(settings: Settings, projector: str) -> ProjectorApp:
     return ProjectorApp(
         group_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
+        broker_credentials=_credentials(settings),
         topic_partitions=settings.topic_partitions,
         # The project creates every topic (ostock.infra.topics); faust creates none,
         # and no leader topic either: a projector needs no leader.
@@ -59,4 +62,16 @@ def create_app(settings: Settings, projector: str) -> ProjectorApp:
         # that a Redis outage holds would hold the shutdown (or the rebalance) forever.
         # They stay unacked (streams.projector), so they are consumed again: no loss.
         stream_wait_empty=False,
+    )
+
+
+def _credentials(settings: Settings) -> SASLCredentials | None:
+    """The SCRAM login of ostock.kafka.security_config, as faust's aiokafka driver takes it."""
+    login = security_config(settings)
+    if not login:
+        return None
+    return SASLCredentials(
+        username=login["sasl.username"],
+        password=login["sasl.password"],
+        mechanism=login["sasl.mechanism"],
     )

@@ -10,6 +10,7 @@ from faust.types import EventT, StreamT
 from redis.asyncio import Redis
 
 from ostock.contract import Codec, Record, UndecodableRecord
+from ostock.credentials import redis_login
 from ostock.settings import Settings
 from ostock.views.functions import load_functions
 from ostock.views.store import ViewWriter
@@ -47,8 +48,11 @@ def add_projector(
 
     async def agent(stream: StreamT[bytes]) -> None:
         # The client lives in the worker's event loop, as long as the agent.
+        username, password = redis_login(settings)
         redis = Redis.from_url(
             settings.redis_url,
+            username=username,
+            password=password,
             socket_timeout=settings.redis_timeout_s,
             socket_connect_timeout=settings.redis_timeout_s,
         )

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 
 from ostock.commands import Command
 from ostock.contract import Codec, Record, UndecodableRecord
+from ostock.credentials import redis_login
 from ostock.settings import Settings
 from ostock.views.keys import Keys
 from streams.deadletters import DeadLetters, Poison
@@ -66,8 +67,11 @@ def install(app: faust.App, settings: Settings) -> None:
 
     async def agent(stream: StreamT[bytes]) -> None:
         # The client lives in the worker's event loop, as long as the agent.
+        username, password = redis_login(settings)
         redis = Redis.from_url(
             settings.redis_url,
+            username=username,
+            password=password,
             socket_timeout=settings.redis_timeout_s,
             socket_connect_timeout=settings.redis_timeout_s,
         )

@@ -87,6 +87,7 @@ def settings(infra: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Sett
         topic_partitions=TEST_PARTITIONS,
         redis_prefix=f"test-{uuid4().hex[:8]}",
         data_dir=tmp_path_factory.mktemp("data"),
+        config_dir=tmp_path_factory.mktemp("config"),  # the development issuer's keys
     )
     ensure_topics(settings)
     return settings

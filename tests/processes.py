@@ -20,6 +20,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "OSTOCK_REDIS_PREFIX": settings.redis_prefix,
         "OSTOCK_DATA_DIR": str(settings.data_dir),
         "OSTOCK_API_PORT": str(settings.api_port),
+        "OSTOCK_CONFIG_DIR": str(settings.config_dir),
+        "OSTOCK_PROFILE": settings.profile,
     }
 
 

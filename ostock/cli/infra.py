@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ostock.infra.acls import ensure_acls
 from ostock.infra.fetch import fetch as fetch_all
 from ostock.infra.local import LocalInfra
 from ostock.infra.topics import ensure_topics
@@ -67,10 +68,13 @@ def up(
     try:
         infra.up()
         created = ensure_topics(settings)
+        acls = ensure_acls(settings)
     except (RuntimeError, TimeoutError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
     typer.echo(f"topics: {len(settings.topics.model_dump())} present, {len(created)} created now")
+    if acls:
+        typer.echo(f"ACLs: {acls} bindings")
     typer.echo(str(infra.status()))
 
 

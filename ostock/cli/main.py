@@ -2,7 +2,7 @@
 
 import typer
 
-from ostock.cli import events, infra, publish, run, worker
+from ostock.cli import events, infra, publish, run, token, worker
 
 app = typer.Typer(
     help="O-stock: organizations and their licenses, event-sourced on Kafka and Redis.",
@@ -15,3 +15,4 @@ app.add_typer(worker.app, name="worker")
 app.command()(events.events)
 app.command()(run.run)
 app.command()(worker.api)
+app.command()(token.token)

@@ -5,6 +5,7 @@ worker and the API as child processes with their logs in files, and stops all of
 it on Ctrl-C (the infrastructure too, if this command started it).
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import typer
 
+from ostock.infra.acls import ensure_acls
 from ostock.infra.local import LocalInfra
 from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
@@ -30,6 +32,18 @@ PROCESSES: dict[str, list[str]] = {
     "cascade-delete-saga": ["worker", "projector", "cascade-delete-saga"],
     "api": ["api"],
 }
+#: Each process's Kafka principal and Redis user under the production profile
+#: (ostock.infra.acls, ostock.infra.redis_users); the handlers use no Redis.
+PRINCIPALS: dict[str, tuple[str, str | None]] = {
+    "organization-handler": ("organization-service", None),
+    "licensing-handler": ("licensing-service", None),
+    "organization-projector": ("projector", "projector"),
+    "command-status-projector": ("projector", "projector"),
+    "license-projector": ("projector", "projector"),
+    "licensing-organizations": ("projector", "projector"),
+    "cascade-delete-saga": ("saga", "saga"),
+    "api": ("api", "api"),
+}
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
 
@@ -42,9 +56,13 @@ def run() -> None:
     ours = not infra.status().running
     infra.up()
     ensure_topics(settings)
+    ensure_acls(settings)
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    children = {name: _start(args, logs / f"{name}.log") for name, args in PROCESSES.items()}
+    children = {
+        name: _start(args, logs / f"{name}.log", PRINCIPALS[name])
+        for name, args in PROCESSES.items()
+    }
     stopping = False
 
     def stop(*_: object) -> None:
@@ -72,7 +90,14 @@ def run() -> None:
         typer.echo("stopped")
 
 
-def _start(args: list[str], log: Path) -> "subprocess.Popen[bytes]":
+def _start(
+    args: list[str], log: Path, principal: tuple[str, str | None]
+) -> "subprocess.Popen[bytes]":
+    kafka_principal, redis_user = principal
+    # Settings read them only under the secured profile; the passwords come from files.
+    env = {**os.environ, "OSTOCK_KAFKA_PRINCIPAL": kafka_principal}
+    if redis_user is not None:
+        env["OSTOCK_REDIS_USER"] = redis_user
     with log.open("ab") as out:
         # Their own session: a Ctrl-C reaches only this supervisor, which then
         # stops the children in order.
@@ -82,6 +107,7 @@ def _start(args: list[str], log: Path) -> "subprocess.Popen[bytes]":
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=env,
         )
 
 

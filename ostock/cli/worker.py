@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from ostock.auth.configured import AuthConfigError
 from ostock.handlers.worker import SERVICES, run_handler
 from ostock.logs import configure_logging
 from ostock.settings import Settings
@@ -43,4 +44,8 @@ def api() -> None:
     """The HTTP API: reads from Redis, commands to Kafka."""
     from api.main import serve  # imported here: only this command needs the web stack
 
-    serve(Settings())
+    try:
+        serve(Settings())
+    except AuthConfigError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error

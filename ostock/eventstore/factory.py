@@ -2,7 +2,8 @@
 
 Environment (the application's env): KAFKA_BOOTSTRAP_SERVERS, KAFKA_EVENTS_TOPIC,
 KAFKA_TRANSACTIONAL_ID (stable per writer instance: a restarted writer fences its
-predecessor and aborts its open transaction at once), KAFKA_TIMEOUT_S.
+predecessor and aborts its open transaction at once), KAFKA_TIMEOUT_S, and the login
+of the secured profile (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, ...).
 """
 
 from typing import Any
@@ -19,6 +20,14 @@ from eventsourcing.persistence import (
 from ostock.eventstore.log import KafkaEventLog
 from ostock.eventstore.recorder import KafkaAggregateRecorder
 
+#: Client login options (ostock.kafka.security_config) the env may carry.
+LOGIN_OPTIONS = ("security.protocol", "sasl.mechanism", "sasl.username", "sasl.password")
+
+
+def env_name(option: str) -> str:
+    """The env variable of a client option: sasl.username is KAFKA_SASL_USERNAME."""
+    return "KAFKA_" + option.upper().replace(".", "_")
+
 
 class KafkaFactory(InfrastructureFactory[TrackingRecorder]):
     """Builds one transactional producer and one KafkaEventLog per application."""
@@ -28,6 +37,8 @@ class KafkaFactory(InfrastructureFactory[TrackingRecorder]):
         bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:9092"
         timeout_s = float(self.env.get("KAFKA_TIMEOUT_S") or 5.0)
         transactional_id = self.env.get("KAFKA_TRANSACTIONAL_ID") or f"ostock.{self.env.name}"
+        login = {option: self.env.get(env_name(option)) for option in LOGIN_OPTIONS}
+        login = {option: value for option, value in login.items() if value}
         producer = Producer(
             {
                 "bootstrap.servers": bootstrap,
@@ -35,6 +46,7 @@ class KafkaFactory(InfrastructureFactory[TrackingRecorder]):
                 "transactional.id": transactional_id,
                 "transaction.timeout.ms": 30000,
                 "linger.ms": 1,
+                **login,
             }
         )
         producer.init_transactions(max(timeout_s * 6, 30.0))
@@ -46,6 +58,7 @@ class KafkaFactory(InfrastructureFactory[TrackingRecorder]):
                 "group.id": f"{transactional_id}.loader",
                 "isolation.level": "read_committed",
                 "enable.auto.commit": False,
+                **login,
             },
             timeout_s=timeout_s,
         )

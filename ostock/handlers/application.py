@@ -10,9 +10,9 @@ from eventsourcing.persistence import AggregateRecorder
 from ostock.contract import Record
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import AlreadyExists, InvalidField, NotFound
-from ostock.eventstore.factory import KafkaFactory
+from ostock.eventstore.factory import KafkaFactory, env_name
 from ostock.eventstore.log import KafkaEventLog
-from ostock.kafka import Headers
+from ostock.kafka import Headers, security_config
 from ostock.settings import Settings
 
 
@@ -25,6 +25,8 @@ def kafka_env(settings: Settings, events_topic: str, transactional_id: str) -> d
         "KAFKA_EVENTS_TOPIC": events_topic,
         "KAFKA_TRANSACTIONAL_ID": transactional_id,
         "KAFKA_TIMEOUT_S": str(settings.kafka_timeout_s),
+        # The login, if any, as KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_USERNAME, ...
+        **{env_name(option): value for option, value in security_config(settings).items()},
     }
 
 

@@ -14,7 +14,7 @@ from ostock.handlers.directory import OrganizationDirectory
 from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
 from ostock.handlers.runner import CommandHandler, HandlerSpec, handler_group
-from ostock.kafka import consumer_config
+from ostock.kafka import admin_config, consumer_config
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def _licensing(settings: Settings, instance: str) -> tuple[HandlerSpec, CommandA
     reader = Consumer(consumer_config(settings, f"ostock.{spec.service}.organizations"))
     directory = OrganizationDirectory(
         reader,
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}),
+        AdminClient(admin_config(settings)),
         settings.topics.organization_events,
         settings.topics.organization_commands,
         handler_group(OrganizationService.name),

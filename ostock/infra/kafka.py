@@ -7,6 +7,7 @@ file pins the version); every later start runs offline.
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -15,6 +16,7 @@ from confluent_kafka.admin import AdminClient
 
 from ostock.infra.ports import is_listening
 from ostock.infra.process import PidFile, spawn, terminate, wait_ready
+from ostock.kafka import SCRAM_MECHANISM, scram_login
 
 POM = Path(__file__).with_name("pom.xml")
 # The machine is small (2 cores) and one node holds little data.
@@ -82,7 +84,16 @@ def _require(program: str) -> str:
 class KafkaBroker:
     """One local KRaft node: its config, storage, process and logs under `data_dir`/kafka."""
 
-    def __init__(self, data_dir: Path, cache_dir: Path, port: int, controller_port: int) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        cache_dir: Path,
+        port: int,
+        controller_port: int,
+        scram_users: Mapping[str, str] | None = None,
+    ) -> None:
+        """`scram_users` (name: password, with "broker" and "admin" among them) selects the
+        production profile: SCRAM-SHA-512 logins and ACLs instead of PLAINTEXT."""
         self.dir = data_dir / "kafka"
         self.cache_dir = cache_dir
         self.port = port
@@ -94,6 +105,7 @@ class KafkaBroker:
         # JVM output: the only trace of a failure before log4j starts.
         self.console_log = self.dir / "console.log"
         self.pidfile = PidFile(self.dir / "kafka.pid", token=str(self.properties))
+        self.scram_users = scram_users
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -114,6 +126,9 @@ class KafkaBroker:
             return
         libs = ensure_jars(self.cache_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
+        # The secured profile's file holds the node's own passwords: owner only.
+        self.properties.touch(mode=0o600)
+        self.properties.chmod(0o600)
         self.properties.write_text(self._server_properties())
         self.log4j.write_text(self._log4j_properties())
         self._format_storage(libs)
@@ -159,7 +174,7 @@ class KafkaBroker:
         # while the JVM boots; then a real metadata request.
         if not is_listening(self.port):
             return False
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, **self._admin_login()})
         try:
             metadata = admin.list_topics(timeout=METADATA_TIMEOUT_S)
         except KafkaException:
@@ -171,7 +186,12 @@ class KafkaBroker:
             return  # formatted before: formatting again would refuse, and data must survive
         print("formatting Kafka storage (first start only)...", flush=True)
         cluster_id = self._storage_tool(libs, "random-uuid").split()[-1]
-        self._storage_tool(libs, "format", "-t", cluster_id, "-c", str(self.properties))
+        scram = [
+            argument
+            for name, password in (self.scram_users or {}).items()
+            for argument in ("--add-scram", f"{SCRAM_MECHANISM}=[name={name},password={password}]")
+        ]
+        self._storage_tool(libs, "format", "-t", cluster_id, "-c", str(self.properties), *scram)
 
     def _storage_tool(self, libs: Path, *args: str) -> str:
         command = [
@@ -188,23 +208,30 @@ class KafkaBroker:
         except subprocess.TimeoutExpired as error:
             raise RuntimeError(f"StorageTool {args[0]} hung; see {self.log}") from error
         if result.returncode != 0:
+            # Not its arguments: they may hold passwords.
             raise RuntimeError(
                 f"StorageTool {args[0]} failed ({result.returncode}): "
                 f"{result.stdout}{result.stderr}; see {self.log}"
             )
         return result.stdout
 
+    def _admin_login(self) -> dict[str, str]:
+        if self.scram_users is None:
+            return {}
+        return scram_login("admin", self.scram_users["admin"])
+
     def _server_properties(self) -> str:
+        listener = "PLAINTEXT" if self.scram_users is None else "SASL_PLAINTEXT"
         return f"""\
 # Written by ostock.infra.kafka on every start; edit the code, not this file.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{self.controller_port}
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners={listener}://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}
+advertised.listeners={listener}://127.0.0.1:{self.port}
+inter.broker.listener.name={listener}
+{self._security_properties()}
 log.dirs={self.data}
 num.partitions=1
 auto.create.topics.enable=false
@@ -224,6 +251,30 @@ group.initial.rebalance.delay.ms=0
 offsets.topic.num.partitions=10
 transaction.state.log.num.partitions=10
 """
+
+    def _security_properties(self) -> str:
+        if self.scram_users is None:
+            return "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+        # Clients log in with SCRAM (credentials in the metadata log, added at format
+        # time); the controller listener uses PLAIN with the node's own user, since
+        # KRaft controllers cannot check SCRAM. Only the node and the admin are super.
+        password = self.scram_users["broker"]
+        return f"""\
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=\
+org.apache.kafka.common.security.scram.ScramLoginModule required \
+username="broker" password="{password}";
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=\
+org.apache.kafka.common.security.plain.PlainLoginModule required \
+username="broker" password="{password}" user_broker="{password}";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:broker;User:admin"""
 
     def _log4j_properties(self) -> str:
         return f"""\

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from ostock.infra.kafka import KafkaBroker
 from ostock.infra.redis import RedisServer
+from ostock.infra.security import PLAINTEXT, Security
 from ostock.settings import Settings
 
 
@@ -48,10 +49,13 @@ class LocalInfra:
         kafka_port: int,
         controller_port: int,
         redis_port: int,
+        security: Security = PLAINTEXT,
     ) -> None:
         self.data_dir = data_dir
-        self.kafka = KafkaBroker(data_dir, cache_dir, kafka_port, controller_port)
-        self.redis = RedisServer(data_dir, redis_port)
+        self.kafka = KafkaBroker(
+            data_dir, cache_dir, kafka_port, controller_port, security.scram_users
+        )
+        self.redis = RedisServer(data_dir, redis_port, security.redis_acl, security.redis_admin)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LocalInfra":
@@ -63,6 +67,7 @@ class LocalInfra:
             kafka_port=int(first_server.rsplit(":", 1)[1]),
             controller_port=settings.kafka_controller_port,
             redis_port=urlsplit(settings.redis_url).port or 6379,
+            security=Security.from_settings(settings),
         )
 
     def up(self) -> None:

@@ -37,10 +37,15 @@ def ensure_installed() -> str:
 class RedisServer:
     """One local redis-server: config, append-only data, process and log in `data_dir`/redis."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, acl: str | None = None, admin: str = "") -> None:
+        """`acl` (an aclfile's text, ostock.infra.redis_users) selects the production
+        profile; `admin` is then the password of its `admin` user."""
         self.dir = data_dir / "redis"
         self.port = port
+        self.acl = acl
+        self.admin = admin
         self.config = self.dir / "redis.conf"
+        self.aclfile = self.dir / "users.acl"
         self.log = self.dir / "redis.log"
         self.pidfile = PidFile(self.dir / "redis.pid", token=str(self.config))
         self._process: subprocess.Popen[bytes] | None = None
@@ -63,6 +68,10 @@ class RedisServer:
             return
         server = ensure_installed()
         self.dir.mkdir(parents=True, exist_ok=True)
+        if self.acl is not None:
+            self.aclfile.touch(mode=0o600)
+            self.aclfile.chmod(0o600)  # it holds passwords
+            self.aclfile.write_text(self.acl)
         self.config.write_text(self._config())
         self._process = spawn([server, str(self.config)], self.log, self.pidfile)
         elapsed = self._wait_ready()
@@ -84,8 +93,13 @@ class RedisServer:
         return wait_ready("Redis", self._answers_ping, self.pidfile, [self.log], START_TIMEOUT_S)
 
     def _answers_ping(self) -> bool:
+        secured = self.acl is not None
         client = redis.Redis(
-            port=self.port, socket_timeout=PING_TIMEOUT_S, socket_connect_timeout=PING_TIMEOUT_S
+            port=self.port,
+            username="admin" if secured else None,
+            password=self.admin if secured else None,
+            socket_timeout=PING_TIMEOUT_S,
+            socket_connect_timeout=PING_TIMEOUT_S,
         )
         try:
             return bool(client.ping())
@@ -109,4 +123,5 @@ appendfsync everysec
 save ""
 # The config path in the process title is how a pid file is checked to be ours.
 proc-title-template "{{title}} {{listen-addr}} {{config-file}}"
+{f'aclfile "{self.aclfile}"' if self.acl is not None else ""}
 """

@@ -5,6 +5,7 @@ from confluent_kafka import KafkaError, KafkaException
 # confluent_kafka.admin re-exports NewTopic without listing it, which mypy --strict flags.
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from ostock.kafka import admin_config
 from ostock.settings import Settings
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -31,7 +32,7 @@ def ensure_topics(settings: Settings) -> list[str]:
         )
         for field, name in settings.topics.model_dump().items()
     ]
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    admin = AdminClient(admin_config(settings))
     futures = admin.create_topics(wanted, operation_timeout=timeout, request_timeout=timeout)
     created = []
     for name, future in futures.items():

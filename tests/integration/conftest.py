@@ -15,6 +15,7 @@ from ostock.infra.ports import free_port
 from ostock.settings import Settings
 from ostock.views.functions import load_functions
 from ostock.views.keys import Keys
+from tests.auth import bearer
 from tests.conftest import Endpoints
 from tests.processes import Worker
 
@@ -60,8 +61,10 @@ def system(
 
 @pytest.fixture
 def api(system: dict[str, Worker], system_settings: Settings) -> Iterator[httpx.Client]:
+    """An admin's client of the API process, with a token of the development issuer."""
     base = f"http://127.0.0.1:{system_settings.api_port}"
-    with httpx.Client(base_url=base, timeout=10) as client:
+    headers = bearer(system_settings, "admin")
+    with httpx.Client(base_url=base, timeout=10, headers=headers) as client:
         yield client
 
 

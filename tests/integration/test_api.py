@@ -20,6 +20,7 @@ from ostock.contract import Codec
 from ostock.kafka import Headers, header
 from ostock.settings import Settings
 from ostock.views.keys import Keys
+from tests.auth import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,10 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        headers = bearer(settings)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api", headers=headers
+        ) as client:
             yield client
 
 

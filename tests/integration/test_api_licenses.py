@@ -20,6 +20,7 @@ from ostock.views.keys import Keys
 from ostock.views.licensing import license_view, organization_copy
 from ostock.views.projection import Write, history_entry
 from ostock.views.store import ViewWriter
+from tests.auth import bearer
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 
 pytestmark = pytest.mark.integration
@@ -48,7 +49,10 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        headers = bearer(settings)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api", headers=headers
+        ) as client:
             yield client
 
 

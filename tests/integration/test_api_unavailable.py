@@ -5,6 +5,7 @@ a hang. Needs no running infrastructure."""
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
 from uuid import uuid4
 
 import httpx
@@ -14,6 +15,7 @@ import pytest_asyncio
 from api.main import create_app
 from ostock.infra.ports import free_port
 from ostock.settings import Settings
+from tests.auth import bearer
 
 KAFKA_TIMEOUT_S = 2.0
 REDIS_TIMEOUT_S = 1.0
@@ -39,18 +41,22 @@ async def dead_ports(request: pytest.FixtureRequest) -> AsyncIterator[tuple[int,
 
 
 @pytest_asyncio.fixture(loop_scope="function")  # the test's own loop: clients live in it
-async def client(dead_ports: tuple[int, int]) -> AsyncIterator[httpx.AsyncClient]:
+async def client(dead_ports: tuple[int, int], tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     kafka_port, redis_port = dead_ports
     settings = Settings(
         kafka_bootstrap=f"127.0.0.1:{kafka_port}",
         kafka_timeout_s=KAFKA_TIMEOUT_S,
         redis_url=f"redis://127.0.0.1:{redis_port}/0",
         redis_timeout_s=REDIS_TIMEOUT_S,
+        config_dir=tmp_path,
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        headers = bearer(settings)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api", headers=headers
+        ) as client:
             yield client
 
 

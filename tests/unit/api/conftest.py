@@ -1,6 +1,7 @@
 """The real app with its Kafka and Redis edges replaced by the fakes."""
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from api.deps import get_publisher, get_redis, get_views
 from api.main import create_app
 from ostock.settings import Settings
+from tests.auth import bearer
 from tests.unit.api.fakes import FakePublisher, FakeRedis, FakeViews
 
 
@@ -24,8 +26,14 @@ def views() -> FakeViews:
 
 
 @pytest.fixture
-def app(publisher: FakePublisher, views: FakeViews) -> FastAPI:
-    app = create_app(Settings(api_retry_after_s=7))
+def settings(tmp_path: Path) -> Settings:
+    """Defaults, with the development issuer's keys under the test's own folder."""
+    return Settings(api_retry_after_s=7, config_dir=tmp_path / "config")
+
+
+@pytest.fixture
+def app(settings: Settings, publisher: FakePublisher, views: FakeViews) -> FastAPI:
+    app = create_app(settings)
 
     async def fake_publisher() -> FakePublisher:
         return publisher
@@ -43,8 +51,11 @@ def app(publisher: FakePublisher, views: FakeViews) -> FastAPI:
 
 
 @pytest_asyncio.fixture(loop_scope="function")  # the test's own loop: clients live in it
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    # No lifespan: nothing connects. Unexpected errors answer 500 instead of raising here.
+async def client(app: FastAPI, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin's client. No lifespan: nothing connects; unexpected errors answer 500."""
     transport = httpx.ASGITransport(app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+    headers = bearer(settings, "admin")
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://api", headers=headers
+    ) as client:
         yield client

@@ -16,7 +16,7 @@ def entry(kind: str, version: int, **changes: str) -> bytes:
             "version": version,
             "occurred_at": "2026-11-25T07:00:00.000Z",
             "command_id": str(uuid4()),
-            "issued_by": "anonymous",
+            "issued_by": "ada (f6c1a5e0-0000-4000-8000-000000000001)",
             "correlation_id": "c-1",
             "changes": changes,
         }

@@ -8,6 +8,7 @@ import orjson
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.auth import TEST_USER
 from tests.unit.api.assertions import problem
 from tests.unit.api.fakes import FakePublisher, FakeViews
 
@@ -36,7 +37,7 @@ async def test_create_publishes_the_command_and_answers_202(
     assert meta["command_id"] == body["command_id"]
     assert meta["aggregate_id"] == meta["organization_id"] == body["organization_id"]
     assert meta["expected_version"] is None
-    assert meta["issued_by"] == "anonymous"
+    assert re.fullmatch(rf"{TEST_USER} \([0-9a-f-]{{36}}\)", meta["issued_by"])
     assert meta["correlation_id"] == sent.correlation_id == response.headers["x-correlation-id"]
     assert TRACEPARENT.fullmatch(sent.traceparent)
 

@@ -1,0 +1,34 @@
+"""Redis ACL users of the production profile: who may touch which read-model keys.
+
+Channels are named like the keys they announce (read-models/ostock.lua), so each
+user's channel patterns follow its key patterns.
+"""
+
+from collections.abc import Mapping
+
+#: Key kinds the projectors write (ostock.views.keys.Keys); the saga's memory is not one.
+VIEW_KINDS = ("org", "cmd", "lic", "lics", "lic-org", "hist")
+CONNECT = "+@connection"  # HELLO, PING, CLIENT SETNAME/SETINFO, ...
+
+
+def rules(prefix: str) -> dict[str, str]:
+    """Each application user's ACL rules (without its password) for key prefix `prefix`."""
+    views = " ".join(f"~{prefix}:{kind}:*" for kind in VIEW_KINDS)
+    channels = " ".join(f"&{prefix}:{kind}:*" for kind in VIEW_KINDS)
+    return {
+        # Reads views and waits on their channels (read-your-writes); writes nothing.
+        "api": f"{views.replace('~', '%R~')} {channels} -@all +@read {CONNECT} "
+        "+subscribe +unsubscribe",
+        # Writes views through the ostock functions only (which publish), and loads them.
+        "projector": f"{views} {channels} -@all +@read {CONNECT} +fcall +fcall_ro "
+        "+function|load +function|list +hset +hsetnx +zadd +zrem +expireat +publish",
+        # Its own memory only.
+        "saga": f"~{prefix}:saga:* -@all +@read {CONNECT} +hset +hsetnx",
+    }
+
+
+def aclfile(passwords: Mapping[str, str], prefix: str) -> str:
+    """The aclfile: `default` off, `admin` all-powerful, the others as `rules` says."""
+    lines = ["user default off", f"user admin on >{passwords['admin']} ~* &* +@all"]
+    lines += [f"user {name} on >{passwords[name]} {rule}" for name, rule in rules(prefix).items()]
+    return "\n".join(lines) + "\n"

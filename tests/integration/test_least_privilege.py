@@ -1,0 +1,127 @@
+"""The production profile refuses what a principal has no business doing: Kafka checks
+SCRAM logins and ACLs, Redis its ACL users. Runs its own secured Kafka and Redis."""
+
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+import pytest
+import redis
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from pydantic import SecretStr
+
+from ostock.credentials import redis_password
+from ostock.infra.acls import ensure_acls
+from ostock.infra.local import LocalInfra
+from ostock.infra.ports import free_port
+from ostock.infra.topics import ensure_topics
+from ostock.kafka import admin_config, producer_config
+from ostock.settings import Settings
+from ostock.views.functions import COMMAND_PENDING, LIBRARY
+from ostock.views.keys import Keys
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings (as the admin) of a secured Kafka and Redis of this module's own."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("secured"),
+        kafka_bootstrap=f"127.0.0.1:{free_port()}",
+        kafka_controller_port=free_port(),
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        kafka_security="sasl_scram",
+        redis_security="acl",
+        topic_partitions=1,
+    )
+    local = LocalInfra.from_settings(settings)
+    try:
+        local.up()
+        ensure_topics(settings)
+        ensure_acls(settings)
+        yield settings
+    finally:
+        local.down()
+
+
+def as_principal(settings: Settings, principal: str) -> Settings:
+    """The same settings, logged in to Kafka as `principal`."""
+    return settings.model_copy(update={"kafka_principal": principal})
+
+
+def produce(settings: Settings, topic: str) -> KafkaError | None:
+    """Send one record as `settings.kafka_principal`; the broker's verdict (None: written)."""
+    verdicts: list[KafkaError | None] = []
+    producer = Producer(producer_config(settings))
+    producer.produce(topic, b"value", key=b"key", on_delivery=lambda e, _: verdicts.append(e))
+    deadline = time.monotonic() + 3 * settings.kafka_timeout_s
+    while not verdicts and time.monotonic() < deadline:
+        producer.poll(0.1)
+    assert verdicts, f"no verdict on {topic}"
+    return verdicts[0]
+
+
+def test_the_api_writes_commands_but_not_events(secured: Settings) -> None:
+    api = as_principal(secured, "api")
+
+    assert produce(api, secured.topics.organization_commands) is None
+    refused = produce(api, secured.topics.organization_events)
+
+    assert refused is not None
+    assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+def test_a_projector_cannot_write_events(secured: Settings) -> None:
+    refused = produce(as_principal(secured, "projector"), secured.topics.license_events)
+
+    assert refused is not None
+    assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+def test_a_wrong_password_is_refused(secured: Settings) -> None:
+    impostor = secured.model_copy(update={"kafka_password": SecretStr("not-the-password")})
+    admin = AdminClient(admin_config(impostor))
+
+    with pytest.raises(KafkaException):
+        admin.list_topics(timeout=secured.kafka_timeout_s)
+
+
+def redis_client(settings: Settings, user: str | None) -> redis.Redis:
+    """A client of the secured Redis logged in as `user` (None: as `default`)."""
+    password = redis_password(settings, user) if user is not None else None
+    port = urlsplit(settings.redis_url).port
+    return redis.Redis(port=port or 6379, username=user, password=password)
+
+
+def test_redis_api_user_reads_views_but_writes_nothing(secured: Settings) -> None:
+    keys = Keys(secured.redis_prefix)
+    view = keys.organization(str(uuid4()))
+    redis_client(secured, "admin").hset(view, "body", b"{}")
+    api = redis_client(secured, "api")
+
+    assert api.hget(view, "body") == b"{}"
+    for write in (
+        lambda: api.hset(view, "body", b"forged"),
+        lambda: api.set(view, b"forged"),
+        lambda: api.fcall(COMMAND_PENDING, 1, keys.command(str(uuid4())), b"{}", 2**40),
+    ):
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            write()
+
+
+def test_redis_projector_user_writes_views_through_the_functions(secured: Settings) -> None:
+    key = Keys(secured.redis_prefix).command(str(uuid4()))
+    projector = redis_client(secured, "projector")
+    projector.function_load(LIBRARY.read_text(), replace=True)
+
+    projector.fcall(COMMAND_PENDING, 1, key, b"{}", 2**40)
+
+    assert redis_client(secured, "api").hget(key, "state") == b"pending"
+
+
+def test_redis_default_user_is_disabled(secured: Settings) -> None:
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis_client(secured, None).ping()
