@@ -19,18 +19,16 @@ skipped.
 
 import logging
 from collections.abc import Sequence
-from typing import cast
 
 import faust
 from faust.types import EventT, StreamT
-from redis.asyncio import Redis
 
 from ostock.commands import Command
-from ostock.contract import Codec, Record, UndecodableRecord
-from ostock.credentials import redis_login
+from ostock.contract import Codec
 from ostock.settings import Settings
 from ostock.views.keys import Keys
-from streams.deadletters import DeadLetters, Poison
+from streams.batches import decode_all, held_batches, redis_client
+from streams.deadletters import DeadLetters
 from streams.retry import until_done
 from streams.saga_memory import SagaMemories
 from streams.saga_reactions import EVENTS, Tracked, concerned, react
@@ -48,13 +46,7 @@ def install(app: faust.App, settings: Settings) -> None:
     sender = CommandSender(app, settings, codec)
 
     async def handle(memories: SagaMemories, events: Sequence[EventT[bytes]]) -> None:
-        records: list[Record] = []
-        poison: list[Poison] = []
-        for event in events:
-            try:
-                records.append(codec.decode(event.message.value, EVENTS))
-            except UndecodableRecord as error:
-                poison.append((event.message, error))
+        records, poison = decode_all(codec, events, EVENTS)
         organizations = concerned(records)
         loaded = await until_done(lambda: memories.load(organizations), f"{NAME}: loading memory")
         tracked = {o: Tracked(memory) for o, memory in loaded.items()}
@@ -67,28 +59,11 @@ def install(app: faust.App, settings: Settings) -> None:
 
     async def agent(stream: StreamT[bytes]) -> None:
         # The client lives in the worker's event loop, as long as the agent.
-        username, password = redis_login(settings)
-        redis = Redis.from_url(
-            settings.redis_url,
-            username=username,
-            password=password,
-            socket_timeout=settings.redis_timeout_s,
-            socket_connect_timeout=settings.redis_timeout_s,
-        )
+        redis = redis_client(settings)
         memories = SagaMemories(redis, Keys(settings.redis_prefix))
         try:
-            batches = cast(faust.Stream[bytes], stream).take_events
-            async for events in batches(
-                settings.projector_batch_size, within=settings.projector_batch_wait_s
-            ):
-                # Held acks, as in streams.projector: take_events acks a batch when it is
-                # closed, also when the worker stops in the middle of a retry; the extra
-                # reference keeps those offsets uncommitted until the batch is done.
-                for event in events:
-                    event.message.incref()
+            async for events in held_batches(stream, settings):
                 await handle(memories, events)
-                for event in events:
-                    event.message.decref()
         finally:
             await redis.aclose()
 
