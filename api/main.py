@@ -10,7 +10,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from api import metrics
 from api.auth import get_caller
+from api.metrics import MetricsMiddleware
 from api.problems import install_problem_handlers, problem_responses
 from api.publisher import CommandPublisher, api_producer
 from api.routes import commands, health, history, licenses, organizations
@@ -33,7 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         lifespan=_lifespan,
     )
-    app.state.settings = settings or Settings()
+    settings = settings or Settings()
+    app.state.settings = settings
     app.state.codec = Codec()
     install_problem_handlers(app)
     app.state.verifier = token_verifier(app.state.settings)  # refuses the dev issuer in production
@@ -44,6 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             responses=problem_responses(401, 403),
         )
     app.include_router(health.router)
+    app.include_router(
+        metrics.router, dependencies=[] if settings.metrics_public else [Depends(get_caller)]
+    )
+    app.add_middleware(MetricsMiddleware)
     return app
 
 

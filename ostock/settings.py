@@ -91,6 +91,9 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    metrics_public: bool = Field(
+        default=True, description="/metrics answers without a token (else it needs a user token)."
+    )
     api_retry_after_s: int = Field(
         default=5, ge=1, description="Retry-After (seconds) of a 503 while Kafka or Redis is down."
     )
