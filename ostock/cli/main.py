@@ -1,8 +1,14 @@
 """The `ostock` command: one root app, one sub-app per area."""
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from ostock.cli import events, infra, publish, run, token, worker
+
+RESULTS = Path("benchmarks/results")
+DOCS = Path("docs/benchmarks.md")
 
 app = typer.Typer(
     help="O-stock: organizations and their licenses, event-sourced on Kafka and Redis.",
@@ -16,3 +22,16 @@ app.command()(events.events)
 app.command()(run.run)
 app.command()(worker.api)
 app.command()(token.token)
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(help="3 runs of a smaller workload.")] = False,
+    tiny: Annotated[bool, typer.Option(help="A tiny workload: only shows it works.")] = False,
+    out: Annotated[Path, typer.Option(help="Folder of benchmarks.json.")] = RESULTS,
+    docs: Annotated[Path, typer.Option(help="The Markdown page.")] = DOCS,
+) -> None:
+    """Benchmark the pipeline and the API against their bare baselines (DESIGN section 12)."""
+    from benchmarks.harness import bench  # imported here: only this command needs it
+
+    bench(quick, tiny, out, docs)

@@ -1,0 +1,65 @@
+"""Child processes of a benchmark: O-stock's workers, servers and the load generator."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from ostock.settings import Settings
+
+READY_TIMEOUT_S = 60.0
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment that makes a child process build these same settings."""
+    return {
+        **os.environ,
+        "OSTOCK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "OSTOCK_REDIS_URL": settings.redis_url,
+        "OSTOCK_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "OSTOCK_REDIS_PREFIX": settings.redis_prefix,
+        "OSTOCK_DATA_DIR": str(settings.data_dir),
+        "OSTOCK_API_PORT": str(settings.api_port),
+        "OSTOCK_CONFIG_DIR": str(settings.config_dir),
+        "OSTOCK_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> "subprocess.Popen[bytes]":
+    """`python ARGS` with its output in `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def stop(process: "subprocess.Popen[bytes]") -> None:
+    """SIGTERM, then SIGKILL after 20 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_http(url: str, process: "subprocess.Popen[bytes]", log: Path) -> None:
+    """Wait until `url` answers at all (any status), or fail with the log's tail."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"{process.args!r} exited: {log.read_text(errors='replace')[-2000:]}"
+            )
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer in {READY_TIMEOUT_S} s")

@@ -1,0 +1,78 @@
+"""The results: a table on the terminal, JSON, and docs/benchmarks.md."""
+
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.stats import Figure
+from ostock.infra.kafka import kafka_version
+
+HEADER = ("figure", "unit", "O-stock median (min-max)", "baseline median (min-max)", "ratio")
+
+
+def machine() -> dict[str, Any]:
+    """Cores, memory, Python and Kafka versions, and the date."""
+    memory_kb = 0
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                memory_kb = int(line.split()[1])
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "kafka": kafka_version(),
+        "platform": platform.platform(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def rows(figures: list[Figure]) -> list[tuple[str, ...]]:
+    """One row per figure: measured and baseline with their spread, and the ratio."""
+    return [
+        (f.name, f.unit, f.measured.spread(), f.baseline.spread(), f"{f.ratio:.2f}x")
+        for f in figures
+    ]
+
+
+def table(figures: list[Figure]) -> str:
+    """A plain-text table for the terminal."""
+    lines = [HEADER, *rows(figures)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
+    )
+
+
+def markdown(figures: list[Figure], info: dict[str, Any], settings: dict[str, Any]) -> str:
+    """docs/benchmarks.md: the machine, the settings, and the table."""
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `ostock bench`; each figure is the median of its runs, the range in",
+        "brackets, beside its baseline measured in the same run (DESIGN section 12).",
+        "",
+        *(f"- {name}: {value}" for name, value in {**info, **settings}.items()),
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+        *("| " + " | ".join(row) + " |" for row in rows(figures)),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(
+    figures: list[Figure], info: dict[str, Any], settings: dict[str, Any], out: Path, docs: Path
+) -> Path:
+    """Write results.json under `out` and the Markdown page at `docs`; the JSON's path."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "benchmarks.json"
+    document = {"machine": info, "settings": settings, "figures": [f.as_dict() for f in figures]}
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    docs.parent.mkdir(parents=True, exist_ok=True)
+    docs.write_text(markdown(figures, info, settings))
+    return path
