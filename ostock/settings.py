@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default_factory=_data_home, description="Kafka and Redis data, logs.")
-    cache_dir: Path = Field(default_factory=_cache_home, description="Resolved Kafka jars.")
+    cache_dir: Path = Field(default_factory=_cache_home, description="Kafka jars, Keycloak.")
     config_dir: Path = Field(
         default_factory=_config_home,
         description="Local configuration: the development issuer's keys.",

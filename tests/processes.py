@@ -22,6 +22,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "OSTOCK_API_PORT": str(settings.api_port),
         "OSTOCK_CONFIG_DIR": str(settings.config_dir),
         "OSTOCK_PROFILE": settings.profile,
+        "OSTOCK_AUTH_DEV_ISSUER": str(settings.auth_dev_issuer).lower(),
+        "OSTOCK_AUTH_ISSUER": settings.auth_issuer,
+        "OSTOCK_AUTH_AUDIENCE": settings.auth_audience,
+        "OSTOCK_AUTH_CLIENT": settings.auth_client,
+        **({"OSTOCK_AUTH_JWKS_URL": settings.auth_jwks_url} if settings.auth_jwks_url else {}),
     }
 
 

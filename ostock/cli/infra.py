@@ -1,4 +1,5 @@
-"""`ostock infra`: the local Kafka and Redis as real processes (no Docker needed)."""
+"""`ostock infra`: the local Kafka, Redis and (when asked) Keycloak as real processes (no Docker
+needed)."""
 
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +13,8 @@ from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
 
 app = typer.Typer(
-    help="Local Kafka (KRaft) and Redis: fetch, up, status, down.", no_args_is_help=True
+    help="Local Kafka (KRaft), Redis and optionally Keycloak: fetch, up, status, down.",
+    no_args_is_help=True,
 )
 
 DataDir = Annotated[
@@ -28,6 +30,20 @@ ControllerPort = Annotated[
 RedisPort = Annotated[
     int | None, typer.Option(help="Redis port. Default: from settings.redis_url.")
 ]
+With = Annotated[
+    list[str] | None,
+    typer.Option("--with", help="An optional service to include: keycloak.", show_default=False),
+]
+OPTIONAL = ("keycloak",)
+
+
+def _keycloak(services: list[str] | None) -> bool:
+    """Whether --with names Keycloak; exits on a service it does not know."""
+    unknown = set(services or ()) - set(OPTIONAL)
+    if unknown:
+        typer.echo(f"error: unknown service {sorted(unknown)}; choose from {OPTIONAL}", err=True)
+        raise typer.Exit(2)
+    return "keycloak" in (services or ())
 
 
 def _settings(
@@ -50,9 +66,10 @@ def _settings(
 
 
 @app.command()
-def fetch() -> None:
-    """Install redis-server and resolve the Kafka jars now, so that `up` works offline."""
-    fetch_all(Settings())
+def fetch(services: With = None) -> None:
+    """Install redis-server and resolve the Kafka jars (and Keycloak with --with keycloak) now,
+    so that `up` works offline."""
+    fetch_all(Settings(), keycloak=_keycloak(services))
 
 
 @app.command()
@@ -61,12 +78,15 @@ def up(
     kafka_port: KafkaPort = None,
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
+    services: With = None,
 ) -> None:
-    """Start Kafka and Redis (or reuse running ones) and create the topics."""
+    """Start Kafka and Redis (and Keycloak with --with keycloak; its port from
+    settings.auth_issuer, else 8180), reusing running ones, and create the topics."""
+    keycloak = _keycloak(services)
     settings = _settings(data_dir, kafka_port, controller_port, redis_port)
     infra = LocalInfra.from_settings(settings)
     try:
-        infra.up()
+        infra.up(keycloak=keycloak)
         created = ensure_topics(settings)
         acls = ensure_acls(settings)
     except (RuntimeError, TimeoutError) as error:
@@ -85,7 +105,7 @@ def down(
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
 ) -> None:
-    """Stop Kafka and Redis; their data stays in the data folder."""
+    """Stop Kafka, Redis and Keycloak if it runs; their data stays in the data folder."""
     LocalInfra.from_settings(_settings(data_dir, kafka_port, controller_port, redis_port)).down()
 
 
@@ -96,7 +116,7 @@ def status(
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
 ) -> None:
-    """Show whether Kafka and Redis run; exit code 1 if either does not."""
+    """Show whether Kafka and Redis (and Keycloak while it runs) run; exit 1 if one does not."""
     infra = LocalInfra.from_settings(_settings(data_dir, kafka_port, controller_port, redis_port))
     report = infra.status()
     typer.echo(str(report))

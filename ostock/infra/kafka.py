@@ -4,16 +4,14 @@ The jars are resolved once by Maven into the cache folder (pom.xml beside this
 file pins the version); every later start runs offline.
 """
 
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from xml.etree import ElementTree
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from ostock.infra.maven import pom_property, require, resolve
 from ostock.infra.ports import is_listening
 from ostock.infra.process import PidFile, spawn, terminate, wait_ready
 from ostock.kafka import SCRAM_MECHANISM, scram_login
@@ -22,7 +20,6 @@ POM = Path(__file__).with_name("pom.xml")
 # The machine is small (2 cores) and one node holds little data.
 BROKER_JVM = ["-Xms256m", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true"]
 TOOL_JVM = ["-Xmx256m"]  # StorageTool runs for about a second
-MAVEN_TIMEOUT_S = 900.0
 TOOL_TIMEOUT_S = 120.0
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 60.0
@@ -31,54 +28,14 @@ METADATA_TIMEOUT_S = 2.0  # a local broker answers in milliseconds once up
 
 def kafka_version() -> str:
     """The Kafka version pinned in pom.xml, the one place it is written."""
-    namespace = {"m": "http://maven.apache.org/POM/4.0.0"}
-    version = ElementTree.parse(POM).findtext("m:properties/m:kafka.version", namespaces=namespace)
-    if not version:
-        raise RuntimeError(f"no <kafka.version> property in {POM}")
-    return version
+    return pom_property(POM, "kafka.version")
 
 
 def ensure_jars(cache_dir: Path) -> Path:
     """Return the folder holding Kafka's jars, resolving them with Maven on first use."""
     home = cache_dir / f"kafka-{kafka_version()}"
-    libs = home / "libs"
-    if libs.is_dir():
-        return libs
-    print("resolving Kafka jars with Maven (first run only)...", flush=True)
-    home.mkdir(parents=True, exist_ok=True)
-    # Copy into a fresh folder and rename it at the end, so an interrupted run
-    # never leaves a half-filled libs/ that later starts would trust.
-    staging = Path(tempfile.mkdtemp(prefix="libs-", dir=home))
-    log = home / "maven.log"
-    command = [
-        _require("mvn"),
-        "-B",
-        "-f",
-        str(POM),
-        "dependency:copy-dependencies",
-        "-DincludeScope=runtime",
-        f"-DoutputDirectory={staging}",
-    ]
-    try:
-        with log.open("wb") as out:
-            subprocess.run(
-                command, stdout=out, stderr=subprocess.STDOUT, timeout=MAVEN_TIMEOUT_S, check=True
-            )
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise RuntimeError(f"Maven could not resolve the Kafka jars; see {log}") from error
-    try:
-        staging.rename(libs)
-    except OSError:  # another process finished first: its copy is as good
-        shutil.rmtree(staging, ignore_errors=True)
-    return libs
-
-
-def _require(program: str) -> str:
-    path = shutil.which(program)
-    if path is None:
-        raise RuntimeError(f"{program} not found on PATH; Kafka needs Java 17+ and Maven")
-    return path
+    goal = ["dependency:copy-dependencies", "-DincludeScope=runtime"]
+    return resolve("Kafka jars", POM, goal, home / "libs", home / "maven.log")
 
 
 class KafkaBroker:
@@ -134,7 +91,7 @@ class KafkaBroker:
         self._format_storage(libs)
         self._process = spawn(
             [
-                _require("java"),
+                require("java"),
                 *BROKER_JVM,
                 f"-Dlog4j2.configurationFile={self.log4j}",
                 "-cp",
@@ -195,7 +152,7 @@ class KafkaBroker:
 
     def _storage_tool(self, libs: Path, *args: str) -> str:
         command = [
-            _require("java"),
+            require("java"),
             *TOOL_JVM,
             f"-Dlog4j2.configurationFile={self.log4j}",
             "-cp",

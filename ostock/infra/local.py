@@ -1,13 +1,17 @@
-"""The local infrastructure as one unit: Kafka and Redis for a data folder and ports."""
+"""The local infrastructure as one unit: Kafka, Redis and, when asked, Keycloak for a data folder
+and ports."""
 
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ostock.infra.kafka import KafkaBroker
+from ostock.infra.keycloak import KeycloakServer
 from ostock.infra.redis import RedisServer
 from ostock.infra.security import PLAINTEXT, Security
 from ostock.settings import Settings
+
+KEYCLOAK_PORT = 8180  # docker-compose.yml publishes its Keycloak there too
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,7 @@ class ServiceStatus:
 
     def __str__(self) -> str:
         state = f"running (pid {self.pid})" if self.pid is not None else "stopped"
-        return f"{self.name:<6} {state:<20} {self.address:<16} log {self.log}"
+        return f"{self.name:<8} {state:<20} {self.address:<16} log {self.log}"
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,8 @@ class InfraStatus:
 
 
 class LocalInfra:
-    """Kafka and Redis as local processes keeping their data, logs and pid files in `data_dir`."""
+    """Kafka and Redis as local processes keeping their data, logs and pid files in `data_dir`;
+    Keycloak too when started with `keycloak=True` (status and down include it while it runs)."""
 
     def __init__(
         self,
@@ -50,16 +55,19 @@ class LocalInfra:
         controller_port: int,
         redis_port: int,
         security: Security = PLAINTEXT,
+        keycloak_port: int = KEYCLOAK_PORT,
     ) -> None:
         self.data_dir = data_dir
         self.kafka = KafkaBroker(
             data_dir, cache_dir, kafka_port, controller_port, security.scram_users
         )
         self.redis = RedisServer(data_dir, redis_port, security.redis_acl, security.redis_admin)
+        self.keycloak = KeycloakServer(data_dir, cache_dir, keycloak_port)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LocalInfra":
-        """The infrastructure `settings` points at (ports from the Kafka and Redis addresses)."""
+        """The infrastructure `settings` points at (ports from the Kafka and Redis addresses,
+        Keycloak's from auth_issuer when that is an http URL with a port)."""
         first_server = settings.kafka_bootstrap.split(",")[0]
         return cls(
             data_dir=settings.data_dir,
@@ -68,15 +76,21 @@ class LocalInfra:
             controller_port=settings.kafka_controller_port,
             redis_port=urlsplit(settings.redis_url).port or 6379,
             security=Security.from_settings(settings),
+            keycloak_port=urlsplit(settings.auth_issuer).port or KEYCLOAK_PORT,
         )
 
-    def up(self) -> None:
-        """Start both services, reusing any that already runs; return once both are ready."""
+    def up(self, keycloak: bool = False) -> None:
+        """Start Redis and Kafka (and Keycloak if asked), reusing any that already runs;
+        return once all are ready."""
         self.redis.start()
         self.kafka.start()
+        if keycloak:
+            self.keycloak.start()
 
     def down(self) -> None:
-        """Stop both services; a no-op for one that does not run."""
+        """Stop every service; Keycloak only if it runs."""
+        if self.keycloak.pid() is not None:
+            self.keycloak.stop()
         self.kafka.stop()
         self.redis.stop()
 
@@ -88,5 +102,13 @@ class LocalInfra:
                 ServiceStatus(
                     "redis", self.redis.pid(), f"127.0.0.1:{self.redis.port}", self.redis.log
                 ),
+                *self._keycloak_status(),
             )
         )
+
+    def _keycloak_status(self) -> tuple[ServiceStatus, ...]:
+        pid = self.keycloak.pid()
+        if pid is None:  # optional: listed only while it runs
+            return ()
+        address = f"127.0.0.1:{self.keycloak.port}"
+        return (ServiceStatus("keycloak", pid, address, self.keycloak.log),)

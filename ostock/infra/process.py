@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +46,12 @@ def _runs(pid: int, token: str) -> bool:
     return token.encode() in cmdline
 
 
-def spawn(cmd: list[str], log: Path, pidfile: PidFile) -> "subprocess.Popen[bytes]":
+def spawn(
+    cmd: list[str], log: Path, pidfile: PidFile, env: Mapping[str, str] | None = None
+) -> "subprocess.Popen[bytes]":
     """Start `cmd` in its own session with output appended to `log`; record its pid.
+
+    `env` replaces the environment when given.
 
     Its own session keeps a Ctrl-C in the starting terminal from reaching it,
     so `ostock infra up` can return and leave the service running.
@@ -59,6 +63,7 @@ def spawn(cmd: list[str], log: Path, pidfile: PidFile) -> "subprocess.Popen[byte
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=env,
         )
     # Popen returns once exec has begun, a moment before /proc shows the new
     # command line; wait for it so the pid file is taken as ours at once.
