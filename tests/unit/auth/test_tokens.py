@@ -89,3 +89,21 @@ async def test_refused(verifier: TokenVerifier, key: rsa.RSAPrivateKey, case: st
 
     with pytest.raises(InvalidToken, match=reason):
         await verifier.verify(token)
+
+
+async def test_a_remembered_token_still_expires(key: rsa.RSAPrivateKey) -> None:
+    fetches = 0
+
+    async def fetch() -> Mapping[str, Any]:
+        nonlocal fetches
+        fetches += 1
+        return jwks(key)
+
+    verifier = TokenVerifier(JwksCache(fetch, 30), ISSUER, AUDIENCE, "ostock", leeway_s=0)
+    token = signed(key, claims(exp=int(time.time()) + 1))
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) == first
+    assert fetches == 1
+    time.sleep(1.1)
+    with pytest.raises(InvalidToken, match="expired"):
+        await verifier.verify(token)
