@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+from api.main import create_app
 from ostock.cli.run import PROCESSES
 from ostock.infra.ports import free_port
 from ostock.settings import Settings
@@ -91,3 +92,15 @@ def wait_for_status(api: httpx.Client, command_id: str, timeout_s: float = 20) -
             return dict(response.json())
         time.sleep(0.05)
     raise AssertionError(f"command {command_id} not decided in {timeout_s}s")
+
+
+@pytest_asyncio.fixture(loop_scope="function")  # the test's own loop: clients live in it
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin's client of the API app in this process, on the session's Kafka and Redis."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api", headers=bearer(settings)
+        ) as client:
+            yield client

@@ -3,38 +3,22 @@ and partitioned as every other client (Java, aiokafka) would place it; views com
 from Redis as stored."""
 
 import time
-from collections.abc import AsyncIterator
 from typing import cast
 from uuid import uuid4
 
 import httpx
 import orjson
 import pytest
-import pytest_asyncio
 from aiokafka.partitioner import murmur2
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 from redis.asyncio import Redis
 
-from api.main import create_app
 from ostock.contract import Codec
 from ostock.kafka import Headers, header
 from ostock.settings import Settings
 from ostock.views.keys import Keys
-from tests.auth import bearer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest_asyncio.fixture(loop_scope="function")  # the test's own loop: clients live in it
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app)
-        headers = bearer(settings)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://api", headers=headers
-        ) as client:
-            yield client
 
 
 def find(settings: Settings, topic: str, key: bytes) -> Message:

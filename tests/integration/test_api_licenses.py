@@ -12,7 +12,6 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from api.main import create_app
 from api.reads import VIEW_BEHIND
 from ostock.contract import Record
 from ostock.settings import Settings
@@ -20,7 +19,6 @@ from ostock.views.keys import Keys
 from ostock.views.licensing import license_view, organization_copy
 from ostock.views.projection import Write, history_entry
 from ostock.views.store import ViewWriter
-from tests.auth import bearer
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 
 pytestmark = pytest.mark.integration
@@ -42,18 +40,6 @@ class Projection:
             else:
                 writes += [license_view(record, self.keys), history_entry(record, self.keys)]
         await self.writer.apply(writes)
-
-
-@pytest_asyncio.fixture(loop_scope="function")  # the test's own loop: clients live in it
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app)
-        headers = bearer(settings)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://api", headers=headers
-        ) as client:
-            yield client
 
 
 @pytest_asyncio.fixture(loop_scope="function")
