@@ -1,5 +1,6 @@
 """The events topic as an append-only store with an in-memory index per aggregate."""
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -7,10 +8,12 @@ from time import monotonic
 from uuid import UUID
 
 from confluent_kafka import Consumer as KafkaConsumer
-from confluent_kafka import KafkaError, Producer, TopicPartition
+from confluent_kafka import KafkaError, Message, Producer, TopicPartition
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ostock.kafka import Headers, header
+
+log = logging.getLogger(__name__)
 
 EVENT_TYPE = "event-type"
 AGGREGATE_ID = "aggregate-id"
@@ -75,11 +78,26 @@ class KafkaEventLog:
                     elif error is not None:
                         raise EventLogError(f"reading {self.topic}: {error}")
                     else:
-                        self._append(self._stored_event(message.headers(), message.value()))
-                        loaded += 1
+                        loaded += self._load_one(message)
         finally:
             consumer.close()
         return loaded
+
+    def _load_one(self, message: Message) -> int:
+        """Index one record read back; 1 if it was indexed. Skipped: a record that is no
+        event of ours (the projectors dead-letter it) and a version already indexed (an
+        event requeued from the dead letters: each consumer ignores the repeat)."""
+        headers, value = message.headers(), message.value()
+        if header(headers, AGGREGATE_ID) is None or value is None:
+            where = f"{self.topic}[{message.partition()}]@{message.offset()}"
+            log.warning("%s: skipped, no event of an aggregate", where)
+            return 0
+        event = self._stored_event(headers, value)
+        known = self._index.get(str(event.originator_id), [])
+        if any(e.originator_version == event.originator_version for e in known):
+            return 0
+        self._append(event)
+        return 1
 
     def select(self, originator_id: UUID | str) -> list[StoredEvent]:
         """Every event of one aggregate, in version order."""

@@ -4,6 +4,11 @@ transaction produce their events, their results and the consumed offsets.
 Exactly once by Kafka's own means: the transaction commits the command offsets
 with the events, and a zombie left over from a rebalance is fenced because the
 offsets are sent with the consumer group's metadata (KIP-447).
+
+A batch that fails is aborted and consumed again, after a growing pause. A failure of
+Kafka or of the event log is retried until it goes; a command whose decision fails
+otherwise (a bug, not a DomainError) ATTEMPTS times in a row is dead-lettered with its
+error, in the transaction of its batch, and the commands after it go on.
 """
 
 import logging
@@ -19,6 +24,7 @@ from ostock.contract import Codec, Record, UndecodableRecord
 from ostock.deadletters import dead_letter_headers
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import DomainError
+from ostock.eventstore.log import EventLogError
 from ostock.handlers.application import CommandApplication
 from ostock.kafka import Headers, consumer_config
 from ostock.settings import Settings
@@ -26,6 +32,22 @@ from ostock.settings import Settings
 log = logging.getLogger(__name__)
 
 CARRIED_HEADERS = ("correlation-id", "traceparent")
+#: Failures of the infrastructure, retried and never dead-lettered (TimeoutError is an OSError).
+TRANSIENT = (KafkaException, EventLogError, OSError, BufferError)
+#: Failed decisions of one command before it is dead-lettered as a handler error.
+ATTEMPTS = 3
+FIRST_PAUSE_S = 0.1
+MAX_PAUSE_S = 5.0
+HANDLER_ERROR = "handler-error"
+
+
+class DecisionFailed(Exception):
+    """Deciding the command at `position` (partition, offset) raised `error`."""
+
+    def __init__(self, position: tuple[int, int], error: Exception) -> None:
+        self.position = position
+        self.error = f"{type(error).__name__}: {error}"
+        super().__init__(f"command at {position}: {self.error}")
 
 
 def handler_group(service: str) -> str:
@@ -71,6 +93,9 @@ class CommandHandler:
             )
         )
         self.handled = 0
+        # Failed decisions by command position: how many in a row, the last error.
+        self._failures: dict[tuple[int, int], tuple[int, str]] = {}
+        self._pause_s = FIRST_PAUSE_S
 
     @property
     def producer(self) -> Producer:
@@ -114,8 +139,8 @@ class CommandHandler:
         self.app.assigned([])
 
     def _process(self, messages: Sequence[Message]) -> None:
-        self.app.before_batch()
         try:
+            self.app.before_batch()
             with self.app.event_log.transaction() as producer:
                 for message in messages:
                     self._handle(producer, message)
@@ -128,9 +153,23 @@ class CommandHandler:
         except KafkaException as error:
             if error.args[0].fatal():
                 raise
-            log.warning("transaction aborted, retrying the batch: %s", error)
-            self._rewind(messages)
-            time.sleep(0.5)
+            self._retry(messages, error)
+        except TRANSIENT as error:
+            self._retry(messages, error)
+        except DecisionFailed as failed:
+            count, _ = self._failures.get(failed.position, (0, ""))
+            self._failures[failed.position] = (count + 1, failed.error)
+            self._retry(messages, failed)
+        else:
+            for message in messages:
+                self._failures.pop(_position(message), None)
+            self._pause_s = FIRST_PAUSE_S
+
+    def _retry(self, messages: Sequence[Message], error: Exception) -> None:
+        log.warning("batch aborted, retrying it in %.1fs: %r", self._pause_s, error)
+        self._rewind(messages)
+        time.sleep(self._pause_s)
+        self._pause_s = min(self._pause_s * 2, MAX_PAUSE_S)
 
     def _handle(self, producer: Producer, message: Message) -> None:
         headers = _header_list(message.headers())
@@ -139,8 +178,18 @@ class CommandHandler:
         except UndecodableRecord as error:
             self._dead_letter(producer, message, error.reason, str(error))
             return
+        position = _position(message)
+        failures, last_error = self._failures.get(position, (0, ""))
+        if failures >= ATTEMPTS:
+            self._dead_letter(producer, message, HANDLER_ERROR, last_error)
+            return
         carried = [(k, v) for k, v in headers if k in CARRIED_HEADERS]
-        result = self._decide(command, carried)
+        try:
+            result = self._decide(command, carried)
+        except TRANSIENT:
+            raise
+        except Exception as error:  # a bug: retried, then dead-lettered (never dropped)
+            raise DecisionFailed(position, error) from error
         producer.produce(
             self.settings.topics.command_results,
             key=str(result["command_id"]).encode(),
@@ -212,6 +261,10 @@ class CommandHandler:
 
 def _header_list(headers: Headers | dict[str, str | bytes | None] | None) -> Headers:
     return list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+
+
+def _position(message: Message) -> tuple[int, int]:
+    return message.partition() or 0, message.offset() or 0
 
 
 def _next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:
