@@ -6,14 +6,16 @@ import secrets
 from typing import Annotated, Protocol
 from uuid import UUID, uuid4
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from redis.asyncio import Redis
 
 from api.auth import CallerDep
 from api.commands import CommandSender
+from api.problems import Problem
 from api.publisher import Publisher
 from ostock.commands import Issuer
 from ostock.settings import Settings
+from ostock.views.keys import SNAPSHOT_NAME
 from ostock.views.store import Page, ViewName
 
 # W3C trace-context version 00; all-zero trace or parent ids are invalid.
@@ -42,6 +44,8 @@ class Views(Protocol):
 
     async def command(self, command_id: str) -> bytes | None: ...
 
+    async def snapshot(self, name: str) -> "Views | None": ...
+
 
 async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
@@ -51,8 +55,24 @@ async def get_publisher(request: Request) -> Publisher:
     return request.app.state.publisher  # type: ignore[no-any-return]
 
 
-async def get_views(request: Request) -> Views:
-    return request.app.state.views  # type: ignore[no-any-return]
+async def get_views(
+    request: Request,
+    snapshot: Annotated[
+        str | None,
+        Query(
+            pattern=SNAPSHOT_NAME,
+            description="Read the views as this snapshot holds them (`ostock replay --until`).",
+        ),
+    ] = None,
+) -> Views:
+    """The live views, or a snapshot's when the read names one (404 if there is none)."""
+    views: Views = request.app.state.views
+    if snapshot is None:
+        return views
+    at = await views.snapshot(snapshot)
+    if at is None:
+        raise Problem(404, f"There is no snapshot {snapshot!r}.")
+    return at
 
 
 async def get_redis(request: Request) -> Redis:

@@ -20,7 +20,7 @@ from ostock.auth.configured import token_verifier
 from ostock.contract import Codec
 from ostock.credentials import redis_login
 from ostock.settings import Settings
-from ostock.views.keys import Keys
+from ostock.views.generations import LiveKeys
 from ostock.views.store import ViewReader
 
 
@@ -84,7 +84,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             CommandPublisher(api_producer(settings), settings.kafka_timeout_s)
         )
         app.state.redis = await stack.enter_async_context(redis_client(settings))
-        app.state.views = ViewReader(app.state.redis, Keys(settings.redis_prefix))
+        live = LiveKeys(app.state.redis, settings.redis_prefix, settings.generations_refresh_s)
+        app.state.views = ViewReader(app.state.redis, live)
         # Its pub/sub connection (read-your-writes waits) closes before the client does.
         stack.push_async_callback(app.state.views.close)
         yield

@@ -73,7 +73,22 @@ class Settings(BaseSettings):
     redis_max_connections: int = Field(
         default=64, ge=1, description="Connections an API process keeps to Redis at most."
     )
-    redis_prefix: str = Field(default="ostock", description="Key prefix of the live read models.")
+    redis_prefix: str = Field(default="ostock", description="Key prefix of every O-stock key.")
+    generations_refresh_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often an API process reads again which generation of each read "
+        "model is live (a replay switches them).",
+    )
+    replay_grace_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long a replay keeps writing the generation it replaced, so readers "
+        "move over before it goes: more than generations_refresh_s.",
+    )
+    replay_batch_size: int = Field(
+        default=2000, ge=1, description="Most events a replay applies in one Redis round trip."
+    )
     command_status_ttl_s: int = Field(
         default=24 * 60 * 60,
         ge=1,

@@ -82,52 +82,242 @@ local function add_history(key, version, entry)
   return 1
 end
 
--- The writes ostock_apply takes: how many keys and args each has, and what applies it
--- (given KEYS and ARGV with the positions of its first key and first arg).
+-- The writes an event asks for: how many keys and args each takes, and what applies it
+-- (given its keys, ARGV, and the position of its first arg there).
 local WRITES = {
-  view = {keys = 1, args = 2, apply = function(keys, k, args, a)
-    return apply_view(keys[k], args[a], args[a + 1])
+  view = {keys = 1, args = 2, apply = function(keys, args, a)
+    return apply_view(keys[1], args[a], args[a + 1])
   end},
-  listed = {keys = 2, args = 4, apply = function(keys, k, args, a)
-    return apply_listed_view(keys[k], keys[k + 1], args[a], args[a + 1], args[a + 2], args[a + 3])
+  listed = {keys = 2, args = 4, apply = function(keys, args, a)
+    return apply_listed_view(keys[1], keys[2], args[a], args[a + 1], args[a + 2], args[a + 3])
   end},
-  history = {keys = 1, args = 2, apply = function(keys, k, args, a)
-    return add_history(keys[k], args[a], args[a + 1])
+  history = {keys = 1, args = 2, apply = function(keys, args, a)
+    return add_history(keys[1], args[a], args[a + 1])
   end},
 }
 
--- KEYS[1] view key, ARGV[1] version, ARGV[2] body: 1 if applied, 0 if ignored.
-local function ostock_apply_view(keys, args)
-  return apply_view(keys[1], args[1], args[2])
+-- Read models live in generations: <base>:<generation>:<key>. The hash <base>:generations
+-- names each model's live generation (field <model>; 'g0' while unset), the one a replay
+-- is building (<model>:building) and the one just replaced, still written for a grace
+-- period while readers move over (<model>:retiring). Per generation and model, a hash
+-- keeps the offset of the last event applied from each source (topic:partition), and a
+-- set the sources a replay has handed over to the live projector.
+local FIRST_GENERATION = 'g0'
+
+local function offsets_key(base, generation, model)
+  return base .. ':' .. generation .. ':offsets:' .. model
 end
 
--- A batch of writes, applied in order: ARGV holds each write's name then its args, KEYS
--- each write's keys, in the same order. Returns the number applied; two writes of one
--- key in a batch apply one after the other.
-local function ostock_apply(keys, args)
-  local nkeys, nargs = #keys, #args
-  local applied, k, a = 0, 1, 1
-  while a <= nargs do
+local function handover_key(base, generation, model)
+  return base .. ':' .. generation .. ':handover:' .. model
+end
+
+local function generations(base, model)
+  local state = redis.call('HMGET', base .. ':generations', model, model .. ':building',
+    model .. ':retiring')
+  return state[1] or FIRST_GENERATION, state[2], state[3]
+end
+
+-- Applies one event's writes (ARGV[a] is its first) under `prefix`, or only steps over
+-- them when prefix is nil. Returns the number applied (or an error reply) and the
+-- position after them.
+local function apply_event(prefix, args, a, nwrites)
+  local applied = 0
+  for _ = 1, nwrites do
     local write = WRITES[args[a]]
     if not write then
-      return redis.error_reply('ERR ostock_apply: unknown write ' .. tostring(args[a]))
+      return redis.error_reply('ERR unknown write ' .. tostring(args[a])), a
     end
-    if k + write.keys - 1 > nkeys or a + write.args > nargs then
-      return redis.error_reply('ERR ostock_apply: ' .. args[a] .. ' takes '
-        .. write.keys .. ' keys and ' .. write.args .. ' args')
+    if prefix then
+      local keys = {}
+      for i = 1, write.keys do
+        keys[i] = prefix .. args[a + i]
+      end
+      local result = write.apply(keys, args, a + 1 + write.keys)
+      if type(result) == 'table' then
+        return result, a
+      end
+      applied = applied + result
     end
-    local result = write.apply(keys, k, args, a + 1)
+    a = a + 1 + write.keys + write.args
+  end
+  return applied, a
+end
+
+-- The last offset applied from each source, read once per call and written back once.
+local Offsets = {}
+Offsets.__index = Offsets
+
+local function offsets(key)
+  return setmetatable({key = key, cache = {}, changed = {}}, Offsets)
+end
+
+function Offsets:get(source)
+  local offset = self.cache[source]
+  if offset == nil then
+    offset = tonumber(redis.call('HGET', self.key, source) or '-1')
+    self.cache[source] = offset
+  end
+  return offset
+end
+
+function Offsets:set(source, offset)
+  if offset > self:get(source) then
+    self.cache[source] = offset
+    self.changed[source] = true
+  end
+end
+
+function Offsets:save()
+  for source in pairs(self.changed) do
+    redis.call('HSET', self.key, source, self.cache[source])
+  end
+end
+
+-- Walks ARGV from position `a`: each event's source, offset, number of writes, then its
+-- writes (name, keys within a generation, args). `each` applies the event (or not).
+local function each_event(args, a, each)
+  local applied = 0
+  while a <= #args do
+    local source, offset, nwrites = args[a], tonumber(args[a + 1]), tonumber(args[a + 2])
+    if not offset or not nwrites then
+      return redis.error_reply('ERR an event is source, offset, number of writes, writes')
+    end
+    local result, after = each(source, offset, a + 3, nwrites)
     if type(result) == 'table' then
-      return result -- an error reply
+      return result
     end
     applied = applied + result
-    k = k + write.keys
-    a = a + 1 + write.args
-  end
-  if k <= nkeys then
-    return redis.error_reply('ERR ostock_apply: more keys than its writes take')
+    a = after
   end
   return applied
+end
+
+-- The live projector of one model: ARGV[1] base, ARGV[2] model, then the events. Each
+-- event goes to the live generation (and to a retiring one), and to a generation being
+-- built once its replay has handed the event's source over and only if the replay has
+-- not applied it yet: so the built generation gets every event once, in log order.
+-- Returns the number of writes applied to the live generation.
+local function ostock_project(_, args)
+  local base, model = args[1], args[2]
+  local live, building, retiring = generations(base, model)
+  local live_offsets = offsets(offsets_key(base, live, model))
+  local built_offsets = building and offsets(offsets_key(base, building, model))
+  local handed = building and handover_key(base, building, model)
+  local result = each_event(args, 3, function(source, offset, a, nwrites)
+    local applied, after = apply_event(base .. ':' .. live .. ':', args, a, nwrites)
+    if type(applied) == 'table' then
+      return applied
+    end
+    live_offsets:set(source, offset)
+    if retiring then
+      apply_event(base .. ':' .. retiring .. ':', args, a, nwrites)
+    end
+    if building and offset > built_offsets:get(source)
+        and redis.call('SISMEMBER', handed, source) == 1 then
+      apply_event(base .. ':' .. building .. ':', args, a, nwrites)
+      built_offsets:set(source, offset)
+    end
+    return applied, after
+  end)
+  live_offsets:save()
+  if built_offsets then
+    built_offsets:save()
+  end
+  return result
+end
+
+-- A replay building one model: ARGV[1] base, ARGV[2] model, ARGV[3] the generation
+-- built, then the events. An event already there (the live projector applied it after
+-- the handover) is skipped. Returns the number of writes applied.
+local function ostock_replay(_, args)
+  local base, model, generation = args[1], args[2], args[3]
+  local built = offsets(offsets_key(base, generation, model))
+  local prefix = base .. ':' .. generation .. ':'
+  local result = each_event(args, 4, function(source, offset, a, nwrites)
+    if offset <= built:get(source) then
+      return apply_event(nil, args, a, nwrites)
+    end
+    built:set(source, offset)
+    return apply_event(prefix, args, a, nwrites)
+  end)
+  built:save()
+  return result
+end
+
+local function must_be_building(base, model, generation)
+  local _, building = generations(base, model)
+  if building ~= generation then
+    return redis.error_reply('ERR ' .. model .. ' is not building ' .. generation)
+  end
+end
+
+-- ARGV[1] base, ARGV[2] the generation to build, then the models: marks them building
+-- it, unless one is already building another.
+local function ostock_replay_begin(_, args)
+  local base, generation = args[1], args[2]
+  for i = 3, #args do
+    local _, building = generations(base, args[i])
+    if building then
+      return redis.error_reply('ERR ' .. args[i] .. ' is already building ' .. building)
+    end
+  end
+  for i = 3, #args do
+    redis.call('HSET', base .. ':generations', args[i] .. ':building', generation)
+  end
+  return 1
+end
+
+-- ARGV[1] base, ARGV[2] model, ARGV[3] generation built, ARGV[4] source: from now on the
+-- live projector applies the source's events to the built generation too. Refused (0)
+-- while the replay is behind the live projector there, since the events in between
+-- would then be missed.
+local function ostock_replay_handover(_, args)
+  local base, model, generation, source = args[1], args[2], args[3], args[4]
+  local refused = must_be_building(base, model, generation)
+  if refused then
+    return refused
+  end
+  local live = generations(base, model)
+  local built = offsets(offsets_key(base, generation, model)):get(source)
+  if built < offsets(offsets_key(base, live, model)):get(source) then
+    return 0
+  end
+  redis.call('SADD', handover_key(base, generation, model), source)
+  return 1
+end
+
+-- ARGV[1] base, ARGV[2] generation built, then the models: each one's built generation
+-- becomes live at once, the live one retiring. Returns the generations retired.
+local function ostock_replay_switch(_, args)
+  local base, generation = args[1], args[2]
+  local retired = {}
+  for i = 3, #args do
+    local refused = must_be_building(base, args[i], generation)
+    if refused then
+      return refused
+    end
+  end
+  for i = 3, #args do
+    local model = args[i]
+    local live = generations(base, model)
+    redis.call('HSET', base .. ':generations', model, generation, model .. ':retiring', live)
+    redis.call('HDEL', base .. ':generations', model .. ':building')
+    redis.call('DEL', handover_key(base, generation, model))
+    retired[#retired + 1] = live
+  end
+  redis.call('PUBLISH', base .. ':generations', generation)
+  return retired
+end
+
+-- ARGV[1] base, then the models: stop writing their retiring generations (after a
+-- switch) or the ones being built (a replay given up).
+local function ostock_replay_end(_, args)
+  local base = args[1]
+  for i = 2, #args do
+    redis.call('HDEL', base .. ':generations', args[i] .. ':retiring', args[i] .. ':building')
+  end
+  return 1
 end
 
 -- KEYS[1] command key, ARGV[1] body, ARGV[2] expire-at (Unix seconds): marks the command
@@ -154,7 +344,11 @@ local function ostock_command_decided(keys, args)
   return 1
 end
 
-redis.register_function('ostock_apply_view', ostock_apply_view)
-redis.register_function('ostock_apply', ostock_apply)
+redis.register_function('ostock_project', ostock_project)
+redis.register_function('ostock_replay', ostock_replay)
+redis.register_function('ostock_replay_begin', ostock_replay_begin)
+redis.register_function('ostock_replay_handover', ostock_replay_handover)
+redis.register_function('ostock_replay_switch', ostock_replay_switch)
+redis.register_function('ostock_replay_end', ostock_replay_end)
 redis.register_function('ostock_command_pending', ostock_command_pending)
 redis.register_function('ostock_command_decided', ostock_command_decided)

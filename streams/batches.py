@@ -8,9 +8,10 @@ import faust
 from faust.types import EventT, StreamT
 from redis.asyncio import Redis
 
-from ostock.contract import Codec, Record, UndecodableRecord
+from ostock.contract import Codec, UndecodableRecord
 from ostock.credentials import redis_login
 from ostock.settings import Settings
+from ostock.views.models import Positioned
 from streams.deadletters import Poison
 
 
@@ -51,13 +52,16 @@ async def held_batches(
 
 def decode_all(
     codec: Codec, events: Sequence[EventT[bytes]], expected: Collection[str]
-) -> tuple[list[Record], list[Poison]]:
+) -> tuple[list[Positioned], list[Poison]]:
     """The records that decode as one of `expected`, and the poison (for the dead letters)."""
-    records: list[Record] = []
+    records: list[Positioned] = []
     poison: list[Poison] = []
     for event in events:
+        message = event.message
         try:
-            records.append(codec.decode(event.message.value, expected))
+            record = codec.decode(message.value, expected)
         except UndecodableRecord as error:
-            poison.append((event.message, error))
+            poison.append((message, error))
+        else:
+            records.append(Positioned(record, message.topic, message.partition, message.offset))
     return records, poison

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 import faust
 
 from ostock.commands import LICENSE_COMMANDS, ORGANIZATION_COMMANDS
-from ostock.contract import Record
 from ostock.settings import Settings, Topics
 from ostock.views.keys import Keys
+from ostock.views.models import Positioned
 from ostock.views.projection import decided_status, pending_status
 from ostock.views.store import ViewWriter
 from streams.projector import add_projector
@@ -30,11 +30,11 @@ def install(app: faust.App, settings: Settings) -> None:
     ttl_s = settings.command_status_ttl_s
     commands = command_topics(settings.topics)
 
-    async def pending(writer: ViewWriter, records: Sequence[Record]) -> None:
-        await writer.command_statuses(pending_status(r, keys, ttl_s) for r in records)
+    async def pending(writer: ViewWriter, records: Sequence[Positioned]) -> None:
+        await writer.command_statuses(pending_status(r.record, keys, ttl_s) for r in records)
 
-    async def decided(writer: ViewWriter, records: Sequence[Record]) -> None:
-        await writer.command_statuses(decided_status(r, keys, ttl_s) for r in records)
+    async def decided(writer: ViewWriter, records: Sequence[Positioned]) -> None:
+        await writer.command_statuses(decided_status(r.record, keys, ttl_s) for r in records)
 
     names = frozenset().union(*commands.values())
     add_projector(app, settings, "pending-commands", commands, names, pending)

@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 import faust
 from faust.types import EventT, StreamT
 
-from ostock.contract import Codec, Record
+from ostock.contract import Codec
 from ostock.settings import Settings
 from ostock.views.functions import load_functions
+from ostock.views.models import Positioned, ReadModel
 from ostock.views.store import ViewWriter
 from streams.batches import decode_all, held_batches, redis_client
 from streams.deadletters import DeadLetters
@@ -17,7 +18,7 @@ from streams.retry import until_done
 
 log = logging.getLogger(__name__)
 
-Apply = Callable[[ViewWriter, Sequence[Record]], Awaitable[object]]
+Apply = Callable[[ViewWriter, Sequence[Positioned]], Awaitable[object]]
 
 
 def add_projector(
@@ -43,10 +44,20 @@ def add_projector(
         redis = redis_client(settings)
         try:
             await until_done(lambda: load_functions(redis), f"{name}: loading Redis functions")
-            writer = ViewWriter(redis)
+            writer = ViewWriter(redis, settings.redis_prefix)
             async for events in held_batches(stream, settings):
                 await handle(writer, events)
         finally:
             await redis.aclose()
 
     app.agent(app.topic(*topics), name=name)(agent)
+
+
+def add_model_projector(app: faust.App, settings: Settings, model: ReadModel) -> None:
+    """Add the agent building `model` live (ostock.views.models)."""
+
+    async def apply(writer: ViewWriter, records: Sequence[Positioned]) -> None:
+        await writer.project(model.name, model.project(records))
+
+    topics = [model.topic(settings.topics)]
+    add_projector(app, settings, model.name, topics, model.events, apply)

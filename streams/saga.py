@@ -46,7 +46,8 @@ def install(app: faust.App, settings: Settings) -> None:
     sender = CommandSender(app, settings, codec)
 
     async def handle(memories: SagaMemories, events: Sequence[EventT[bytes]]) -> None:
-        records, poison = decode_all(codec, events, EVENTS)
+        decoded, poison = decode_all(codec, events, EVENTS)
+        records = [positioned.record for positioned in decoded]
         organizations = concerned(records)
         loaded = await until_done(lambda: memories.load(organizations), f"{NAME}: loading memory")
         tracked = {o: Tracked(memory) for o, memory in loaded.items()}

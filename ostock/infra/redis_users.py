@@ -6,21 +6,30 @@ user's channel patterns follow its key patterns.
 
 from collections.abc import Mapping
 
-#: Key kinds the projectors write (ostock.views.keys.Keys); the saga's memory is not one.
-VIEW_KINDS = ("org", "cmd", "lic", "lics", "lic-org", "hist")
+from ostock.views.keys import MODELS
+
+#: Key families of the views, in any generation (ostock.views.keys); command statuses
+#: have no generation; the saga's memory is not a view.
+VIEW_FAMILIES = tuple(f"*:{family}" for families in MODELS.values() for family in families)
+VIEW_KINDS = ("cmd", *VIEW_FAMILIES)
 CONNECT = "+@connection"  # HELLO, PING, CLIENT SETNAME/SETINFO, ...
 
 
 def rules(prefix: str) -> dict[str, str]:
-    """Each application user's ACL rules (without its password) for key prefix `prefix`."""
-    views = " ".join(f"~{prefix}:{kind}:*" for kind in VIEW_KINDS)
+    """Each application user's ACL rules (without its password) for key prefix `prefix`.
+
+    Both read which generation of each model is live; the projector also keeps each
+    generation's replay bookkeeping (read-models/ostock.lua)."""
+    kinds = " ".join(f"~{prefix}:{kind}:*" for kind in VIEW_KINDS)
+    views = f"{kinds} ~{prefix}:generations ~{prefix}:snapshots"
+    bookkeeping = f"~{prefix}:*:offsets:* ~{prefix}:*:handover:*"
     channels = " ".join(f"&{prefix}:{kind}:*" for kind in VIEW_KINDS)
     return {
         # Reads views and waits on their channels (read-your-writes); writes nothing.
         "api": f"{views.replace('~', '%R~')} {channels} -@all +@read {CONNECT} "
         "+subscribe +unsubscribe",
         # Writes views through the ostock functions only (which publish), and loads them.
-        "projector": f"{views} {channels} -@all +@read {CONNECT} +fcall +fcall_ro "
+        "projector": f"{views} {bookkeeping} {channels} -@all +@read {CONNECT} +fcall +fcall_ro "
         "+function|load +function|list +hset +hsetnx +zadd +zrem +expireat +publish",
         # Its own memory only.
         "saga": f"~{prefix}:saga:* -@all +@read {CONNECT} +hset +hsetnx",

@@ -6,9 +6,13 @@ from redis.asyncio import Redis, RedisCluster
 
 LIBRARY = Path(__file__).resolve().parents[2] / "read-models" / "ostock.lua"
 
-APPLY_VIEW = "ostock_apply_view"
-APPLY = "ostock_apply"
-# The writes of an APPLY batch, by the name that starts each write's args.
+PROJECT = "ostock_project"
+REPLAY = "ostock_replay"
+REPLAY_BEGIN = "ostock_replay_begin"
+REPLAY_HANDOVER = "ostock_replay_handover"
+REPLAY_SWITCH = "ostock_replay_switch"
+REPLAY_END = "ostock_replay_end"
+# The writes of a projected event, by the name that starts each write's args.
 VIEW_WRITE = "view"
 LISTED_WRITE = "listed"
 HISTORY_WRITE = "history"

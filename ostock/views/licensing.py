@@ -13,7 +13,7 @@ from typing import TypeGuard
 import orjson
 
 from ostock.contract import Record
-from ostock.views.keys import Keys
+from ostock.views import keys
 from ostock.views.projection import (
     CREATED,
     DELETED,
@@ -50,7 +50,7 @@ _ENTRY = re.compile(rb"\d{%d}:[^:\s]+" % _MICROS_DIGITS)
 _DELETED = b'"status":"deleted"'
 
 
-def license_view(event: Record, keys: Keys) -> ListedView:
+def license_view(event: Record) -> ListedView:
     """The license view after `event` (one of LICENSE_EVENTS), listed in its organization's
     index unless deleted; a deletion leaves a tombstone, as for organizations."""
     meta = event.fields["meta"]
@@ -68,7 +68,7 @@ def license_view(event: Record, keys: Keys) -> ListedView:
     )
 
 
-def organization_copy(event: Record, keys: Keys) -> ViewUpdate:
+def organization_copy(event: Record) -> ViewUpdate:
     """The licensing service's copy of an organization after `event` (an organization event):
     its details and status, details null once deleted."""
     meta = event.fields["meta"]

@@ -11,15 +11,18 @@ from typing import Any, NamedTuple
 import orjson
 
 from ostock.contract import Record
+from ostock.views import keys
 from ostock.views.functions import HISTORY_WRITE, LISTED_WRITE, VIEW_WRITE
 from ostock.views.keys import Keys
 
-#: One write of an `ostock_apply` call: its name, its keys and its args.
+#: One write of an event: its name, its keys (within a generation) and its args.
 Part = tuple[str, tuple[str, ...], tuple[Any, ...]]
 
 
 class ViewUpdate(NamedTuple):
-    """Set the view at `key` to `body`, unless it already holds `version` or a newer one."""
+    """Set the view at `key` to `body`, unless it already holds `version` or a newer one.
+
+    The keys of every write are keys within a generation (ostock.views.keys)."""
 
     key: str
     version: int
@@ -57,8 +60,18 @@ class HistoryEntry(NamedTuple):
         return HISTORY_WRITE, (self.key,), (self.version, self.entry)
 
 
-#: A write ViewWriter.apply takes.
+#: A write of a projected event.
 Write = ViewUpdate | ListedView | HistoryEntry
+
+
+class Projected(NamedTuple):
+    """The writes one event asks for, and where the event stands in the log: a replay
+    hands a source over to the live projector by offsets (read-models/README.md)."""
+
+    #: "<topic>:<partition>"
+    source: str
+    offset: int
+    writes: tuple[Write, ...]
 
 
 class CommandStatus(NamedTuple):
@@ -109,7 +122,7 @@ def view_body(
     return orjson.dumps(view)
 
 
-ORGANIZATION_DETAILS = ("name", "contact_name", "contact_email", "contact_phone")
+ORGANIZATION_DETAILS = ("name", "contact_name", "contact_email", "contact_phone", "website")
 ORGANIZATION_CHANGES = {
     "ostock.organization.OrganizationCreated": CREATED,
     "ostock.organization.OrganizationUpdated": UPDATED,
@@ -118,7 +131,7 @@ ORGANIZATION_CHANGES = {
 ORGANIZATION_EVENTS = frozenset(ORGANIZATION_CHANGES)
 
 
-def organization_view(event: Record, keys: Keys) -> ViewUpdate:
+def organization_view(event: Record) -> ViewUpdate:
     """The organization view after `event` (one of ORGANIZATION_EVENTS)."""
     meta = event.fields["meta"]
     organization_id = meta["organization_id"]
@@ -128,7 +141,7 @@ def organization_view(event: Record, keys: Keys) -> ViewUpdate:
     return ViewUpdate(keys.organization(organization_id), meta["version"], body)
 
 
-def history_entry(event: Record, keys: Keys) -> HistoryEntry:
+def history_entry(event: Record) -> HistoryEntry:
     """The entry `event` adds to its aggregate's history: the event's short type, its
     envelope, and `changes`, the fields it carries (for an update, the new values)."""
     meta = event.fields["meta"]
@@ -141,7 +154,11 @@ def history_entry(event: Record, keys: Keys) -> HistoryEntry:
         "correlation_id": meta["correlation_id"],
         "changes": {field: value for field, value in event.fields.items() if field != "meta"},
     }
-    key = keys.history(meta["organization_id"], meta["aggregate_id"])
+    organization_id, aggregate_id = meta["organization_id"], meta["aggregate_id"]
+    if event.name in ORGANIZATION_EVENTS:
+        key = keys.organization_history(organization_id)
+    else:
+        key = keys.license_history(organization_id, aggregate_id)
     return HistoryEntry(key, meta["version"], orjson.dumps(entry))
 
 

@@ -1,17 +1,22 @@
 """Reading and writing the read models: ViewWriter for projectors, ViewReader for the API."""
 
 import asyncio
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from redis.asyncio import Redis, RedisCluster
-from redis.crc import key_slot
+from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from ostock.views.functions import APPLY, COMMAND_DECIDED, COMMAND_PENDING, load_functions
+from ostock.views.functions import (
+    COMMAND_DECIDED,
+    COMMAND_PENDING,
+    PROJECT,
+    REPLAY,
+    load_functions,
+)
+from ostock.views.generations import FixedKeys, KeysSource, snapshot_keys
 from ostock.views.keys import Keys
 from ostock.views.licensing import (
     cursor_after,
@@ -22,34 +27,35 @@ from ostock.views.licensing import (
     listed,
 )
 from ostock.views.notifications import Notifications
-from ostock.views.projection import CommandStatus, Write
-
-
-def slot_groups(writes: Sequence[Write]) -> list[list[Write]]:
-    """Split a batch by Redis Cluster hash slot, keeping each key's writes in order.
-
-    The keys of one write share a hash tag, so its first key stands for all of them.
-    """
-    groups: dict[int, list[Write]] = defaultdict(list)
-    for write in writes:
-        groups[key_slot(write.key.encode())].append(write)
-    return list(groups.values())
+from ostock.views.projection import CommandStatus, Projected
 
 
 class ViewWriter:
-    """Applies projected writes through the library's functions, one round trip per batch."""
+    """Applies projected events through the library's functions, one round trip per batch.
 
-    def __init__(self, redis: "Redis | RedisCluster") -> None:
+    The functions resolve each model's generations inside Redis, atomically with a
+    replay's switch (read-models/README.md), so they need one Redis, not a cluster.
+    """
+
+    def __init__(self, redis: Redis, base: str) -> None:
         self.redis = redis
-        # On one Redis a whole batch is one FCALL; a cluster needs one per hash slot.
-        self.by_slot = isinstance(redis, RedisCluster)
+        self.base = base
 
-    async def apply(self, writes: Sequence[Write]) -> int:
-        """Apply every write newer than what is stored, in order; return how many applied."""
-        if not writes:
+    async def project(self, model: str, events: Sequence[Projected]) -> int:
+        """Apply the events to `model`'s live generation (and to one a replay builds),
+        each write only if newer than what is stored; return how many applied."""
+        if not events:
             return 0
-        groups = slot_groups(writes) if self.by_slot else [writes]
-        return sum(await self._fcalls([_apply_call(group) for group in groups]))
+        (applied,) = await self._fcalls([(PROJECT, 0, self.base, model, *_encoded(events))])
+        return applied
+
+    async def replay(self, model: str, generation: str, events: Sequence[Projected]) -> int:
+        """Apply the events to `generation` of `model`, skipping those already there."""
+        if not events:
+            return 0
+        call = (REPLAY, 0, self.base, model, generation, *_encoded(events))
+        (applied,) = await self._fcalls([call])
+        return applied
 
     async def command_statuses(self, statuses: Iterable[CommandStatus]) -> None:
         """Mark commands pending (unless decided) or decided (always)."""
@@ -79,18 +85,33 @@ class ViewWriter:
             return await pipe.execute()
 
 
-def _apply_call(writes: Sequence[Write]) -> tuple[Any, ...]:
-    """One `ostock_apply` call: every write's keys, then each write's name and args."""
-    keys: list[str] = []
+def _encoded(events: Sequence[Projected]) -> list[Any]:
+    """The events as ostock.lua takes them: each one's source, offset and number of
+    writes, then each write's name, keys and args."""
     args: list[Any] = []
-    for name, write_keys, write_args in (write.part() for write in writes):
-        keys += write_keys
-        args += (name, *write_args)
-    return (APPLY, len(keys), *keys, *args)
+    for source, offset, writes in events:
+        args += (source, offset, len(writes))
+        for name, keys, write_args in (write.part() for write in writes):
+            args += (name, *keys, *write_args)
+    return args
 
 
 #: A view a reader can wait for (ViewReader.wait_for_version).
 ViewName = Literal["organization", "license", "organization_history", "license_history"]
+
+
+def _view_key(keys: Keys, view: ViewName, organization_id: str, aggregate_id: str) -> str:
+    """The key of `view`; for an organization (view or history) the aggregate is the
+    organization."""
+    match view:
+        case "organization":
+            return keys.organization(organization_id)
+        case "license":
+            return keys.license(organization_id, aggregate_id)
+        case "organization_history":
+            return keys.organization_history(organization_id)
+        case "license_history":
+            return keys.license_history(organization_id, aggregate_id)
 
 
 @dataclass(frozen=True)
@@ -111,35 +132,40 @@ class ViewReader:
     wait_for_version holds one pub/sub connection from its first wait on: close() it.
     """
 
-    def __init__(self, redis: "Redis | RedisCluster", keys: Keys) -> None:
+    def __init__(
+        self, redis: Redis, source: KeysSource, notifications: Notifications | None = None
+    ) -> None:
         self.redis = redis
-        self.keys = keys
-        self.notifications = Notifications(redis)
-        # For an organization (view or history) the aggregate is the organization.
-        self._view_keys: dict[ViewName, Callable[[str, str], str]] = {
-            "organization": lambda organization_id, _: keys.organization(organization_id),
-            "license": keys.license,
-            "organization_history": keys.history,
-            "license_history": keys.history,
-        }
+        self.source = source
+        self.notifications = notifications or Notifications(redis)
+
+    async def snapshot(self, name: str) -> "ViewReader | None":
+        """A reader of snapshot `name` (ostock replay --until); None if there is none."""
+        keys = await snapshot_keys(self.redis, (await self.source.keys()).base, name)
+        if keys is None:
+            return None
+        return ViewReader(self.redis, FixedKeys(keys), self.notifications)
 
     async def organization(self, organization_id: str) -> bytes | None:
         """The organization view, a tombstone (status "deleted") included; None if absent."""
-        body = await self.redis.hget(self.keys.organization(organization_id), "body")
+        keys = await self.source.keys()
+        body = await self.redis.hget(keys.organization(organization_id), "body")
         return cast(bytes | None, body)
 
     async def organization_version(self, organization_id: str) -> int | None:
         """The version of the last event applied to the organization view; None if absent."""
-        version = await self.redis.hget(self.keys.organization(organization_id), "version")
+        keys = await self.source.keys()
+        version = await self.redis.hget(keys.organization(organization_id), "version")
         return None if version is None else int(version)
 
     async def license(self, organization_id: str, license_id: str) -> bytes | None:
         """The license view enriched with its organization's name and contacts (null until
         the licensing service's copy has them), a tombstone (status "deleted") included;
         None if absent."""
+        keys = await self.source.keys()
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hget(self.keys.license(organization_id, license_id), "body")
-            pipe.hget(self.keys.organization_copy(organization_id), "body")
+            pipe.hget(keys.license(organization_id, license_id), "body")
+            pipe.hget(keys.organization_copy(organization_id), "body")
             body, copy = await pipe.execute()
         return None if body is None else enriched(body, enrichment(copy))
 
@@ -150,7 +176,8 @@ class ViewReader:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         start = b"-" if cursor is None else b"(" + entry_of(cursor)
-        index = self.keys.licenses_of(organization_id)
+        keys = await self.source.keys()
+        index = keys.licenses_of(organization_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zrange(index, start, b"+", bylex=True, offset=0, num=limit + 1)
             pipe.zcard(index)
@@ -158,8 +185,8 @@ class ViewReader:
         page: list[bytes] = entries[:limit]
         async with self.redis.pipeline(transaction=False) as pipe:
             for entry in page:
-                pipe.hget(self.keys.license(organization_id, license_id_of(entry)), "body")
-            pipe.hget(self.keys.organization_copy(organization_id), "body")
+                pipe.hget(keys.license(organization_id, license_id_of(entry)), "body")
+            pipe.hget(keys.organization_copy(organization_id), "body")
             *bodies, copy = await pipe.execute()
         extra = enrichment(copy)
         # Skipped: a license deleted between the two round trips.
@@ -168,12 +195,16 @@ class ViewReader:
 
     async def history(self, organization_id: str, aggregate_id: str) -> list[bytes]:
         """An aggregate's history entries (JSON), in version order; [] if none."""
-        key = self.keys.history(organization_id, aggregate_id)
+        keys = await self.source.keys()
+        if aggregate_id == organization_id:
+            key = keys.organization_history(organization_id)
+        else:
+            key = keys.license_history(organization_id, aggregate_id)
         return cast(list[bytes], await self.redis.zrange(key, 0, -1))
 
     async def version(self, view: ViewName, organization_id: str, aggregate_id: str) -> int:
         """The version `view` stands at; 0 if absent."""
-        key = self._view_keys[view](organization_id, aggregate_id)
+        key = _view_key(await self.source.keys(), view, organization_id, aggregate_id)
         return await self._read_version(key, view.endswith("_history"))
 
     async def wait_for_version(
@@ -189,12 +220,13 @@ class ViewReader:
         PUBLISH, never polling. Raises a RedisError when Redis cannot be reached, as every
         read does."""
         deadline = asyncio.get_running_loop().time() + timeout_s
-        key = self._view_keys[view](organization_id, aggregate_id)
+        key = _view_key(await self.source.keys(), view, organization_id, aggregate_id)
         return await self._wait(key, view.endswith("_history"), min_version, deadline)
 
     async def command(self, command_id: str) -> bytes | None:
         """The command status (pending, accepted or rejected); None if unknown or expired."""
-        return cast(bytes | None, await self.redis.hget(self.keys.command(command_id), "body"))
+        keys = await self.source.keys()
+        return cast(bytes | None, await self.redis.hget(keys.command(command_id), "body"))
 
     async def close(self) -> None:
         """Close wait_for_version's pub/sub connection; the Redis client stays the caller's."""

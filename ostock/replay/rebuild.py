@@ -1,0 +1,207 @@
+"""A replay: read models rebuilt from offset 0 of their event topics into a generation of
+their own while the system stays live (read-models/README.md, "Generations").
+
+1. The models are marked as building the new generation (one at a time per model).
+2. The log is read from the start and projected into it, through the same projections
+   as the live projectors, in batches of one Redis round trip.
+3. Each partition that the replay has read to its end, and where it is not behind the
+   live projector, is handed over: from then on the live projector writes its events to
+   the new generation too, in log order, each once.
+4. Once every partition is handed over, the switch makes the new generation live for
+   every model at once; the old one is still written for a grace period (readers re-read
+   which generation is live every generations_refresh_s), then dropped.
+"""
+
+import asyncio
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from ostock.contract import Codec, UndecodableRecord
+from ostock.replay.log import LogReader, Read, sources_of
+from ostock.settings import Settings
+from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH
+from ostock.views.keys import MODELS
+from ostock.views.models import Positioned, ReadModel
+from ostock.views.store import ViewWriter
+
+#: Told how many log offsets were read so far and how many there are (both grow).
+Progress = Callable[[int, int], None]
+
+# The keys ostock.lua keeps per generation and model for replays.
+BOOKKEEPING = ("offsets", "handover")
+
+# How long one poll waits for records before the replay looks at what it has.
+POLL_S = 0.2
+
+
+@dataclass
+class ReplayStats:
+    """What a replay read and applied."""
+
+    generation: str
+    events: int = 0
+    undecodable: int = 0
+    applied: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+def new_generation() -> str:
+    """A fresh generation's name: g<UTC time to the millisecond>."""
+    return "g" + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:-3]
+
+
+class Replay:
+    """Projects the log into `generation` of `models`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Redis,
+        models: Sequence[ReadModel],
+        generation: str,
+        progress: Progress,
+        until: datetime | None = None,
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.base = settings.redis_prefix
+        self.models = models
+        self.generation = generation
+        self.progress = progress
+        self.until = until
+        self.writer = ViewWriter(redis, self.base)
+        self.codec = Codec()
+        self.stats = ReplayStats(generation)
+        topics = {model.topic(settings.topics) for model in models}
+        self.reader = LogReader(settings, topics)
+        self._read = 0
+
+    async def to_end(self) -> None:
+        """Read every partition once to the end it had when the replay began (a snapshot)."""
+        at_end: set[str] = set()
+        while at_end < self.reader.sources:
+            at_end |= await self._step()
+
+    async def live_handover(self) -> None:
+        """Read on until every partition of every model is handed over to the live
+        projector (step 3 above)."""
+        pending = {
+            (model.name, part)
+            for model in self.models
+            for part in sources_of(self.reader, [model.topic(self.settings.topics)])
+        }
+        at_end: set[str] = set()
+        while pending:
+            at_end |= await self._step()
+            for model, part in sorted(pending):
+                if part in at_end and await self._hand_over(model, part):
+                    pending.discard((model, part))
+
+    async def _hand_over(self, model: str, part: str) -> bool:
+        args = (self.base, model, self.generation, part)
+        return bool(await self.redis.fcall(REPLAY_HANDOVER, 0, *args))
+
+    async def _step(self) -> set[str]:
+        """One poll projected and applied; returns the partitions found at their end."""
+        started = time.monotonic()
+        batch = await asyncio.to_thread(self.reader.poll, self.settings.replay_batch_size, POLL_S)
+        decoded = self._decoded(batch.records)
+        for model in self.models:
+            topic = model.topic(self.settings.topics)
+            records = [r for r in decoded if r.topic == topic and r.record.name in model.events]
+            applied = await self.writer.replay(model.name, self.generation, model.project(records))
+            self.stats.applied += applied
+        self.stats.events += len(batch.records)
+        self.stats.seconds += time.monotonic() - started
+        self._read += len(batch.records)
+        self.progress(self._read, max(self._read, self.reader.total))
+        return batch.at_end
+
+    def _decoded(self, reads: Sequence[Read]) -> list[Positioned]:
+        """The records a model takes, up to `until` if set; poison is skipped (the live
+        projectors dead-lettered it)."""
+        expected = frozenset().union(*(model.events for model in self.models))
+        records: list[Positioned] = []
+        for read in reads:
+            try:
+                record = self.codec.decode(read.value, expected)
+            except UndecodableRecord:
+                self.stats.undecodable += 1
+                continue
+            if self.until is not None and record.fields["meta"]["occurred_at"] > self.until:
+                continue
+            records.append(Positioned(record, read.topic, read.partition, read.offset))
+        return records
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+async def begin(redis: Redis, base: str, generation: str, models: Collection[str]) -> None:
+    """Mark `models` as building `generation`; a ResponseError if one already builds one."""
+    await redis.fcall(REPLAY_BEGIN, 0, base, generation, *models)
+
+
+async def switch(redis: Redis, base: str, generation: str, models: Collection[str]) -> list[str]:
+    """Make `generation` live for every one of `models` at once; the generations replaced."""
+    retired = await redis.fcall(REPLAY_SWITCH, 0, base, generation, *models)
+    return [name.decode() for name in retired]
+
+
+async def end(redis: Redis, base: str, models: Collection[str]) -> None:
+    """Stop writing the generations of `models` being built or retiring."""
+    await redis.fcall(REPLAY_END, 0, base, *models)
+
+
+async def drop(redis: Redis, base: str, generation: str, models: Collection[str]) -> int:
+    """Delete every key of `models` in `generation` (and its replay bookkeeping); returns
+    how many keys went. Non-blocking for Redis: SCAN, then UNLINK in chunks."""
+    patterns = [f"{base}:{generation}:{family}:*" for model in models for family in MODELS[model]]
+    patterns += [
+        f"{base}:{generation}:{kind}:{model}"
+        for model in models
+        for kind in ("offsets", "handover")
+    ]
+    dropped = 0
+    for pattern in patterns:
+        chunk: list[bytes] = []
+        async for key in redis.scan_iter(match=pattern, count=1000):
+            chunk.append(key)
+            if len(chunk) >= 1000:
+                dropped += await redis.unlink(*chunk)
+                chunk = []
+        if chunk:
+            dropped += await redis.unlink(*chunk)
+    return dropped
+
+
+async def rebuild(
+    settings: Settings, redis: Redis, models: Sequence[ReadModel], progress: Progress
+) -> ReplayStats:
+    """Rebuild `models` into a new generation and switch readers to it (steps 1-4)."""
+    base, names = settings.redis_prefix, [model.name for model in models]
+    generation = new_generation()
+    await begin(redis, base, generation, names)
+    replay = Replay(settings, redis, models, generation, progress)
+    try:
+        await replay.live_handover()
+    except BaseException:
+        await end(redis, base, names)
+        await drop(redis, base, generation, names)
+        raise
+    finally:
+        replay.close()
+    retired = await switch(redis, base, generation, names)
+    await asyncio.sleep(settings.replay_grace_s)
+    await end(redis, base, names)
+    for name, old in zip(names, retired, strict=True):
+        await drop(redis, base, old, [name])
+    return replay.stats

@@ -1,0 +1,71 @@
+"""Which generation of each read model readers use: the live ones, or a snapshot's.
+
+A replay builds a model's next generation and switches to it atomically in Redis
+(read-models/ostock.lua, ostock/replay); readers find the live generations in the hash
+``<base>:generations``, re-read at most every few hundred milliseconds. The generation
+a switch retires is still written, then kept, for longer than that, so a reader that
+has not seen the switch yet reads a complete, current view.
+"""
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol, cast
+
+import orjson
+from redis.asyncio import Redis
+
+from ostock.views.keys import MODELS, Keys, generations_key, snapshot_generation, snapshots_key
+
+
+class KeysSource(Protocol):
+    """Where a reader gets the keys of the generations it reads."""
+
+    async def keys(self) -> Keys: ...
+
+
+@dataclass(frozen=True)
+class FixedKeys:
+    """Always the same generations: a snapshot's."""
+
+    fixed: Keys
+
+    async def keys(self) -> Keys:
+        return self.fixed
+
+
+def live_generations(state: Mapping[bytes, bytes]) -> dict[str, str]:
+    """Each model's live generation, from the fields of ``<base>:generations``."""
+    return {model: state[model.encode()].decode() for model in MODELS if model.encode() in state}
+
+
+class LiveKeys:
+    """The keys of the live generations, read again once `refresh_s` has passed."""
+
+    def __init__(self, redis: Redis, base: str, refresh_s: float) -> None:
+        self.redis = redis
+        self.base = base
+        self.refresh_s = refresh_s
+        self._keys = Keys(base)
+        self._read_at = -refresh_s
+
+    async def keys(self) -> Keys:
+        now = time.monotonic()
+        if now - self._read_at >= self.refresh_s:
+            state = cast(dict[bytes, bytes], await self.redis.hgetall(generations_key(self.base)))
+            self._keys = Keys(self.base, live_generations(state))
+            self._read_at = now
+        return self._keys
+
+
+async def snapshot_keys(redis: Redis, base: str, name: str) -> Keys | None:
+    """The keys of snapshot `name`; None if there is no such snapshot."""
+    if not await redis.hexists(snapshots_key(base), name):
+        return None
+    return Keys(base, dict.fromkeys(MODELS, snapshot_generation(name)))
+
+
+async def snapshots(redis: Redis, base: str) -> dict[str, dict[str, object]]:
+    """Every snapshot by name, with what it holds (ostock.replay writes it)."""
+    stored = cast(dict[bytes, bytes], await redis.hgetall(snapshots_key(base)))
+    return {name.decode(): orjson.loads(about) for name, about in sorted(stored.items())}
