@@ -1,6 +1,7 @@
 """Building commands for the write side: one place for the envelope, used by the API
 and the CLI alike. A command is addressed to its topic and keyed by organization id."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -72,10 +73,11 @@ def organization_command(
     action: str,
     organization_id: str,
     issuer: Issuer,
-    details: dict[str, str] | None = None,
+    details: Mapping[str, str | None] | None = None,
     expected_version: int | None = None,
 ) -> Command:
-    """Create, update or delete an organization; `details` holds name and contact fields."""
+    """Create, update or delete an organization; `details` holds name, contact fields and
+    website (None or left out: none)."""
     meta = envelope(organization_id, organization_id, issuer, expected_version)
     return Command(
         ORGANIZATION_COMMANDS[action], organization_id, {"meta": meta, **(details or {})}

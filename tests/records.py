@@ -30,11 +30,14 @@ def meta(organization_id: str, aggregate_id: str, version: int, at: datetime) ->
 
 
 def organization_event(
-    kind: str, organization_id: str, version: int, at: datetime = AT, /, **details: str
+    kind: str, organization_id: str, version: int, at: datetime = AT, /, **details: str | None
 ) -> Record:
-    """ostock.organization.<kind> of `organization_id` with `details` as its fields."""
-    fields = {"meta": meta(organization_id, organization_id, version, at), **details}
-    return Record(f"ostock.organization.{kind}", fields)
+    """ostock.organization.<kind> of `organization_id` with `details` as its fields; a
+    creation or update without a website has website None, as the codec decodes it."""
+    fields: dict[str, Any] = {"meta": meta(organization_id, organization_id, version, at)}
+    if kind != "OrganizationDeleted":
+        fields["website"] = None
+    return Record(f"ostock.organization.{kind}", fields | details)
 
 
 def license_event(

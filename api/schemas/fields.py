@@ -16,6 +16,13 @@ def _valid_email(value: str) -> str:
         raise ValueError(error.message) from None
 
 
+def _valid_website(value: str | None) -> str | None:
+    try:
+        return fields.website("website", value)
+    except InvalidField as error:
+        raise ValueError(error.message) from None
+
+
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=fields.NAME_MAX)
 ]
@@ -32,6 +39,11 @@ Phone = Annotated[
         strip_whitespace=True, max_length=fields.PHONE_MAX, pattern=fields.PHONE_PATTERN.pattern
     ),
     Field(description="Digits, spaces and + - ( ) . /, or empty."),
+]
+Website = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=fields.URL_MAX)] | None,
+    AfterValidator(_valid_website),
+    Field(description="An http(s) URL, or null (a blank string is taken as null)."),
 ]
 LicenseType = Annotated[
     str,

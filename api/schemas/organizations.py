@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.fields import ContactName, Email, Name, Phone
+from api.schemas.fields import ContactName, Email, Name, Phone, Website
 
 
 class OrganizationBase(BaseModel):
@@ -18,6 +18,7 @@ class OrganizationBase(BaseModel):
     contact_name: ContactName = ""
     contact_email: Email = ""
     contact_phone: Phone = ""
+    website: Website = None
 
 
 class OrganizationCreate(OrganizationBase):
@@ -40,6 +41,7 @@ class OrganizationPublic(BaseModel):
     contact_name: str
     contact_email: str
     contact_phone: str
+    website: str | None
     status: Literal["active"]
     version: int
     created_at: datetime

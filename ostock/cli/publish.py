@@ -16,6 +16,7 @@ from ostock.settings import Settings
 app = typer.Typer(help="Publish commands to the command topics.", no_args_is_help=True)
 
 ISSUER = "cli"
+#: The string fields of an organization; its website is optional (null).
 ORGANIZATION_FIELDS = ("name", "contact_name", "contact_email", "contact_phone")
 LICENSE_FIELDS = ("product_name", "license_type", "description", "comment")
 
@@ -41,6 +42,7 @@ def create_organization(
     contact_name: str = "",
     contact_email: str = "",
     contact_phone: str = "",
+    website: Annotated[str | None, typer.Option(help="An http(s) URL.")] = None,
     organization_id: Annotated[str, typer.Option(help="Default: a new UUID.")] = "",
     command_id: str = "",
 ) -> None:
@@ -50,6 +52,7 @@ def create_organization(
         contact_name=contact_name,
         contact_email=contact_email,
         contact_phone=contact_phone,
+        website=website,
     )
     issuer = Issuer(ISSUER, command_id=command_id)
     _send([organization_command("create", organization_id or str(uuid4()), issuer, details)])
@@ -62,15 +65,17 @@ def update_organization(
     contact_name: str = "",
     contact_email: str = "",
     contact_phone: str = "",
+    website: Annotated[str | None, typer.Option(help="An http(s) URL; left out: none.")] = None,
     expected_version: int | None = None,
     command_id: str = "",
 ) -> None:
-    """Replace an organization's details."""
+    """Replace an organization's details (all of them: a detail left out is cleared)."""
     details = dict(
         name=name,
         contact_name=contact_name,
         contact_email=contact_email,
         contact_phone=contact_phone,
+        website=website,
     )
     issuer = Issuer(ISSUER, command_id=command_id)
     _send([organization_command("update", organization_id, issuer, details, expected_version)])
@@ -167,9 +172,10 @@ def _command_of(item: dict[str, Any]) -> Command:
     issuer = Issuer(ISSUER, command_id=item.get("command_id", ""))
     expected = item.get("expected_version")
     if entity == "organization":
-        details = _fields(item, ORGANIZATION_FIELDS, action)
         organization_id = item.get("organization_id") or str(uuid4())
-        return organization_command(action, organization_id, issuer, details, expected)
+        return organization_command(
+            action, organization_id, issuer, _organization_details(item, action), expected
+        )
     details = _fields(item, LICENSE_FIELDS, action)
     license_id = item.get("license_id") or str(uuid4())
     return license_command(action, item["organization_id"], license_id, issuer, details, expected)
@@ -177,3 +183,11 @@ def _command_of(item: dict[str, Any]) -> Command:
 
 def _fields(item: dict[str, Any], names: tuple[str, ...], action: str) -> dict[str, str] | None:
     return None if action == "delete" else {name: str(item.get(name, "")) for name in names}
+
+
+def _organization_details(item: dict[str, Any], action: str) -> dict[str, str | None] | None:
+    strings = _fields(item, ORGANIZATION_FIELDS, action)
+    if strings is None:
+        return None
+    website = item.get("website")
+    return {**strings, "website": None if website is None else str(website)}

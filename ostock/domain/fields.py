@@ -1,6 +1,7 @@
 """Field rules shared by every aggregate: bounds and formats, checked in command methods."""
 
 import re
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -10,6 +11,7 @@ NAME_MAX = 200
 TEXT_MAX = 2000
 EMAIL_MAX = 254
 PHONE_MAX = 40
+URL_MAX = 2048
 PHONE_PATTERN = re.compile(r"^[0-9 +\-().\/]*$")
 
 
@@ -46,3 +48,24 @@ def phone(field: str, value: str) -> str:
     if not PHONE_PATTERN.match(value):
         raise InvalidField(f"{field} may hold only digits, spaces and + - ( ) . /")
     return value
+
+
+def website(field: str, value: str | None) -> str | None:
+    """None (a blank string too) or an absolute http(s) URL with a host, stripped."""
+    if value is None or not value.strip():
+        return None
+    value = bounded(field, value, URL_MAX)
+    if not _web_url(value):
+        raise InvalidField(f"{field} must be an http(s) URL such as https://example.com")
+    return value
+
+
+def _web_url(value: str) -> bool:
+    if any(character.isspace() for character in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        host, _ = parts.hostname, parts.port  # .port raises ValueError unless a valid number
+    except ValueError:  # also a malformed IPv6 host
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host)

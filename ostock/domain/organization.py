@@ -16,6 +16,7 @@ class OrganizationDetails:
     contact_name: str = ""
     contact_email: str = ""
     contact_phone: str = ""
+    website: str | None = None
 
     def validated(self) -> "OrganizationDetails":
         """The same details normalized, or InvalidField naming the first bad field."""
@@ -24,28 +25,31 @@ class OrganizationDetails:
             contact_name=fields.bounded("contact_name", self.contact_name, fields.NAME_MAX),
             contact_email=fields.email("contact_email", self.contact_email),
             contact_phone=fields.phone("contact_phone", self.contact_phone),
+            website=fields.website("website", self.website),
         )
 
 
 class Organization(TrackedAggregate):
-    """A customer organization: its name and contact."""
+    """A customer organization: its name, contact and website."""
 
     class Created(TrackedAggregate.Created):
         name: str
         contact_name: str
         contact_email: str
         contact_phone: str
+        website: str | None
 
     class Updated(TrackedAggregate.Event):
         name: str
         contact_name: str
         contact_email: str
         contact_phone: str
+        website: str | None
 
         def apply(self, aggregate: Any) -> None:
             super().apply(aggregate)
             aggregate.details = OrganizationDetails(
-                self.name, self.contact_name, self.contact_email, self.contact_phone
+                self.name, self.contact_name, self.contact_email, self.contact_phone, self.website
             )
 
     class Deleted(TrackedAggregate.Event):
@@ -59,11 +63,14 @@ class Organization(TrackedAggregate):
         contact_name: str,
         contact_email: str,
         contact_phone: str,
+        website: str | None,
         command_id: str,
         correlation_id: str,
         issued_by: str,
     ) -> None:
-        self.details = OrganizationDetails(name, contact_name, contact_email, contact_phone)
+        self.details = OrganizationDetails(
+            name, contact_name, contact_email, contact_phone, website
+        )
         self._remember_creation(command_id)
 
     @classmethod

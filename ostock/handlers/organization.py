@@ -15,6 +15,8 @@ def _details(fields: dict[str, Any]) -> OrganizationDetails:
         contact_name=fields["contact_name"],
         contact_email=fields["contact_email"],
         contact_phone=fields["contact_phone"],
+        # Commands written with v1 of the schema decode with website None.
+        website=fields["website"],
     )
 
 

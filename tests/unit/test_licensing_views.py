@@ -84,9 +84,9 @@ def test_the_organization_copy_holds_the_details_and_the_status() -> None:
     assert (copy.key, copy.version) == (f"ostock:lic-org:{{{ORG}}}", 1)
     assert copy.body == (
         b'{"name":"Acme","contact_name":"Ada","contact_email":"ada@acme.example",'
-        b'"contact_phone":"+1 555 0100","status":"active"}'
+        b'"contact_phone":"+1 555 0100","website":null,"status":"active"}'
     )
-    assert orjson.loads(deleted.body) == dict.fromkeys(ACME) | {"status": "deleted"}
+    assert orjson.loads(deleted.body) == dict.fromkeys([*ACME, "website"]) | {"status": "deleted"}
 
 
 def test_a_license_history_entry_is_keyed_by_the_license() -> None:

@@ -28,10 +28,11 @@ ACME = {
     "contact_name": "Ada",
     "contact_email": "ada@acme.example",
     "contact_phone": "+1 555 0100",
+    "website": "https://acme.example",
 }
 
 
-def event(kind: str, version: int, at: datetime = AT, /, **details: str) -> Record:
+def event(kind: str, version: int, at: datetime = AT, /, **details: str | None) -> Record:
     meta = {
         "event_id": f"event-{version}",
         "aggregate_id": ORG,
@@ -53,7 +54,7 @@ def test_created_sets_every_field_in_a_fixed_order() -> None:
     assert view.body == (
         b'{"organization_id":"0b3f7c1e-5a51-4d6f-9d0c-2f1b7e1f0a11","name":"Acme",'
         b'"contact_name":"Ada","contact_email":"ada@acme.example","contact_phone":"+1 555 0100",'
-        b'"status":"active","version":1,'
+        b'"website":"https://acme.example","status":"active","version":1,'
         b'"created_at":"2024-05-01T12:00:00.123Z","updated_at":"2024-05-01T12:00:00.123Z"}'
     )
 
@@ -192,7 +193,7 @@ def test_a_history_entry_is_the_events_envelope_and_the_fields_it_carries() -> N
         b'{"type":"OrganizationCreated","version":1,"occurred_at":"2024-05-01T12:00:00.123Z",'
         b'"command_id":"command-1","issued_by":"ada","correlation_id":"correlation",'
         b'"changes":{"name":"Acme","contact_name":"Ada","contact_email":"ada@acme.example",'
-        b'"contact_phone":"+1 555 0100"}}',
+        b'"contact_phone":"+1 555 0100","website":"https://acme.example"}}',
     )
     deleted = orjson.loads(history_entry(event("OrganizationDeleted", 3), KEYS).entry)
     assert (deleted["type"], deleted["version"], deleted["changes"]) == (

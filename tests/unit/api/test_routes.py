@@ -33,6 +33,7 @@ async def test_create_publishes_the_command_and_answers_202(
     assert record.fields["name"] == "Acme"  # stripped
     assert record.fields["contact_email"] == "ada@acme.example"
     assert record.fields["contact_phone"] == ""
+    assert record.fields["website"] is None
     meta = record.fields["meta"]
     assert meta["command_id"] == body["command_id"]
     assert meta["aggregate_id"] == meta["organization_id"] == body["organization_id"]
@@ -96,11 +97,15 @@ async def test_a_malformed_traceparent_starts_a_new_trace(
         ({"name": "Acme", "contact_email": "ada@"}, "#/contact_email"),
         ({"name": "Acme", "contact_phone": "1" * 41}, "#/contact_phone"),
         ({"name": "Acme", "contact_phone": "call me"}, "#/contact_phone"),
-        ({"name": "Acme", "website": "acme.example"}, "#/website"),  # unknown: rejected
+        ({"name": "Acme", "homepage": "https://acme.example"}, "#/homepage"),  # unknown field
+        ({"name": "Acme", "website": "acme.example"}, "#/website"),
+        ({"name": "Acme", "website": "ftp://acme.example"}, "#/website"),
+        ({"name": "Acme", "website": "https://acme.example/" + "p" * 2048}, "#/website"),
+        ({"name": "Acme", "website": 42}, "#/website"),
     ],
 )
 async def test_invalid_organizations_are_refused_before_kafka(
-    client: httpx.AsyncClient, publisher: FakePublisher, body: dict[str, str], pointer: str
+    client: httpx.AsyncClient, publisher: FakePublisher, body: dict[str, object], pointer: str
 ) -> None:
     response = await client.post("/v1/organizations", json=body)
 
@@ -126,6 +131,20 @@ async def test_update_carries_every_field_and_the_expected_version(
     assert record.fields["contact_name"] == ""
     assert record.fields["meta"]["expected_version"] == 3
     assert publisher.last.organization_id == organization_id
+
+
+async def test_the_website_is_published_stripped_and_a_blank_one_as_null(
+    client: httpx.AsyncClient, publisher: FakePublisher
+) -> None:
+    await client.post("/v1/organizations", json=ACME | {"website": " https://acme.example "})
+    created = publisher.last.decoded()
+    body = {"name": "Acme", "website": "", "expected_version": 1}
+    await client.put(f"/v1/organizations/{created.fields['meta']['organization_id']}", json=body)
+    updated = publisher.last.decoded()
+
+    assert created.fields["website"] == "https://acme.example"
+    assert updated.name == "ostock.organization.UpdateOrganization"
+    assert updated.fields["website"] is None
 
 
 async def test_a_negative_expected_version_is_refused(client: httpx.AsyncClient) -> None:

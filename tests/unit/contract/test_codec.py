@@ -40,6 +40,7 @@ def test_round_trip_keeps_every_field() -> None:
         "contact_name": "Ada",
         "contact_email": "",
         "contact_phone": "1",
+        "website": "https://acme.example",
     }
     data = codec.encode(CREATED, fields)
     assert data[:2] == MARKER

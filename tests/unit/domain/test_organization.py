@@ -40,6 +40,12 @@ def test_registering_records_created_with_normalized_details() -> None:
         (OrganizationDetails("Acme", contact_email="not-an-email"), "contact_email"),
         (OrganizationDetails("Acme", contact_phone="call me"), "contact_phone"),
         (OrganizationDetails("Acme", contact_name="y" * 201), "contact_name"),
+        (OrganizationDetails("Acme", website="acme.example"), "website must be an http(s) URL"),
+        (OrganizationDetails("Acme", website="ftp://acme.example"), "website"),
+        (OrganizationDetails("Acme", website="https://"), "website"),
+        (OrganizationDetails("Acme", website="https://acme.example:http"), "website"),
+        (OrganizationDetails("Acme", website="https://acme .example"), "website"),
+        (OrganizationDetails("Acme", website="https://a.example/" + "p" * 2048), "at most 2048"),
     ],
 )
 def test_invalid_details_are_refused(details: OrganizationDetails, message: str) -> None:
@@ -99,3 +105,54 @@ def test_invalid_update_is_refused_without_events() -> None:
     given(registered()).when(
         lambda o: o.update(OrganizationDetails(""), issued("c2"), None)
     ).then_refused(InvalidField)
+
+
+@pytest.mark.parametrize(
+    ("website", "stored"),
+    [
+        (None, None),
+        ("   ", None),
+        (" https://acme.example/about ", "https://acme.example/about"),
+        ("HTTP://acme.example:8080/?q=1#top", "HTTP://acme.example:8080/?q=1#top"),
+        ("https://[2001:db8::1]/", "https://[2001:db8::1]/"),
+    ],
+)
+def test_the_website_is_optional_and_stored_stripped(
+    website: str | None, stored: str | None
+) -> None:
+    organization = Organization.register(
+        uuid4(), OrganizationDetails("Acme", website=website), issued("c1")
+    )
+    [created] = organization.collect_events()
+    assert isinstance(created, Organization.Created)
+    assert created.website == stored
+    assert organization.details.website == stored
+
+
+def test_update_sets_and_clears_the_website() -> None:
+    with_site = OrganizationDetails("Acme", website="https://acme.example")
+    [updated] = (
+        given(registered())
+        .when(lambda o: o.update(with_site, issued("c2"), None))
+        .then_events(Organization.Updated)
+    )
+    assert updated.website == "https://acme.example"
+
+    organization = registered()
+    organization.update(with_site, issued("c2"), None)
+    outcome = given(organization).when(
+        lambda o: o.update(OrganizationDetails("Acme"), issued("c3"), None)
+    )
+    [cleared] = outcome.then_events(Organization.Updated)
+    assert cleared.website is None
+    assert outcome.aggregate.details.website is None
+
+
+def test_an_invalid_website_is_refused_on_update_with_the_invalid_field_code() -> None:
+    outcome = given(registered()).when(
+        lambda o: o.update(
+            OrganizationDetails("Acme", website="javascript:alert(1)"), issued("c2"), None
+        )
+    )
+    outcome.then_refused(InvalidField, "website")
+    assert outcome.error is not None and outcome.error.code == "invalid-field"
