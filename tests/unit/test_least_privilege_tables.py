@@ -38,5 +38,7 @@ def test_redis_disables_the_default_user_and_lets_the_api_read_only() -> None:
 
     assert text.splitlines()[0] == "user default off"
     api = rules("p")["api"]
-    assert "-@all" in api and "%R~p:org:*" in api
+    # Views in any generation, and which generation is live.
+    assert "-@all" in api and "%R~p:*:org:*" in api and "%R~p:generations" in api
+    assert "&p:*:org:*" in api  # each view's channel, for read-your-writes
     assert "+fcall" not in api and "+hset" not in api

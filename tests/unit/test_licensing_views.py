@@ -8,7 +8,6 @@ import orjson
 import pytest
 
 from ostock.contract import Codec, Record
-from ostock.views.keys import Keys
 from ostock.views.licensing import (
     ENRICHMENT,
     LICENSE_EVENTS,
@@ -25,7 +24,6 @@ from ostock.views.projection import ORGANIZATION_EVENTS, history_entry
 from tests import records
 from tests.records import ACME, AT, SEATS
 
-KEYS = Keys("ostock")
 ORG = "0b3f7c1e-5a51-4d6f-9d0c-2f1b7e1f0a11"
 LICENSE = "7d9b2a4c-1e3f-4a5b-8c6d-0e1f2a3b4c5d"
 
@@ -39,10 +37,11 @@ def organization_event(kind: str, version: int, /, **details: str) -> Record:
 
 
 def test_a_created_license_is_listed_and_has_every_field_in_a_fixed_order() -> None:
-    view = license_view(license_event("LicenseCreated", 1, **SEATS), KEYS)
+    view = license_view(license_event("LicenseCreated", 1, **SEATS))
 
-    assert view.key == f"ostock:lic:{{{ORG}}}:{LICENSE}"
-    assert view.index_key == f"ostock:lics:{{{ORG}}}"
+    # Keys within a generation: ostock.lua says which.
+    assert view.key == f"lic:{{{ORG}}}:{LICENSE}"
+    assert view.index_key == f"lics:{{{ORG}}}"
     assert (view.version, view.listed) == (1, True)
     # 2024-05-01T12:00:00.123Z in microseconds since the epoch, zero-padded.
     assert view.entry == f"00001714564800123000:{LICENSE}"
@@ -58,7 +57,7 @@ def test_a_created_license_is_listed_and_has_every_field_in_a_fixed_order() -> N
 def test_an_updated_license_stays_listed_and_leaves_created_at_to_the_stored_view() -> None:
     later = AT + timedelta(hours=1)
     details = SEATS | {"comment": "renewed"}
-    view = license_view(license_event("LicenseUpdated", 2, later, **details), KEYS)
+    view = license_view(license_event("LicenseUpdated", 2, later, **details))
 
     body = orjson.loads(view.body)
     assert (view.version, view.entry, view.listed) == (2, "", True)
@@ -67,8 +66,8 @@ def test_an_updated_license_stays_listed_and_leaves_created_at_to_the_stored_vie
 
 
 def test_a_deleted_license_is_an_unlisted_tombstone_with_the_same_shape() -> None:
-    created = license_view(license_event("LicenseCreated", 1, **SEATS), KEYS)
-    view = license_view(license_event("LicenseDeleted", 3), KEYS)
+    created = license_view(license_event("LicenseCreated", 1, **SEATS))
+    view = license_view(license_event("LicenseDeleted", 3))
 
     body = orjson.loads(view.body)
     assert (view.version, view.entry, view.listed) == (3, "", False)
@@ -78,10 +77,10 @@ def test_a_deleted_license_is_an_unlisted_tombstone_with_the_same_shape() -> Non
 
 
 def test_the_organization_copy_holds_the_details_and_the_status() -> None:
-    copy = organization_copy(organization_event("OrganizationCreated", 1, **ACME), KEYS)
-    deleted = organization_copy(organization_event("OrganizationDeleted", 2), KEYS)
+    copy = organization_copy(organization_event("OrganizationCreated", 1, **ACME))
+    deleted = organization_copy(organization_event("OrganizationDeleted", 2))
 
-    assert (copy.key, copy.version) == (f"ostock:lic-org:{{{ORG}}}", 1)
+    assert (copy.key, copy.version) == (f"lic-org:{{{ORG}}}", 1)
     assert copy.body == (
         b'{"name":"Acme","contact_name":"Ada","contact_email":"ada@acme.example",'
         b'"contact_phone":"+1 555 0100","website":null,"status":"active"}'
@@ -90,9 +89,9 @@ def test_the_organization_copy_holds_the_details_and_the_status() -> None:
 
 
 def test_a_license_history_entry_is_keyed_by_the_license() -> None:
-    entry = history_entry(license_event("LicenseUpdated", 2, **SEATS), KEYS)
+    entry = history_entry(license_event("LicenseUpdated", 2, **SEATS))
 
-    assert (entry.key, entry.version) == (f"ostock:hist:{{{ORG}}}:{LICENSE}", 2)
+    assert (entry.key, entry.version) == (f"lic-hist:{{{ORG}}}:{LICENSE}", 2)
     assert orjson.loads(entry.entry) == {
         "type": "LicenseUpdated",
         "version": 2,
@@ -115,13 +114,13 @@ def test_every_projected_event_is_in_the_contract_and_projects_after_decoding() 
             codec.encode(name, fields), expected=LICENSE_EVENTS | ORGANIZATION_EVENTS
         )
         project = license_view if name in LICENSE_EVENTS else organization_copy
-        assert project(decoded, KEYS).version == 1
-        assert history_entry(decoded, KEYS).version == 1
+        assert project(decoded).version == 1
+        assert history_entry(decoded).version == 1
 
 
 def test_a_read_appends_the_organization_copy_after_the_license_fields() -> None:
-    body = license_view(license_event("LicenseCreated", 1, **SEATS), KEYS).body
-    copy = organization_copy(organization_event("OrganizationCreated", 1, **ACME), KEYS).body
+    body = license_view(license_event("LicenseCreated", 1, **SEATS)).body
+    copy = organization_copy(organization_event("OrganizationCreated", 1, **ACME)).body
 
     view = orjson.loads(enriched(body, enrichment(copy)))
 
@@ -132,7 +131,7 @@ def test_a_read_appends_the_organization_copy_after_the_license_fields() -> None
 
 
 def test_without_a_copy_the_organization_fields_are_null() -> None:
-    body = license_view(license_event("LicenseCreated", 1, **SEATS), KEYS).body
+    body = license_view(license_event("LicenseCreated", 1, **SEATS)).body
 
     view = orjson.loads(enriched(body, enrichment(None)))
 
@@ -140,10 +139,10 @@ def test_without_a_copy_the_organization_fields_are_null() -> None:
 
 
 def test_a_tombstone_is_not_listed() -> None:
-    active = license_view(license_event("LicenseCreated", 1, **SEATS), KEYS).body
-    tombstone = license_view(license_event("LicenseDeleted", 2), KEYS).body
+    active = license_view(license_event("LicenseCreated", 1, **SEATS)).body
+    tombstone = license_view(license_event("LicenseDeleted", 2)).body
     looks_deleted = license_view(
-        license_event("LicenseCreated", 1, **SEATS | {"comment": '"status":"deleted"'}), KEYS
+        license_event("LicenseCreated", 1, **SEATS | {"comment": '"status":"deleted"'})
     ).body
 
     assert [listed(b) for b in (active, tombstone, looks_deleted, None)] == [
@@ -157,7 +156,7 @@ def test_a_tombstone_is_not_listed() -> None:
 def test_index_entries_sort_in_creation_order_to_the_microsecond() -> None:
     times = [AT, AT + timedelta(microseconds=1), AT + timedelta(days=1), AT - timedelta(days=999)]
     entries = [
-        license_view(license_event("LicenseCreated", 1, at, **SEATS), KEYS).entry for at in times
+        license_view(license_event("LicenseCreated", 1, at, **SEATS)).entry for at in times
     ]
 
     assert sorted(entries) == [entries[3], entries[0], entries[1], entries[2]]

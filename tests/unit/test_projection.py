@@ -6,11 +6,13 @@ from typing import Any
 import orjson
 
 from ostock.contract import Codec, Record
-from ostock.views.keys import Keys
+from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS, Keys
+from ostock.views.models import READ_MODELS, Positioned
 from ostock.views.projection import (
     ORGANIZATION_EVENTS,
     HistoryEntry,
     ListedView,
+    Projected,
     ViewUpdate,
     decided_status,
     history_entry,
@@ -18,7 +20,6 @@ from ostock.views.projection import (
     organization_view,
     pending_status,
 )
-from ostock.views.store import slot_groups
 
 KEYS = Keys("ostock")
 ORG = "0b3f7c1e-5a51-4d6f-9d0c-2f1b7e1f0a11"
@@ -47,9 +48,9 @@ def event(kind: str, version: int, at: datetime = AT, /, **details: str | None) 
 
 
 def test_created_sets_every_field_in_a_fixed_order() -> None:
-    view = organization_view(event("OrganizationCreated", 1, **ACME), KEYS)
+    view = organization_view(event("OrganizationCreated", 1, **ACME))
 
-    assert view.key == f"ostock:org:{{{ORG}}}"
+    assert view.key == f"org:{{{ORG}}}"  # within a generation: ostock.lua says which
     assert view.version == 1
     assert view.body == (
         b'{"organization_id":"0b3f7c1e-5a51-4d6f-9d0c-2f1b7e1f0a11","name":"Acme",'
@@ -62,7 +63,7 @@ def test_created_sets_every_field_in_a_fixed_order() -> None:
 def test_updated_carries_the_new_values_and_leaves_created_at_to_the_stored_view() -> None:
     later = AT + timedelta(hours=1)
     details = ACME | {"name": "Acme Ltd", "contact_phone": ""}
-    view = organization_view(event("OrganizationUpdated", 2, later, **details), KEYS)
+    view = organization_view(event("OrganizationUpdated", 2, later, **details))
 
     body = orjson.loads(view.body)
     assert view.version == 2
@@ -75,8 +76,8 @@ def test_updated_carries_the_new_values_and_leaves_created_at_to_the_stored_view
 
 
 def test_deleted_is_a_tombstone_with_the_same_shape() -> None:
-    created = organization_view(event("OrganizationCreated", 1, **ACME), KEYS)
-    view = organization_view(event("OrganizationDeleted", 3), KEYS)
+    created = organization_view(event("OrganizationCreated", 1, **ACME))
+    view = organization_view(event("OrganizationDeleted", 3))
 
     body = orjson.loads(view.body)
     assert view.version == 3
@@ -94,7 +95,7 @@ def test_every_projected_event_is_in_the_contract_and_projects_after_decoding() 
         if name.endswith("Deleted"):
             fields = {"meta": fields["meta"]}
         decoded = codec.decode(codec.encode(name, fields), expected=ORGANIZATION_EVENTS)
-        assert organization_view(decoded, KEYS).version == 1
+        assert organization_view(decoded).version == 1
 
 
 def test_timestamps_are_utc_with_milliseconds() -> None:
@@ -175,27 +176,18 @@ def test_a_rejected_result_carries_the_reason() -> None:
     assert (body["error_code"], body["error_message"]) == ("version-conflict", "expected 1")
 
 
-def test_slot_groups_keep_a_views_updates_together_and_in_order() -> None:
-    a, b = KEYS.organization("a"), KEYS.organization("b")
-    views = [ViewUpdate(a, 1, b"a1"), ViewUpdate(b, 1, b"b1"), ViewUpdate(a, 2, b"a2")]
-
-    groups = slot_groups(views)
-
-    assert sorted(groups, key=len) == [[views[1]], [views[0], views[2]]]
-
-
 def test_a_history_entry_is_the_events_envelope_and_the_fields_it_carries() -> None:
-    created = history_entry(event("OrganizationCreated", 1, **ACME), KEYS)
+    created = history_entry(event("OrganizationCreated", 1, **ACME))
 
     assert created == HistoryEntry(
-        f"ostock:hist:{{{ORG}}}:{ORG}",
+        f"org-hist:{{{ORG}}}",
         1,
         b'{"type":"OrganizationCreated","version":1,"occurred_at":"2024-05-01T12:00:00.123Z",'
         b'"command_id":"command-1","issued_by":"ada","correlation_id":"correlation",'
         b'"changes":{"name":"Acme","contact_name":"Ada","contact_email":"ada@acme.example",'
         b'"contact_phone":"+1 555 0100","website":"https://acme.example"}}',
     )
-    deleted = orjson.loads(history_entry(event("OrganizationDeleted", 3), KEYS).entry)
+    deleted = orjson.loads(history_entry(event("OrganizationDeleted", 3)).entry)
     assert (deleted["type"], deleted["version"], deleted["changes"]) == (
         "OrganizationDeleted",
         3,
@@ -203,7 +195,7 @@ def test_a_history_entry_is_the_events_envelope_and_the_fields_it_carries() -> N
     )
 
 
-def test_each_write_is_a_part_of_an_apply_call() -> None:
+def test_each_write_is_a_part_of_its_events_args() -> None:
     view = ViewUpdate("k", 2, b"{}")
     listed = ListedView("k", "index", 2, b"{}", entry="", listed=False)
     entry = HistoryEntry("h", 2, b"{}")
@@ -211,3 +203,29 @@ def test_each_write_is_a_part_of_an_apply_call() -> None:
     assert view.part() == ("view", ("k",), (2, b"{}"))
     assert listed.part() == ("listed", ("k", "index"), (2, b"{}", "", 0))
     assert entry.part() == ("history", ("h",), (2, b"{}"))
+
+
+def test_each_event_is_projected_with_its_source_and_offset() -> None:
+    created, deleted = event("OrganizationCreated", 1, **ACME), event("OrganizationDeleted", 2)
+    log = [Positioned(created, "org-events", 2, 40), Positioned(deleted, "org-events", 2, 41)]
+
+    projected = READ_MODELS[ORGANIZATIONS].project(log)
+
+    assert projected == [
+        Projected("org-events:2", 40, (organization_view(created), history_entry(created))),
+        Projected("org-events:2", 41, (organization_view(deleted), history_entry(deleted))),
+    ]
+
+
+def test_full_keys_put_each_read_model_in_its_generation() -> None:
+    live = Keys("ostock", {LICENSES: "g20240501", ORGANIZATION_COPIES: "snap-may"})
+
+    # Organizations name no generation: the first one.
+    assert live.organization(ORG) == f"ostock:g0:org:{{{ORG}}}"
+    assert live.organization_history(ORG) == f"ostock:g0:org-hist:{{{ORG}}}"
+    assert live.license(ORG, "l-1") == f"ostock:g20240501:lic:{{{ORG}}}:l-1"
+    assert live.licenses_of(ORG) == f"ostock:g20240501:lics:{{{ORG}}}"
+    assert live.license_history(ORG, "l-1") == f"ostock:g20240501:lic-hist:{{{ORG}}}:l-1"
+    assert live.organization_copy(ORG) == f"ostock:snap-may:lic-org:{{{ORG}}}"
+    # Command statuses and the saga's memory are no read model's: no generation.
+    assert (live.command("c-1"), live.saga(ORG)) == ("ostock:cmd:{c-1}", f"ostock:saga:{{{ORG}}}")
