@@ -38,12 +38,13 @@ def read_view(api: httpx.Client, organization_id: str, version: int) -> httpx.Re
 
 
 def test_post_then_get(api: httpx.Client) -> None:
-    accepted = create(api)
+    accepted = create(api, ACME | {"website": "https://acme.example"})
     status = wait_for_status(api, accepted["command_id"])
     assert (status["status"], status["version"]) == ("accepted", 1)
     view = read_view(api, accepted["organization_id"], 1).json()
     assert view["name"] == "Acme"
     assert view["contact_email"] == "ada@acme.example"
+    assert view["website"] == "https://acme.example"
     assert view["status"] == "active"
     assert view["organization_id"] == accepted["organization_id"]
 
