@@ -1,10 +1,13 @@
 """The real projectors as processes (`python -m streams NAME`) for integration tests: each
-scenario with topics and a key prefix of its own, records produced with confluent-kafka."""
+scenario with topics and a key prefix of its own, records produced with confluent-kafka.
+And, for tests that write views without Kafka, records projected as those projectors
+project them (ViewWriter.project)."""
 
+import itertools
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,9 +15,12 @@ from uuid import uuid4
 
 from confluent_kafka import Message, Producer
 
+from ostock.contract import Record
 from ostock.infra.topics import ensure_topics
 from ostock.kafka import producer_config
 from ostock.settings import Settings, Topics
+from ostock.views.models import READ_MODELS, Positioned
+from ostock.views.store import ViewWriter
 from tests.processes import settings_env
 
 WAIT_S = 60.0
@@ -94,3 +100,33 @@ def produce(settings: Settings, topic: str, records: list[KafkaRecord]) -> list[
     assert producer.flush(10) == 0
     assert all(message.error() is None for message in delivered)
     return delivered
+
+
+# The log that `logged` records come from: its offsets increase for the whole session, as
+# those of one partition do.
+_offsets = itertools.count()
+
+
+def next_offset() -> int:
+    """An offset above every one given so far."""
+    return next(_offsets)
+
+
+def logged(*records: Record, topic: str = "test-events", partition: int = 0) -> list[Positioned]:
+    """`records` as if read in this order from one partition, at increasing offsets."""
+    return [Positioned(record, topic, partition, next_offset()) for record in records]
+
+
+async def project(
+    writer: ViewWriter, *records: Record, models: Collection[str] = tuple(READ_MODELS)
+) -> int:
+    """Apply `records` as the live projectors of `models` do: each model gets those it
+    takes, in order, in one call. Returns how many writes the live generations took."""
+    read = logged(*records)
+    applied = 0
+    for name in models:
+        model = READ_MODELS[name]
+        taken = [positioned for positioned in read if positioned.record.name in model.events]
+        if taken:
+            applied += await writer.project(name, model.project(taken))
+    return applied

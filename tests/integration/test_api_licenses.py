@@ -15,10 +15,9 @@ from redis.asyncio import Redis
 from api.reads import VIEW_BEHIND
 from ostock.contract import Record
 from ostock.settings import Settings
-from ostock.views.keys import Keys
-from ostock.views.licensing import license_view, organization_copy
-from ostock.views.projection import Write, history_entry
+from ostock.views.keys import LICENSES, ORGANIZATION_COPIES
 from ostock.views.store import ViewWriter
+from tests.projectors import project
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 
 pytestmark = pytest.mark.integration
@@ -28,24 +27,17 @@ class Projection:
     """Writes events to Redis as the licensing projectors do: the organization copy, the
     license views with their index, and the licenses' histories."""
 
-    def __init__(self, writer: ViewWriter, keys: Keys) -> None:
+    def __init__(self, writer: ViewWriter) -> None:
         self.writer = writer
-        self.keys = keys
 
     async def apply(self, *records: Record) -> None:
-        writes: list[Write] = []
-        for record in records:
-            if record.name.startswith("ostock.organization."):
-                writes.append(organization_copy(record, self.keys))
-            else:
-                writes += [license_view(record, self.keys), history_entry(record, self.keys)]
-        await self.writer.apply(writes)
+        await project(self.writer, *records, models=(LICENSES, ORGANIZATION_COPIES))
 
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def projection(settings: Settings) -> AsyncIterator[Projection]:
     async with Redis.from_url(settings.redis_url) as redis:
-        yield Projection(ViewWriter(redis), Keys(settings.redis_prefix))
+        yield Projection(ViewWriter(redis, settings.redis_prefix))
 
 
 async def test_pages_join_enriched_licenses_in_creation_order(

@@ -13,10 +13,10 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from ostock.contract import Record
+from ostock.views.generations import FixedKeys
 from ostock.views.keys import Keys
-from ostock.views.licensing import license_view, organization_copy
-from ostock.views.projection import Write, history_entry, organization_view
 from ostock.views.store import Page, ViewReader, ViewWriter
+from tests import projectors
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 
 pytestmark = pytest.mark.integration
@@ -26,21 +26,15 @@ ORG = "org-1"
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def reader(redis: Redis, keys: Keys) -> AsyncIterator[ViewReader]:
-    reader = ViewReader(redis, keys)
+    reader = ViewReader(redis, FixedKeys(keys))
     yield reader
     await reader.close()
 
 
 async def project(redis: Redis, keys: Keys, *events: Record) -> int:
-    """Apply `events` as the projectors do: one batch, views with their histories."""
-    writes: list[Write] = []
-    for event in events:
-        if event.name.startswith("ostock.license."):
-            writes += (license_view(event, keys), history_entry(event, keys))
-        else:
-            writes += (organization_view(event, keys), history_entry(event, keys))
-            writes.append(organization_copy(event, keys))
-    return await ViewWriter(redis).apply(writes)
+    """Apply `events` as the projectors do: one batch per read model, views with their
+    histories. Returns how many writes applied."""
+    return await projectors.project(ViewWriter(redis, keys.base), *events)
 
 
 def view(body: bytes | None) -> dict[str, object]:

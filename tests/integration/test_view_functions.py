@@ -1,4 +1,8 @@
-"""The Redis Functions of read-models/ostock.lua and the stores over them, on a real Redis."""
+"""The Redis Functions of read-models/ostock.lua and the stores over them, on a real Redis.
+
+Generations (ostock_project's choice of them, replays) have tests of their own:
+test_generations.py. Here every view is in the first generation.
+"""
 
 import time
 
@@ -7,20 +11,19 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from ostock.views.functions import (
-    APPLY,
-    APPLY_VIEW,
-    COMMAND_DECIDED,
-    COMMAND_PENDING,
-)
-from ostock.views.keys import Keys
-from ostock.views.projection import CommandStatus, ViewUpdate
+from ostock.views import keys as within
+from ostock.views.functions import COMMAND_DECIDED, COMMAND_PENDING, PROJECT
+from ostock.views.generations import FixedKeys
+from ostock.views.keys import ORGANIZATIONS, Keys
+from ostock.views.projection import CommandStatus, Projected, ViewUpdate
 from ostock.views.store import ViewReader, ViewWriter
+from tests.projectors import next_offset
 
 pytestmark = pytest.mark.integration
 
 HOUR = 3600
 CREATED_AT = "2024-01-01T00:00:00.000Z"
+SOURCE = "organization-events:0"
 
 
 def in_an_hour() -> int:
@@ -33,8 +36,12 @@ def body(version: int, name: str = "Acme", created_at: str | None = CREATED_AT) 
     )
 
 
-async def apply(redis: Redis, key: str, version: int, data: bytes) -> int:
-    return int(await redis.fcall(APPLY_VIEW, 1, key, version, data))
+async def apply(redis: Redis, keys: Keys, organization_id: str, version: int, data: bytes) -> int:
+    """One event that sets the organization view, as the live projector sends it: 1 if
+    the view took it, 0 if not."""
+    key = within.organization(organization_id)
+    event = (SOURCE, next_offset(), 1, "view", key, version, data)
+    return int(await redis.fcall(PROJECT, 0, keys.base, ORGANIZATIONS, *event))
 
 
 async def stored(redis: Redis, key: str) -> tuple[int, dict[str, object]]:
@@ -48,19 +55,19 @@ async def test_a_newer_version_applies_and_an_older_or_repeated_one_is_ignored(
 ) -> None:
     key = keys.organization("a")
 
-    assert await apply(redis, key, 1, body(1, "v1")) == 1
-    assert await apply(redis, key, 3, body(3, "v3")) == 1
-    assert await apply(redis, key, 3, body(3, "again")) == 0
-    assert await apply(redis, key, 2, body(2, "late")) == 0
+    assert await apply(redis, keys, "a", 1, body(1, "v1")) == 1
+    assert await apply(redis, keys, "a", 3, body(3, "v3")) == 1
+    assert await apply(redis, keys, "a", 3, body(3, "again")) == 0
+    assert await apply(redis, keys, "a", 2, body(2, "late")) == 0
 
     assert await stored(redis, key) == (3, orjson.loads(body(3, "v3")))
 
 
 async def test_an_update_keeps_the_stored_created_at(redis: Redis, keys: Keys) -> None:
     key = keys.organization("a")
-    await apply(redis, key, 1, body(1, "Acme", CREATED_AT))
+    await apply(redis, keys, "a", 1, body(1, "Acme", CREATED_AT))
 
-    await apply(redis, key, 2, body(2, "Acme Ltd", None))
+    await apply(redis, keys, "a", 2, body(2, "Acme Ltd", None))
 
     _, view = await stored(redis, key)
     assert view == {
@@ -78,9 +85,9 @@ async def test_a_name_that_looks_like_the_created_at_field_is_left_alone(
 ) -> None:
     key = keys.organization("a")
     tricky = '"created_at":"1999"'
-    await apply(redis, key, 1, body(1, tricky, CREATED_AT))
+    await apply(redis, keys, "a", 1, body(1, tricky, CREATED_AT))
 
-    await apply(redis, key, 2, body(2, tricky, None))
+    await apply(redis, keys, "a", 2, body(2, tricky, None))
 
     _, view = await stored(redis, key)
     assert (view["name"], view["created_at"]) == (tricky, CREATED_AT)
@@ -89,39 +96,56 @@ async def test_a_name_that_looks_like_the_created_at_field_is_left_alone(
 async def test_a_tombstone_is_not_resurrected_by_a_replayed_event(redis: Redis, keys: Keys) -> None:
     key = keys.organization("a")
     tombstone = orjson.dumps({"status": "deleted", "version": 3, "created_at": None})
-    await apply(redis, key, 1, body(1))
-    await apply(redis, key, 3, tombstone)
+    await apply(redis, keys, "a", 1, body(1))
+    await apply(redis, keys, "a", 3, tombstone)
 
     for version in (1, 2, 3):
-        assert await apply(redis, key, version, body(version, "back")) == 0
+        assert await apply(redis, keys, "a", version, body(version, "back")) == 0
 
     assert (await stored(redis, key))[1]["status"] == "deleted"
 
 
-async def test_the_batch_form_applies_in_order_and_counts_what_it_applied(
+async def test_events_apply_in_order_and_the_writes_applied_are_counted(
     redis: Redis, keys: Keys
 ) -> None:
-    a, b = keys.organization("a"), keys.organization("b")
-    await apply(redis, b, 5, body(5, "b5"))
+    a, b, history = (
+        within.organization("a"),
+        within.organization("b"),
+        within.organization_history("a"),
+    )
+    await apply(redis, keys, "b", 5, body(5, "b5"))
 
     applied = await redis.fcall(
-        APPLY, 4, a, b, a, a, "view", 1, body(1, "a1"), "view", 4, body(4, "b4"),
-        "view", 2, body(2, "a2"), "view", 1, body(1, "a1 again"),
+        PROJECT, 0, keys.base, ORGANIZATIONS,
+        SOURCE, 0, 1, "view", a, 1, body(1, "a1"),
+        SOURCE, 1, 1, "view", b, 4, body(4, "b4"),
+        SOURCE, 2, 2, "view", a, 2, body(2, "a2"), "history", history, 2, b"entry-2",
+        SOURCE, 3, 1, "view", a, 1, body(1, "a1 again"),
     )  # fmt: skip
 
-    assert applied == 2
-    assert (await stored(redis, a))[1]["name"] == "a2"
-    assert (await stored(redis, b))[1]["name"] == "b5"
+    assert applied == 3
+    assert (await stored(redis, keys.organization("a")))[1]["name"] == "a2"
+    assert (await stored(redis, keys.organization("b")))[1]["name"] == "b5"
+    assert await redis.zrange(keys.organization_history("a"), 0, -1) == [b"entry-2"]
 
 
-async def test_the_batch_form_refuses_what_does_not_add_up(redis: Redis, keys: Keys) -> None:
-    a, b = keys.organization("a"), keys.organization("b")
-    with pytest.raises(ResponseError, match="view takes 1 keys and 2 args"):
-        await redis.fcall(APPLY, 1, a, "view", 1)
-    with pytest.raises(ResponseError, match="more keys than its writes take"):
-        await redis.fcall(APPLY, 2, a, b, "view", 1, b"{}")
+async def test_events_that_do_not_add_up_are_refused(redis: Redis, keys: Keys) -> None:
+    a = within.organization("a")
+    project = (PROJECT, 0, keys.base, ORGANIZATIONS)
+    with pytest.raises(ResponseError, match="an event is source, offset, number of writes"):
+        await redis.fcall(*project, SOURCE, "first", 1, "view", a, 1, b"{}")
+    with pytest.raises(ResponseError, match="an event is source, offset, number of writes"):
+        await redis.fcall(*project, SOURCE, 0)
     with pytest.raises(ResponseError, match="unknown write"):
-        await redis.fcall(APPLY, 1, a, "drop", 1, b"{}")
+        await redis.fcall(*project, SOURCE, 0, 1, "drop", a, 1, b"{}")
+    with pytest.raises(ResponseError, match="version must be a number"):
+        await redis.fcall(*project, SOURCE, 0, 1, "view", a)
+
+    assert await redis.exists(keys.organization("a")) == 0
+    # More writes announced than there are: the ones before the error stay (as
+    # idempotent as ever), the error is not swallowed.
+    with pytest.raises(ResponseError, match="unknown write"):
+        await redis.fcall(*project, SOURCE, 0, 2, "view", a, 1, body(1))
 
 
 async def test_an_applied_view_is_announced_on_its_key_and_an_ignored_one_is_not(
@@ -132,9 +156,9 @@ async def test_an_applied_view_is_announced_on_its_key_and_an_ignored_one_is_not
         await pubsub.subscribe(key)
         await pubsub.get_message(timeout=1)  # the subscribe confirmation
 
-        await apply(redis, key, 1, body(1))
-        await apply(redis, key, 1, body(1))
-        await apply(redis, key, 2, body(2))
+        await apply(redis, keys, "a", 1, body(1))
+        await apply(redis, keys, "a", 1, body(1))
+        await apply(redis, keys, "a", 2, body(2))
 
         messages = [await pubsub.get_message(timeout=1) for _ in range(3)]
     assert [m["data"] for m in messages if m is not None] == [b"1", b"2"]
@@ -182,11 +206,16 @@ async def test_a_status_already_past_its_expiry_is_not_kept(redis: Redis, keys: 
 async def test_the_writer_applies_a_batch_that_the_reader_reads_back(
     redis: Redis, keys: Keys
 ) -> None:
-    writer, reader = ViewWriter(redis), ViewReader(redis, keys)
-    a, b = keys.organization("a"), keys.organization("b")
+    writer, reader = ViewWriter(redis, keys.base), ViewReader(redis, FixedKeys(keys))
+    a, b = within.organization("a"), within.organization("b")
 
-    applied = await writer.apply(
-        [ViewUpdate(a, 1, body(1, "a1")), ViewUpdate(b, 1, body(1, "b1")), ViewUpdate(a, 1, b"x")]
+    applied = await writer.project(
+        ORGANIZATIONS,
+        [
+            Projected(SOURCE, 0, (ViewUpdate(a, 1, body(1, "a1")),)),
+            Projected(SOURCE, 1, (ViewUpdate(b, 1, body(1, "b1")),)),
+            Projected(SOURCE, 2, (ViewUpdate(a, 1, b"x"),)),
+        ],
     )
     await writer.command_statuses(
         [
@@ -196,6 +225,7 @@ async def test_the_writer_applies_a_batch_that_the_reader_reads_back(
     )
 
     assert applied == 2
+    assert await writer.project(ORGANIZATIONS, []) == 0
     assert await reader.organization("a") == body(1, "a1")
     assert await reader.organization_version("b") == 1
     assert await reader.organization("nobody") is None
@@ -208,7 +238,8 @@ async def test_the_writer_applies_a_batch_that_the_reader_reads_back(
 async def test_the_writer_reloads_a_library_that_redis_lost(redis: Redis, keys: Keys) -> None:
     await redis.function_delete("ostock")
 
-    applied = await ViewWriter(redis).apply([ViewUpdate(keys.organization("a"), 1, body(1))])
+    event = Projected(SOURCE, 0, (ViewUpdate(within.organization("a"), 1, body(1)),))
+    applied = await ViewWriter(redis, keys.base).project(ORGANIZATIONS, [event])
 
     assert applied == 1
-    assert await redis.fcall(APPLY_VIEW, 1, keys.organization("b"), 1, body(1)) == 1
+    assert await apply(redis, keys, "b", 1, body(1)) == 1

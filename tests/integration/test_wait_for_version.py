@@ -18,10 +18,10 @@ from ostock.contract import Record
 from ostock.infra.ports import free_port
 from ostock.infra.redis import RedisServer
 from ostock.views.functions import load_functions
+from ostock.views.generations import FixedKeys
 from ostock.views.keys import Keys
-from ostock.views.licensing import license_view
-from ostock.views.projection import history_entry, organization_view
 from ostock.views.store import ViewReader, ViewWriter
+from tests.projectors import project
 from tests.records import ACME, SEATS, license_event, organization_event
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ ORG = "org-1"
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def reader(redis: Redis, keys: Keys) -> AsyncIterator[ViewReader]:
-    reader = ViewReader(redis, keys)
+    reader = ViewReader(redis, FixedKeys(keys))
     yield reader
     await reader.close()
 
@@ -67,7 +67,7 @@ async def pubsub_connections(redis: Redis) -> int:
 async def test_a_version_already_reached_is_returned_at_once_with_no_subscription(
     redis: Redis, keys: Keys, reader: ViewReader
 ) -> None:
-    await ViewWriter(redis).apply([organization_view(organization(1), keys)])
+    await project(ViewWriter(redis, keys.base), organization(1))
     connections = await pubsub_connections(redis)
     started = time.monotonic()
 
@@ -81,16 +81,16 @@ async def test_a_version_already_reached_is_returned_at_once_with_no_subscriptio
 async def test_a_waiter_wakes_on_the_write_it_waits_for(
     redis: Redis, keys: Keys, reader: ViewReader
 ) -> None:
-    writer = ViewWriter(redis)
-    await writer.apply([organization_view(organization(1), keys)])
+    writer = ViewWriter(redis, keys.base)
+    await project(writer, organization(1))
     waiting = asyncio.create_task(reader.wait_for_version("organization", ORG, ORG, 3, 10))
     await until_subscribers(redis, keys.organization(ORG), 1)
 
-    await writer.apply([organization_view(organization(2), keys)])
+    await project(writer, organization(2))
     await asyncio.sleep(0.05)
     assert not waiting.done()  # version 2 is not enough
     started = time.monotonic()
-    await writer.apply([organization_view(organization(3), keys)])
+    await project(writer, organization(3))
 
     assert await waiting == 3
     assert time.monotonic() - started < 1
@@ -100,12 +100,12 @@ async def test_a_waiter_wakes_on_the_write_it_waits_for(
 async def test_a_waiter_for_a_history_wakes_on_its_new_entry(
     redis: Redis, keys: Keys, reader: ViewReader
 ) -> None:
-    writer = ViewWriter(redis)
+    writer = ViewWriter(redis, keys.base)
     waiting = asyncio.create_task(reader.wait_for_version("license_history", ORG, "lic-1", 2, 10))
-    await until_subscribers(redis, keys.history(ORG, "lic-1"), 1)
+    await until_subscribers(redis, keys.license_history(ORG, "lic-1"), 1)
 
-    await writer.apply([history_entry(license("lic-1", 1), keys)])
-    await writer.apply([history_entry(license("lic-1", 2), keys)])
+    await project(writer, license("lic-1", 1))
+    await project(writer, license("lic-1", 2))
 
     assert await waiting == 2
 
@@ -113,7 +113,7 @@ async def test_a_waiter_for_a_history_wakes_on_its_new_entry(
 async def test_after_the_timeout_the_version_reached_is_returned(
     redis: Redis, keys: Keys, reader: ViewReader
 ) -> None:
-    await ViewWriter(redis).apply([license_view(license("lic-1", 1), keys)])
+    await project(ViewWriter(redis, keys.base), license("lic-1", 1))
     started = time.monotonic()
 
     assert await reader.wait_for_version("license", ORG, "lic-1", 3, 0.3) == 1
@@ -135,9 +135,7 @@ async def test_waiters_share_one_connection_and_one_subscription_per_key(
     await until_subscribers(redis, keys.license(ORG, "lic-b"), 1)
     assert await pubsub_connections(redis) == connections + 1
 
-    await ViewWriter(redis).apply(
-        [license_view(license(id_, 1), keys) for id_ in ("lic-a", "lic-b")]
-    )
+    await project(ViewWriter(redis, keys.base), license("lic-a", 1), license("lic-b", 1))
 
     assert await asyncio.gather(*waiters) == [1] * 25
     await until_subscribers(redis, keys.license(ORG, "lic-a"), 0)
@@ -157,10 +155,11 @@ async def test_a_waiter_survives_a_redis_restart(tmp_path: Path, keys: Keys) -> 
         socket_connect_timeout=1,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
-    reader = ViewReader(redis, keys)
+    reader = ViewReader(redis, FixedKeys(keys))
+    writer = ViewWriter(redis, keys.base)
     try:
         await load_functions(redis)
-        await ViewWriter(redis).apply([organization_view(organization(1), keys)])
+        await project(writer, organization(1))
         waiting = asyncio.create_task(reader.wait_for_version("organization", ORG, ORG, 2, 20))
         await until_subscribers(redis, keys.organization(ORG), 1)
 
@@ -170,7 +169,7 @@ async def test_a_waiter_survives_a_redis_restart(tmp_path: Path, keys: Keys) -> 
             await reader.wait_for_version("organization", ORG, ORG, 2, 5)
         assert time.monotonic() - started < 2
         await asyncio.to_thread(server.start)
-        await ViewWriter(redis).apply([organization_view(organization(2), keys)])
+        await project(writer, organization(2))
 
         assert await waiting == 2
     finally:
