@@ -19,11 +19,12 @@ import pytest
 from confluent_kafka import Producer
 
 from ostock import deadletters as dlq
-from ostock.commands import Command, Issuer, organization_command
+from ostock.commands import Command, Issuer, license_command, organization_command
 from ostock.contract import Codec, Record, SchemaSet, load_schemas
 from ostock.contract.codec import MARKER
 from ostock.deadletter_queue import DeadLetter, DeadLetterQueue
 from ostock.handlers.application import kafka_env
+from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
 from ostock.handlers.runner import CommandHandler, HandlerSpec, handler_group
 from ostock.kafka import Headers, producer_config
@@ -32,7 +33,7 @@ from ostock.settings import Settings
 from tests.kafka_helpers import all_results, results_for
 from tests.processes import Worker, settings_env
 from tests.projectors import fresh, produce
-from tests.records import organization_event
+from tests.records import license_event, organization_event
 
 pytestmark = pytest.mark.integration
 
@@ -176,6 +177,27 @@ def test_poison_events_are_dead_lettered_and_the_projectors_go_on(
     assert ". certainly not" in shown  # the hex dump's text column
     plain = ostock_dlq(system_settings, "list", "--reason", "unknown-schema").stdout
     assert all("unknown-schema" in line for line in plain.splitlines())
+
+
+@pytest.mark.parametrize("kind", ["commands", "events"])
+def test_poison_on_the_license_topics_is_dead_lettered_by_each_consumer(
+    system: dict[str, Worker], system_settings: Settings, kind: str
+) -> None:
+    organization_id, license_id = str(uuid4()), str(uuid4())
+    prefix = system_settings.redis_prefix
+    if kind == "commands":
+        topic = system_settings.topics.license_commands
+        wrong_type = license_event("LicenseDeleted", organization_id, license_id, 2)
+        consumers = {handler_group(LicensingService.name), f"{prefix}.command-status-projector"}
+    else:
+        topic = system_settings.topics.license_events
+        command = license_command("delete", organization_id, license_id, Issuer("test"))
+        wrong_type = Record(command.name, command.fields)
+        consumers = {f"{prefix}.license-projector", f"{prefix}.cascade-delete-saga"}
+    sources = send_poison(system_settings, topic, organization_id, wrong_type)
+
+    expected = {consumer: {r: r for r in sources.values()} for consumer in consumers}
+    wait_for_letters(system_settings, lambda found: reasons_by_consumer(found, sources) == expected)
 
 
 def test_clear_errors_for_an_unknown_id_and_an_unreachable_broker(
