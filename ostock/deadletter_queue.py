@@ -118,9 +118,8 @@ class DeadLetterQueue:
     def requeue(self, letters: Sequence[DeadLetter]) -> list[tuple[DeadLetter, str]]:
         """Produce each letter's original key, value and headers to its source partition,
         then mark it requeued; one copy per original record. Returns where each went."""
-        unique = {letter.source: letter for letter in reversed(letters)}
         producer = Producer(producer_config(self.settings, **QUIET))
-        copies = [(letter, self._produce_copy(producer, letter)) for letter in unique.values()]
+        copies = [(letter, self._produce_copy(producer, letter)) for letter in originals(letters)]
         self._flush(producer)
         sent = [(letter, copy.result()) for letter, copy in copies]
         at = datetime.now(UTC).isoformat()
@@ -256,6 +255,15 @@ def _letter(message: Message) -> DeadLetter:
         message.value(),
         headers,
     )
+
+
+def originals(letters: Iterable[DeadLetter]) -> list[DeadLetter]:
+    """One letter per original record, in the order the records had in their source
+    partition (the order their consumers first saw them in)."""
+    unique: dict[tuple[str, int, int], DeadLetter] = {}
+    for letter in letters:
+        unique.setdefault(letter.source, letter)
+    return [unique[source] for source in sorted(unique)]
 
 
 def select(

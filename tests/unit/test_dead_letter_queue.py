@@ -1,10 +1,12 @@
 """Dead letters as operators see them: ids, filters and the lines of `ostock dlq`."""
 
+from dataclasses import replace
+
 import pytest
 
 from ostock import deadletters as dlq
 from ostock.cli.dlq import as_json, describe, hex_dump
-from ostock.deadletter_queue import DeadLetter, LetterId, select
+from ostock.deadletter_queue import DeadLetter, LetterId, originals, select
 
 
 def letter(
@@ -49,6 +51,12 @@ def test_filters_combine() -> None:
     assert [d.id.offset for d in select(letters, consumer="saga", reason="bad-framing")] == [2]
     assert [d.id.offset for d in select(letters, requeued=True)] == [1]
     assert [d.id.offset for d in select(letters, requeued=False)] == [0, 2]
+
+
+def test_a_requeue_sends_each_original_once_in_its_source_order() -> None:
+    later, earlier = letter(5, "handler-error"), letter(1, "unknown-schema")  # sources 45, 41
+    twin = replace(earlier, id=LetterId(2, 0))  # another consumer's letter of the same record
+    assert [d.id for d in originals([later, twin, earlier])] == [twin.id, later.id]
 
 
 def test_one_line_per_letter_says_why_whence_and_whether_requeued() -> None:
