@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from ostock.contract import Codec, Record
 from ostock.settings import Settings
-from ostock.views.keys import Keys
+from ostock.views.generations import LiveKeys
 from ostock.views.store import ViewReader
 from tests.projectors import WAIT_S, KafkaRecord, Projector, fresh, produce
 from tests.records import ACME, AT, SEATS, license_event, organization_event
@@ -48,7 +48,8 @@ def projectors(
 @pytest_asyncio.fixture(loop_scope="function")
 async def reader(own_settings: Settings) -> AsyncIterator[ViewReader]:
     redis = Redis.from_url(own_settings.redis_url)
-    reader = ViewReader(redis, Keys(own_settings.redis_prefix))
+    live = LiveKeys(redis, own_settings.redis_prefix, own_settings.generations_refresh_s)
+    reader = ViewReader(redis, live)
     yield reader
     await reader.close()
     await redis.aclose()

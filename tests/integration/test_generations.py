@@ -1,0 +1,247 @@
+"""Read models in generations, on a real Redis: which generation ostock_project writes,
+and a replay's handover, switch and end (read-models/ostock.lua).
+
+A replay builds a model's next generation from the log while the live projector keeps
+writing the live one. Once the replay has caught up with a partition (a source), it
+hands the source over: from then on the live projector writes that source's events to
+the built generation too, each one the replay has not applied yet. The switch then makes
+the built generation live for every model at once.
+"""
+
+from typing import cast
+
+import orjson
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from ostock.views import keys as within
+from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH
+from ostock.views.generations import LiveKeys
+from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS, Keys, generations_key
+from ostock.views.projection import Projected, ViewUpdate
+from ostock.views.store import ViewReader, ViewWriter
+
+pytestmark = pytest.mark.integration
+
+SOURCE, OTHER = "organization-events:0", "organization-events:1"
+
+
+def event(offset: int, organization_id: str, source: str = SOURCE) -> Projected:
+    """The creation of `organization_id`, at `offset` of `source`."""
+    body = orjson.dumps({"organization_id": organization_id, "version": 1})
+    view = ViewUpdate(within.organization(organization_id), 1, body)
+    return Projected(source, offset, (view,))
+
+
+def events(offsets: range, source: str = SOURCE) -> list[Projected]:
+    """The creation of organization o<offset> at each offset."""
+    return [event(offset, f"o{offset}", source) for offset in offsets]
+
+
+async def organizations_in(redis: Redis, keys: Keys, generation: str) -> set[str]:
+    """The organizations whose view is in `generation`."""
+    pattern = Keys(keys.base, {ORGANIZATIONS: generation}).organization("*")
+    found = [key.decode() async for key in redis.scan_iter(match=pattern, count=1000)]
+    return {key.rsplit("{", 1)[1].rstrip("}") for key in found}
+
+
+async def generations(redis: Redis, keys: Keys) -> dict[str, str]:
+    state = cast(dict[bytes, bytes], await redis.hgetall(generations_key(keys.base)))
+    return {field.decode(): value.decode() for field, value in state.items()}
+
+
+async def built_offset(redis: Redis, keys: Keys, generation: str, source: str) -> int | None:
+    """The offset of `source` that `generation` of organizations was last written at."""
+    offset = await redis.hget(f"{keys.base}:{generation}:offsets:{ORGANIZATIONS}", source)
+    return None if offset is None else int(offset)
+
+
+class Replay:
+    """The replay's side of ostock.lua, for one base."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.base = keys.base
+        self.writer = ViewWriter(redis, keys.base)
+
+    async def begin(self, generation: str, *models: str) -> None:
+        await self.redis.fcall(REPLAY_BEGIN, 0, self.base, generation, *models)
+
+    async def apply(self, generation: str, projected: list[Projected]) -> int:
+        return await self.writer.replay(ORGANIZATIONS, generation, projected)
+
+    async def handover(self, generation: str, source: str, model: str = ORGANIZATIONS) -> int:
+        args = (self.base, model, generation, source)
+        return int(await self.redis.fcall(REPLAY_HANDOVER, 0, *args))
+
+    async def switch(self, generation: str, *models: str) -> list[bytes]:
+        retired: list[bytes] = await self.redis.fcall(
+            REPLAY_SWITCH, 0, self.base, generation, *models
+        )
+        return retired
+
+    async def end(self, *models: str) -> None:
+        await self.redis.fcall(REPLAY_END, 0, self.base, *models)
+
+
+async def test_the_live_projector_writes_the_generation_named_live(
+    redis: Redis, keys: Keys
+) -> None:
+    writer = ViewWriter(redis, keys.base)
+    await writer.project(ORGANIZATIONS, [event(0, "first")])
+    await redis.hset(generations_key(keys.base), ORGANIZATIONS, "g7")
+
+    assert await writer.project(ORGANIZATIONS, [event(1, "a")]) == 1
+
+    assert await organizations_in(redis, keys, "g7") == {"a"}
+    assert await organizations_in(redis, keys, "g0") == {"first"}  # g0 until a generation is named
+    assert await built_offset(redis, keys, "g7", SOURCE) == 1
+    # Readers find it the same way: the other models are still in g0.
+    live = LiveKeys(redis, keys.base, refresh_s=60)
+    assert await live.keys() == Keys(keys.base, {ORGANIZATIONS: "g7"})
+    assert await ViewReader(redis, live).organization_version("a") == 1
+
+
+async def test_a_built_generation_gets_a_sources_live_events_once_it_is_handed_over(
+    redis: Redis, keys: Keys
+) -> None:
+    writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
+    await writer.project(ORGANIZATIONS, events(range(0, 2)))
+    await replay.begin("g1", ORGANIZATIONS)
+
+    await writer.project(ORGANIZATIONS, events(range(2, 3)))  # not handed over yet
+    assert await organizations_in(redis, keys, "g1") == set()
+    assert await replay.apply("g1", events(range(0, 3))) == 3
+    assert await replay.handover("g1", SOURCE) == 1
+    await writer.project(ORGANIZATIONS, [event(3, "o3"), event(0, "other-0", OTHER)])
+
+    assert await organizations_in(redis, keys, "g1") == {"o0", "o1", "o2", "o3"}
+    assert await organizations_in(redis, keys, "g0") == {"o0", "o1", "o2", "o3", "other-0"}
+    assert await built_offset(redis, keys, "g1", SOURCE) == 3
+    assert await built_offset(redis, keys, "g1", OTHER) is None
+
+
+async def test_after_the_handover_only_events_past_the_replays_offset_reach_the_built_generation(
+    redis: Redis, keys: Keys
+) -> None:
+    writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
+    await replay.begin("g1", ORGANIZATIONS)
+    await replay.apply("g1", events(range(0, 5)))
+    assert await replay.handover("g1", SOURCE) == 1  # ahead of the live projector
+
+    # The live projector, behind, gets to offsets 3 and 4, which the replay applied.
+    applied = await writer.project(ORGANIZATIONS, [event(3, "x3"), event(4, "x4"), event(5, "x5")])
+
+    assert applied == 3  # the count is the live generation's
+    assert await organizations_in(redis, keys, "g0") == {"x3", "x4", "x5"}
+    assert await organizations_in(redis, keys, "g1") == {"o0", "o1", "o2", "o3", "o4", "x5"}
+    assert await built_offset(redis, keys, "g1", SOURCE) == 5
+    # And the other way round: the replay skips what the live projector applied.
+    assert await replay.apply("g1", [event(5, "y5"), event(6, "o6")]) == 1
+    assert "y5" not in await organizations_in(redis, keys, "g1")
+
+
+async def test_a_handover_is_refused_while_the_replay_is_behind_the_live_projector(
+    redis: Redis, keys: Keys
+) -> None:
+    writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
+    await writer.project(ORGANIZATIONS, events(range(0, 6)))
+    await replay.begin("g1", ORGANIZATIONS)
+    await replay.apply("g1", events(range(0, 4)))
+
+    assert await replay.handover("g1", SOURCE) == 0
+    await writer.project(ORGANIZATIONS, events(range(6, 7)))
+    assert "o6" not in await organizations_in(redis, keys, "g1")  # still not handed over
+
+    await replay.apply("g1", events(range(4, 7)))
+    assert await replay.handover("g1", SOURCE) == 1
+    await writer.project(ORGANIZATIONS, events(range(7, 8)))
+    assert await organizations_in(redis, keys, "g1") == {f"o{n}" for n in range(8)}
+
+    with pytest.raises(ResponseError, match="organizations is not building g2"):
+        await replay.handover("g2", SOURCE)
+
+
+async def test_a_switch_makes_the_built_generation_live_for_every_model_at_once(
+    redis: Redis, keys: Keys
+) -> None:
+    writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
+    await replay.begin("g1", ORGANIZATIONS, ORGANIZATION_COPIES)
+    await replay.apply("g1", events(range(0, 1)))
+    await replay.handover("g1", SOURCE)
+    async with redis.pubsub() as pubsub:
+        await pubsub.subscribe(generations_key(keys.base))
+        await pubsub.get_message(timeout=1)  # the subscribe confirmation
+
+        assert await replay.switch("g1", ORGANIZATIONS, ORGANIZATION_COPIES) == [b"g0", b"g0"]
+
+        announced = await pubsub.get_message(timeout=1)
+    assert announced is not None and announced["data"] == b"g1"
+    assert await generations(redis, keys) == {
+        ORGANIZATIONS: "g1",
+        f"{ORGANIZATIONS}:retiring": "g0",
+        ORGANIZATION_COPIES: "g1",
+        f"{ORGANIZATION_COPIES}:retiring": "g0",
+    }
+    assert await redis.exists(f"{keys.base}:g1:handover:{ORGANIZATIONS}") == 0
+    live = await LiveKeys(redis, keys.base, refresh_s=60).keys()
+    assert live == Keys(keys.base, {ORGANIZATIONS: "g1", ORGANIZATION_COPIES: "g1"})
+    # The retired generation is still written, for the readers that have not moved yet.
+    await writer.project(ORGANIZATIONS, events(range(1, 2)))
+    assert await organizations_in(redis, keys, "g1") == {"o0", "o1"}
+    assert await organizations_in(redis, keys, "g0") == {"o1"}
+
+
+async def test_a_switch_is_refused_as_a_whole_unless_every_model_builds_that_generation(
+    redis: Redis, keys: Keys
+) -> None:
+    replay = Replay(redis, keys)
+    await replay.begin("g1", ORGANIZATIONS)
+
+    with pytest.raises(ResponseError, match="licenses is not building g1"):
+        await replay.switch("g1", ORGANIZATIONS, LICENSES)
+
+    assert await generations(redis, keys) == {f"{ORGANIZATIONS}:building": "g1"}
+
+
+async def test_a_model_builds_one_generation_at_a_time(redis: Redis, keys: Keys) -> None:
+    replay = Replay(redis, keys)
+    await replay.begin("g1", ORGANIZATIONS)
+
+    with pytest.raises(ResponseError, match="organizations is already building g1"):
+        await replay.begin("g2", LICENSES, ORGANIZATIONS)
+
+    assert await generations(redis, keys) == {f"{ORGANIZATIONS}:building": "g1"}
+
+
+async def test_the_end_of_a_replay_stops_writing_the_retired_generation(
+    redis: Redis, keys: Keys
+) -> None:
+    writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
+    await replay.begin("g1", ORGANIZATIONS)
+    await replay.handover("g1", SOURCE)
+    await replay.switch("g1", ORGANIZATIONS)
+
+    await replay.end(ORGANIZATIONS)
+    await writer.project(ORGANIZATIONS, events(range(0, 1)))
+
+    assert await generations(redis, keys) == {ORGANIZATIONS: "g1"}
+    assert await organizations_in(redis, keys, "g1") == {"o0"}
+    assert await organizations_in(redis, keys, "g0") == set()
+
+
+async def test_a_replay_given_up_is_no_longer_written_and_another_may_begin(
+    redis: Redis, keys: Keys
+) -> None:
+    writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
+    await replay.begin("g1", ORGANIZATIONS)
+    assert await replay.handover("g1", SOURCE) == 1
+
+    await replay.end(ORGANIZATIONS)
+    await writer.project(ORGANIZATIONS, events(range(0, 1)))
+
+    assert await organizations_in(redis, keys, "g1") == set()
+    assert await organizations_in(redis, keys, "g0") == {"o0"}
+    await replay.begin("g2", ORGANIZATIONS)
+    assert await generations(redis, keys) == {f"{ORGANIZATIONS}:building": "g2"}
