@@ -115,24 +115,21 @@ class DeadLetterQueue:
                 letters[letter.id] = letter
         return [replace(d, requeued_to=marks.get(str(d.id))) for d in letters.values()]
 
-    def requeue(self, letters: Sequence[DeadLetter]) -> list[tuple[DeadLetter, str]]:
-        """Produce each letter's original key, value and headers to its source partition,
-        then mark it requeued; one copy per original record. Returns where each went."""
+    def requeue(self, letters: Sequence[DeadLetter]) -> dict[LetterId, str]:
+        """Produce the original key, value and headers of each letter's record to its
+        source partition, once per record, then mark every letter requeued; returns
+        where each letter's record went ("topic[partition]@offset")."""
         producer = Producer(producer_config(self.settings, **QUIET))
         copies = [(letter, self._produce_copy(producer, letter)) for letter in originals(letters)]
         self._flush(producer)
-        sent = [(letter, copy.result()) for letter, copy in copies]
-        at = datetime.now(UTC).isoformat()
-        for letter, to in sent:
-            marks = [(MARK_OF, str(letter.id).encode()), (MARK_TO, to.encode())]
-            producer.produce(
-                self.topic,
-                key=str(letter.id).encode(),
-                value=None,
-                headers=[*marks, (MARK_AT, at.encode())],
-            )
+        went = {letter.source: copy.result() for letter, copy in copies}
+        at = datetime.now(UTC).isoformat().encode()
+        for letter in letters:
+            mark = [(MARK_OF, str(letter.id).encode()), (MARK_TO, went[letter.source].encode())]
+            headers: Headers = [*mark, (MARK_AT, at)]
+            producer.produce(self.topic, key=str(letter.id).encode(), value=None, headers=headers)
         self._flush(producer)
-        return sent
+        return {letter.id: went[letter.source] for letter in letters}
 
     def purge(self, before: dict[int, int] | None = None) -> dict[int, tuple[int, int]]:
         """Delete each partition's records before the given offset (None: all of them);
@@ -264,6 +261,13 @@ def originals(letters: Iterable[DeadLetter]) -> list[DeadLetter]:
     for letter in letters:
         unique.setdefault(letter.source, letter)
     return [unique[source] for source in sorted(unique)]
+
+
+def same_records(chosen: Iterable[DeadLetter], letters: Iterable[DeadLetter]) -> list[DeadLetter]:
+    """Every letter of the records of `chosen`: each consumer that failed on a record
+    wrote one, and a requeued record reaches them all."""
+    sources = {letter.source for letter in chosen}
+    return [letter for letter in letters if letter.source in sources]
 
 
 def select(

@@ -11,7 +11,13 @@ import typer
 
 from ostock import deadletters as dlq
 from ostock.contract import Codec, UndecodableRecord
-from ostock.deadletter_queue import DeadLetter, DeadLetterQueue, DeadLetterQueueError, LetterId
+from ostock.deadletter_queue import (
+    DeadLetter,
+    DeadLetterQueue,
+    DeadLetterQueueError,
+    LetterId,
+    same_records,
+)
 from ostock.deadletter_queue import select as select_letters
 from ostock.settings import Settings
 
@@ -132,15 +138,17 @@ def requeue(
         )
     else:
         chosen = _find(letters, letter_ids or [])
+    chosen = same_records(chosen, letters)
     done = [letter for letter in chosen if letter.requeued_to]
     if done and not again:
         for letter in done:
             typer.echo(f"{letter.id} skipped: requeued before to {letter.requeued_to}", err=True)
         chosen = [letter for letter in chosen if not letter.requeued_to]
-    sent = _kafka(lambda: DeadLetterQueue(Settings()).requeue(chosen))
-    for letter, to in sent:
-        typer.echo(f"{letter.id} requeued to {to}")
-    typer.echo(f"{len(sent)} record(s) requeued", err=True)
+    went = _kafka(lambda: DeadLetterQueue(Settings()).requeue(chosen))
+    for letter_id, to in went.items():
+        typer.echo(f"{letter_id} requeued to {to}")
+    records = len(set(went.values()))
+    typer.echo(f"{records} record(s) requeued ({len(went)} dead letter(s))", err=True)
 
 
 @app.command()

@@ -4,6 +4,7 @@ goes on; `ostock dlq` lists and shows them, requeues them once the cause is fixe
 (processed then as a first arrival), and purges them."""
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -22,7 +23,7 @@ from ostock import deadletters as dlq
 from ostock.commands import Command, Issuer, license_command, organization_command
 from ostock.contract import Codec, Record, SchemaSet, load_schemas
 from ostock.contract.codec import MARKER
-from ostock.deadletter_queue import DeadLetter, DeadLetterQueue
+from ostock.deadletter_queue import REQUEUED_FROM, DeadLetter, DeadLetterQueue
 from ostock.handlers.application import kafka_env
 from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
@@ -178,6 +179,20 @@ def test_poison_events_are_dead_lettered_and_the_projectors_go_on(
     plain = ostock_dlq(system_settings, "list", "--reason", "unknown-schema").stdout
     assert all("unknown-schema" in line for line in plain.splitlines())
 
+    # Requeued unfixed, the garbage goes back once, for all three, and dies again the same way.
+    requeued = ostock_dlq(system_settings, "requeue", garbage["id"])
+    destinations = {line.split()[-1] for line in requeued.stdout.splitlines()}
+    assert len(requeued.stdout.splitlines()) == 3 and len(destinations) == 1
+    assert "1 record(s) requeued (3 dead letter(s))" in requeued.stderr
+    copy = re.fullmatch(r"(.+)\[(\d+)\]@(\d+)", destinations.pop())
+    assert copy is not None
+    again = {(copy[1], int(copy[2]), int(copy[3])): "bad-framing"}
+    expected = {consumer: {"bad-framing": "bad-framing"} for consumer in consumers}
+    letters = wait_for_letters(
+        system_settings, lambda found: reasons_by_consumer(found, again) == expected
+    )
+    assert {d.get(REQUEUED_FROM) for d in letters if d.source in again} == {garbage["id"]}
+
 
 @pytest.mark.parametrize("kind", ["commands", "events"])
 def test_poison_on_the_license_topics_is_dead_lettered_by_each_consumer(
@@ -303,7 +318,7 @@ def test_requeued_after_the_fix_they_are_processed_as_first_arrivals(
     assert all(entry["requeued_to"] for entry in listed)
     again = ostock_dlq(own, "requeue", "--all")
     assert "skipped: requeued before" in again.stderr
-    assert "0 record(s) requeued" in again.stderr
+    assert "0 record(s) requeued (0 dead letter(s))" in again.stderr
 
 
 def test_purge_drops_the_oldest_letters_then_all(settings: Settings, tmp_path: Path) -> None:
