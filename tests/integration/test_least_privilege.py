@@ -3,6 +3,7 @@ SCRAM logins and ACLs, Redis its ACL users. Runs its own secured Kafka and Redis
 
 import time
 from collections.abc import Iterator
+from typing import cast
 from urllib.parse import urlsplit
 from uuid import uuid4
 
@@ -19,8 +20,10 @@ from ostock.infra.ports import free_port
 from ostock.infra.topics import ensure_topics
 from ostock.kafka import admin_config, producer_config
 from ostock.settings import Settings
-from ostock.views.functions import COMMAND_PENDING, LIBRARY
-from ostock.views.keys import Keys
+from ostock.views import keys as within
+from ostock.views.functions import COMMAND_PENDING, LIBRARY, PROJECT
+from ostock.views.generations import live_generations
+from ostock.views.keys import ORGANIZATIONS, Keys, generations_key
 
 pytestmark = pytest.mark.integration
 
@@ -120,6 +123,28 @@ def test_redis_projector_user_writes_views_through_the_functions(secured: Settin
     projector.fcall(COMMAND_PENDING, 1, key, b"{}", 2**40)
 
     assert redis_client(secured, "api").hget(key, "state") == b"pending"
+
+
+def test_redis_projector_user_projects_into_the_live_generation_the_api_finds(
+    secured: Settings,
+) -> None:
+    base, organization_id = secured.redis_prefix, str(uuid4())
+    # As a replay's switch leaves it: the organizations live in a generation of their own.
+    redis_client(secured, "admin").hset(generations_key(base), ORGANIZATIONS, "g1")
+    projector = redis_client(secured, "projector")
+    projector.function_load(LIBRARY.read_text(), replace=True)
+    view = ("view", within.organization(organization_id), 1, b"{}")
+
+    # The function reads the generations and keeps the offsets of each source.
+    assert projector.fcall(PROJECT, 0, base, ORGANIZATIONS, "events:0", 0, 1, *view) == 1
+
+    api = redis_client(secured, "api")
+    state = cast(dict[bytes, bytes], api.hgetall(generations_key(base)))
+    live = Keys(base, live_generations(state))
+    assert live.organization(organization_id) == f"{base}:g1:org:{{{organization_id}}}"
+    assert api.hget(live.organization(organization_id), "body") == b"{}"
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        api.hset(generations_key(base), ORGANIZATIONS, "g2")
 
 
 def test_redis_default_user_is_disabled(secured: Settings) -> None:
