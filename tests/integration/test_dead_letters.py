@@ -194,8 +194,8 @@ def test_poison_events_are_dead_lettered_and_the_projectors_go_on(
     assert {d.get(REQUEUED_FROM) for d in letters if d.source in again} == {garbage["id"]}
 
 
-@pytest.mark.parametrize("kind", ["commands", "events"])
-def test_poison_on_the_license_topics_is_dead_lettered_by_each_consumer(
+@pytest.mark.parametrize("kind", ["commands", "events", "results"])
+def test_poison_on_the_other_topics_is_dead_lettered_by_each_consumer(
     system: dict[str, Worker], system_settings: Settings, kind: str
 ) -> None:
     organization_id, license_id = str(uuid4()), str(uuid4())
@@ -204,6 +204,10 @@ def test_poison_on_the_license_topics_is_dead_lettered_by_each_consumer(
         topic = system_settings.topics.license_commands
         wrong_type = license_event("LicenseDeleted", organization_id, license_id, 2)
         consumers = {handler_group(LicensingService.name), f"{prefix}.command-status-projector"}
+    elif kind == "results":
+        topic = system_settings.topics.command_results
+        wrong_type = license_event("LicenseDeleted", organization_id, license_id, 2)
+        consumers = {f"{prefix}.command-status-projector"}
     else:
         topic = system_settings.topics.license_events
         command = license_command("delete", organization_id, license_id, Issuer("test"))
