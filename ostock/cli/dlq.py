@@ -117,7 +117,7 @@ def show(letter_id: Annotated[str, typer.Argument(metavar="ID", help="partition:
 @app.command()
 def requeue(
     letter_ids: Annotated[
-        list[str] | None, typer.Argument(metavar="[ID]...", help="partition:offset")
+        list[str] | None, typer.Argument(metavar="ID", help="partition:offset")
     ] = None,
     every: Annotated[
         bool, typer.Option("--all", help="Every letter matching the filters.")
@@ -130,7 +130,7 @@ def requeue(
     """Send dead letters back to their source topic and partition (original key, value
     and headers): consumed there like a record arriving for the first time."""
     if bool(letter_ids) == every:
-        raise typer.BadParameter("give dead-letter ids or --all, not both")
+        raise typer.BadParameter("give either dead-letter ids or --all (with filters)")
     letters = _letters()
     if every:
         chosen = select_letters(
