@@ -141,6 +141,8 @@ def _consume(
 ) -> None:
     seen = 0
     deadline = time.monotonic() + WAIT_TIMEOUT_S
+    # Keys of the same shape as the views', under a base of its own.
+    keys = Keys(f"{settings.redis_prefix}-bare")
     with Redis.from_url(settings.redis_url) as redis:
         while seen < count and time.monotonic() < deadline:
             messages = consumer.consume(BATCH, timeout=0.1)
@@ -151,7 +153,7 @@ def _consume(
                 fields = codec.decode(message.value()).fields
                 body = json.dumps(fields, default=str)
                 pipe.hset(
-                    f"bench-bare:{fields['meta']['aggregate_id']}",
+                    keys.organization(fields["meta"]["aggregate_id"]),
                     mapping={"version": 1, "body": body},
                 )
                 seen += 1

@@ -32,7 +32,7 @@ async def redis(infra: Endpoints) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 def keys() -> Keys:
-    """Keys under a prefix of the test's own."""
+    """Keys under a base of the test's own, every read model in its first generation."""
     return Keys(f"test-{uuid4().hex[:8]}")
 
 
