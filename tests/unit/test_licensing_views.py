@@ -155,9 +155,7 @@ def test_a_tombstone_is_not_listed() -> None:
 
 def test_index_entries_sort_in_creation_order_to_the_microsecond() -> None:
     times = [AT, AT + timedelta(microseconds=1), AT + timedelta(days=1), AT - timedelta(days=999)]
-    entries = [
-        license_view(license_event("LicenseCreated", 1, at, **SEATS)).entry for at in times
-    ]
+    entries = [license_view(license_event("LicenseCreated", 1, at, **SEATS)).entry for at in times]
 
     assert sorted(entries) == [entries[3], entries[0], entries[1], entries[2]]
 
