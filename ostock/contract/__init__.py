@@ -1,6 +1,8 @@
-"""The Avro contract: schemas loaded from schemas/ and the single-object codec."""
+"""The Avro contract: schemas loaded from schemas/, the single-object codec and the
+port it asks for writer schemas it does not ship."""
 
 from ostock.contract.codec import Codec, Record, UndecodableRecord
+from ostock.contract.registry import SchemaLookup
 from ostock.contract.schemas import SchemaSet, load_schemas
 
-__all__ = ["Codec", "Record", "SchemaSet", "UndecodableRecord", "load_schemas"]
+__all__ = ["Codec", "Record", "SchemaLookup", "SchemaSet", "UndecodableRecord", "load_schemas"]

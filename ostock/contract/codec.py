@@ -3,16 +3,25 @@
 
 The reader finds the writer schema by fingerprint and resolves it against the
 newest version of the same record, so records written with any published
-version decode into the current shape.
+version decode into the current shape. A writer schema it does not ship (a newer
+version, published after this process was built) it asks its lookup for: the
+schema registry.
 """
 
 from collections.abc import Collection, Mapping
 from io import BytesIO
 from typing import Any, NamedTuple
 
-from fastavro import schemaless_reader, schemaless_writer
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from ostock.contract.schemas import SchemaSet, SchemaVersion, load_schemas
+from ostock.contract.registry import SchemaLookup
+from ostock.contract.schemas import (
+    Schema,
+    SchemaSet,
+    SchemaVersion,
+    canonical_fingerprint,
+    load_schemas,
+)
 
 MARKER = b"\xc3\x01"
 HEADER_SIZE = len(MARKER) + 8
@@ -33,11 +42,26 @@ class Record(NamedTuple):
     fields: dict[str, Any]
 
 
-class Codec:
-    """Encodes and decodes every record of the contract; schemas parsed, fingerprints cached."""
+class FoundSchema(NamedTuple):
+    """A writer schema the lookup found: not shipped with this process."""
 
-    def __init__(self, schemas: SchemaSet | None = None) -> None:
+    full_name: str
+    parsed: Schema
+
+
+class Codec:
+    """Encodes and decodes every record of the contract; schemas parsed, fingerprints cached.
+
+    `lookup` finds the writer schemas of fingerprints that `schemas` lacks; without
+    one, such records are `unknown-schema`.
+    """
+
+    def __init__(
+        self, schemas: SchemaSet | None = None, lookup: SchemaLookup | None = None
+    ) -> None:
         self.schemas = schemas if schemas is not None else load_schemas()
+        self.lookup = lookup
+        self._found: dict[bytes, FoundSchema] = {}
 
     def encode(self, name: str, fields: Mapping[str, Any]) -> bytes:
         """Frame `fields` as the newest version of record `name`."""
@@ -55,7 +79,12 @@ class Codec:
         writer = self._writer_of(data)
         if expected is not None and writer.full_name not in expected:
             raise UndecodableRecord("unexpected-type", f"{writer.full_name} does not belong here")
-        reader = self.schemas.latest(writer.full_name)
+        try:
+            reader = self.schemas.latest(writer.full_name)
+        except KeyError:  # a record this process has no version of at all
+            raise UndecodableRecord(
+                "unknown-schema", f"no local schema {writer.full_name}"
+            ) from None
         body = BytesIO(data)
         body.seek(HEADER_SIZE)
         try:
@@ -68,11 +97,33 @@ class Codec:
             raise UndecodableRecord("corrupt-body", "not a record")
         return Record(writer.full_name, fields)
 
-    def _writer_of(self, data: bytes) -> SchemaVersion:
+    def _writer_of(self, data: bytes) -> SchemaVersion | FoundSchema:
         if len(data) < HEADER_SIZE or data[:2] != MARKER:
             raise UndecodableRecord("bad-framing", "not an Avro single-object encoded record")
         fingerprint = bytes(data[2:HEADER_SIZE])
-        try:
-            return self.schemas.by_fingerprint[fingerprint]
-        except KeyError:
-            raise UndecodableRecord("unknown-schema", f"fingerprint {fingerprint.hex()}") from None
+        writer = self.schemas.by_fingerprint.get(fingerprint) or self._found.get(fingerprint)
+        return writer if writer is not None else self._look_up(fingerprint)
+
+    def _look_up(self, fingerprint: bytes) -> FoundSchema:
+        schema = self.lookup(fingerprint) if self.lookup is not None else None
+        if schema is None:
+            raise UndecodableRecord("unknown-schema", f"fingerprint {fingerprint.hex()}")
+        parsed = _parsed_with(schema, fingerprint)
+        if parsed is None:  # a wrong registry entry must decode nothing
+            raise UndecodableRecord(
+                "unknown-schema", f"fingerprint {fingerprint.hex()}: the schema found is not it"
+            )
+        found = FoundSchema(str(parsed["name"]), parsed)
+        self._found[fingerprint] = found
+        return found
+
+
+def _parsed_with(schema: Schema, fingerprint: bytes) -> Schema | None:
+    """`schema` parsed, if it is a valid record schema of that fingerprint."""
+    try:
+        parsed = parse_schema(schema, named_schemas={}, expand=True)
+    except Exception:  # fastavro raises several types for an invalid schema
+        return None
+    if not isinstance(parsed, dict) or parsed.get("type") != "record":
+        return None
+    return parsed if canonical_fingerprint(parsed) == fingerprint else None

@@ -14,6 +14,7 @@ from fastavro import schemaless_reader
 
 from ostock.contract import Codec, UndecodableRecord, load_schemas
 from ostock.contract.codec import HEADER_SIZE
+from ostock.contract.registry import registry_record, schema_of
 from ostock.contract.schemas import SCHEMAS_DIR
 from tests import records
 
@@ -102,10 +103,25 @@ def test_a_v1_reader_reads_a_v2_record_without_the_website(name: str, old_codec:
     assert schemaless_reader(body, v2.parsed, v1.parsed) == V2_RECORDS[name]
 
 
-def test_an_old_process_cannot_find_the_v2_writer_schema(old_codec: Codec) -> None:
-    """Avro could resolve it, but the single-object encoding names the writer by its
-    fingerprint only: a process started before v2 was published dead-letters v2 records.
-    So schemas are deployed to every reader before any writer writes v2."""
+def test_an_old_process_finds_the_v2_writer_schema_in_the_registry(old_codec: Codec) -> None:
+    """The single-object encoding names the writer by its fingerprint only: a process
+    started before v2 was published asks the schema registry for it, then Avro resolves
+    v2 against its own v1 (the website skipped)."""
+    name = "ostock.organization.OrganizationCreated"
+    current = Codec()
+    registry = dict(registry_record(v) for v in current.schemas.by_fingerprint.values())
+    old_reader = Codec(
+        old_codec.schemas,
+        lookup=lambda fingerprint: schema_of(registry[fingerprint.hex().encode()]),
+    )
+    data = current.encode(name, V2_RECORDS[name] | {"website": "https://acme.example"})
+
+    assert old_reader.decode(data) == (name, V2_RECORDS[name])
+
+
+def test_without_the_registry_an_old_process_cannot_find_the_v2_writer_schema(
+    old_codec: Codec,
+) -> None:
     name = "ostock.organization.OrganizationCreated"
     data = Codec().encode(name, V2_RECORDS[name])
 
