@@ -49,7 +49,9 @@ def all_results(
         return command_ids <= {(m.key() or b"").decode() for m in records}
 
     records = read_until(settings, settings.topics.command_results, found, timeout_s)
-    return [r.fields for r in decoded(records) if r.fields["command_id"] in command_ids]
+    # Keyed by command id: only ours are decoded (poison fed by other tests is not).
+    mine = [m for m in records if (m.key() or b"").decode() in command_ids]
+    return [r.fields for r in decoded(mine) if r.fields["command_id"] in command_ids]
 
 
 def results_for(
