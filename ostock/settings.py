@@ -20,6 +20,7 @@ class Topics(BaseModel):
     license_events: str = "ostock.license.events"
     command_results: str = "ostock.command-results"
     dead_letters: str = "ostock.dead-letters"
+    schemas: str = "ostock.schemas"
 
 
 def _data_home() -> Path:

@@ -19,6 +19,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
 )
 
 from ostock.kafka import admin_config
+from ostock.schema_registry import READER_GROUP
 from ostock.settings import Settings
 
 #: Super users: the node itself (inter-broker and controller) and the operator's admin.
@@ -60,6 +61,9 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
     """Each application principal's grants; the principal names are the SCRAM users."""
     t = settings.topics
     live = settings.redis_prefix  # projector groups are named <prefix>.<projector>
+    # The schema registry: every process reads it, and each writer registers its schemas.
+    reads_schemas = (topic(t.schemas, READ), group(READER_GROUP))
+    writes_schemas = (topic(t.schemas, (*WRITE, AclOperation.READ)), group(READER_GROUP))
 
     def service(name: str, commands: str, events: str) -> tuple[Grant, ...]:
         return (
@@ -67,6 +71,7 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
             topic(events, (*WRITE, AclOperation.READ)),  # it loads its aggregates back
             topic(t.command_results, WRITE),
             topic(t.dead_letters, WRITE),
+            *writes_schemas,
             # Its handlers' group (handlers.runner.handler_group), and per instance its
             # transactional id and loader group: ostock.<service>.<instance>[.loader].
             group(f"ostock.{name}"),
@@ -75,7 +80,11 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
         )
 
     return {
-        "api": (topic(t.organization_commands, WRITE), topic(t.license_commands, WRITE)),
+        "api": (
+            topic(t.organization_commands, WRITE),
+            topic(t.license_commands, WRITE),
+            *writes_schemas,
+        ),
         "organization-service": service(
             "organization", t.organization_commands, t.organization_events
         ),
@@ -91,6 +100,7 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
             *(topic(name, READ) for name in (t.organization_commands, t.license_commands)),
             topic(t.command_results, READ),
             topic(t.dead_letters, WRITE),
+            *reads_schemas,
             *(group(f"{live}.{name}") for name in PROJECTORS),
         ),
         "saga": (
@@ -98,6 +108,7 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
             topic(t.license_events, READ),
             topic(t.license_commands, WRITE),
             topic(t.dead_letters, WRITE),
+            *writes_schemas,
             group(f"{live}.cascade-delete-saga"),
         ),
     }

@@ -1,11 +1,14 @@
-"""Create O-stock's Kafka topics (DESIGN section 4); the broker never auto-creates them."""
+"""Create O-stock's Kafka topics (DESIGN section 4); the broker never auto-creates them.
+Creating them registers every schema of schemas/ in the schema registry too."""
 
 from confluent_kafka import KafkaError, KafkaException
 
 # confluent_kafka.admin re-exports NewTopic without listing it, which mypy --strict flags.
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from ostock.contract import load_schemas
 from ostock.kafka import admin_config
+from ostock.schema_registry import register
 from ostock.settings import Settings
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -16,12 +19,15 @@ OVERRIDES: dict[str, dict[str, str]] = {
     "license_events": {"retention.ms": "-1", "retention.bytes": "-1"},
     # Dead letters wait for an operator: give them a month.
     "dead_letters": {"retention.ms": str(30 * DAY_MS)},
+    # The schema registry: the last record of each fingerprint, kept forever.
+    "schemas": {"cleanup.policy": "compact", "retention.ms": "-1", "retention.bytes": "-1"},
 }
 REPLICATION_FACTOR = 1  # the local broker is a single node
 
 
 def ensure_topics(settings: Settings) -> list[str]:
-    """Create every topic of `settings.topics` that is missing; return the names created."""
+    """Create every topic of `settings.topics` that is missing, register the schemas of
+    schemas/; return the names created."""
     timeout = settings.kafka_timeout_s
     wanted = [
         NewTopic(
@@ -43,4 +49,5 @@ def ensure_topics(settings: Settings) -> list[str]:
                 raise
         else:
             created.append(name)
+    register(settings, load_schemas())
     return created

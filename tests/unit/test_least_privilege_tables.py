@@ -18,14 +18,32 @@ def writable_topics(principal: str) -> set[str]:
 def test_each_principal_writes_only_its_topics() -> None:
     topics = Settings().topics
 
-    assert writable_topics("api") == {topics.organization_commands, topics.license_commands}
+    # Every writer registers the schemas it writes with (ostock.schema_registry).
+    assert writable_topics("api") == {
+        topics.organization_commands,
+        topics.license_commands,
+        topics.schemas,
+    }
     assert writable_topics("organization-service") == {
         topics.organization_events,
         topics.command_results,
         topics.dead_letters,
+        topics.schemas,
     }
     assert writable_topics("projector") == {topics.dead_letters}
-    assert writable_topics("saga") == {topics.license_commands, topics.dead_letters}
+    assert writable_topics("saga") == {topics.license_commands, topics.dead_letters, topics.schemas}
+
+
+def test_every_principal_reads_the_schema_registry() -> None:
+    settings = Settings()
+
+    for principal, table in grants(settings).items():
+        reads = {
+            grant.name
+            for grant in table
+            if grant.resource == ResourceType.TOPIC and AclOperation.READ in grant.operations
+        }
+        assert settings.topics.schemas in reads, principal
 
 
 def test_only_the_node_and_the_admin_are_super_users() -> None:

@@ -1,0 +1,105 @@
+"""The schema registry on the real broker: a process built before v2 of the organization
+records reads v2 ones, finding their writer schema in the registry topic."""
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
+
+from ostock.contract import Codec, UndecodableRecord, load_schemas
+from ostock.contract.codec import MARKER
+from ostock.contract.schemas import SCHEMAS_DIR
+from ostock.kafka import admin_config
+from ostock.schema_registry import KafkaSchemaLookup, register
+from ostock.settings import Settings
+from tests import records
+
+CREATED = "ostock.organization.OrganizationCreated"
+ORG = "5d1c0e2a-8f4b-4c3e-9a61-7b2d9e0f4c11"
+V1_FIELDS: dict[str, Any] = {
+    "meta": records.meta(ORG, ORG, 1, datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)),
+    "name": "Acme",
+    "contact_name": "Ada",
+    "contact_email": "ada@acme.example",
+    "contact_phone": "+1 555 0100",
+}
+
+
+def v1_schemas(folder: Path) -> Path:
+    """A copy of schemas/ as it was before v2: every record in its first version."""
+    shutil.copytree(SCHEMAS_DIR / "common", folder / "common")
+    for path in SCHEMAS_DIR.glob("*/*.v1.avsc"):
+        (folder / path.parent.name).mkdir(exist_ok=True)
+        shutil.copy(path, folder / path.parent.name / path.name)
+    return folder
+
+
+@pytest.fixture
+def lookup(settings: Settings) -> Iterator[KafkaSchemaLookup]:
+    """A lookup of the session's registry, re-reading it at most every half second."""
+    lookup = KafkaSchemaLookup(settings, refresh_s=0.5)
+    yield lookup
+    lookup.close()
+
+
+def test_the_registry_is_compacted_and_kept_forever(settings: Settings) -> None:
+    admin = AdminClient(admin_config(settings))
+    resource = ConfigResource("topic", settings.topics.schemas)
+
+    config = admin.describe_configs([resource])[resource].result(timeout=settings.kafka_timeout_s)
+
+    assert config["cleanup.policy"].value == "compact"
+    assert config["retention.ms"].value == "-1"
+
+
+def test_a_v1_process_reads_a_v2_record_through_the_registry(
+    settings: Settings, tmp_path: Path, lookup: KafkaSchemaLookup
+) -> None:
+    old = Codec(load_schemas(v1_schemas(tmp_path)), lookup=lookup)
+    current = Codec()  # its schemas were registered when the session created the topics
+    data = current.encode(CREATED, V1_FIELDS | {"website": "https://acme.example"})
+
+    record = old.decode(data, expected={CREATED})
+
+    # Every v1 field, timestamps as datetimes (the registry keeps logical types), no website.
+    assert record == (CREATED, V1_FIELDS)
+
+
+def test_a_fingerprint_nobody_registered_is_an_unknown_schema(lookup: KafkaSchemaLookup) -> None:
+    codec = Codec(lookup=lookup)
+    garbage = MARKER + bytes.fromhex("0123456789abcdef") + b"\x00"
+
+    with pytest.raises(UndecodableRecord) as caught:
+        codec.decode(garbage)
+    started = time.monotonic()
+    with pytest.raises(UndecodableRecord):
+        codec.decode(garbage)  # asked again at once: the registry is not read again
+
+    assert caught.value.reason == "unknown-schema"
+    assert time.monotonic() - started < 0.1
+
+
+def test_a_schema_registered_after_the_first_read_is_found_on_the_next(
+    settings: Settings, tmp_path: Path, lookup: KafkaSchemaLookup
+) -> None:
+    # A v3 published later, with one more optional field.
+    newer = tmp_path / "newer"
+    shutil.copytree(SCHEMAS_DIR, newer)
+    v2 = json.loads((newer / "organization" / "OrganizationCreated.v2.avsc").read_text())
+    v2["fields"].append({"name": "vat_id", "type": ["null", "string"], "default": None})
+    (newer / "organization" / "OrganizationCreated.v3.avsc").write_text(json.dumps(v2))
+    writer = Codec(load_schemas(newer))
+    old = Codec(load_schemas(v1_schemas(tmp_path / "old")), lookup=lookup)
+    assert old.decode(Codec().encode(CREATED, V1_FIELDS)) == (CREATED, V1_FIELDS)  # first read
+
+    register(settings, writer.schemas)  # as the v3 writer does at its start-up
+    time.sleep(0.5)
+    data = writer.encode(CREATED, V1_FIELDS | {"website": None, "vat_id": "BE0123"})
+
+    assert old.decode(data) == (CREATED, V1_FIELDS)
