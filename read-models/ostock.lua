@@ -210,6 +210,7 @@ local function ostock_project(_, args)
       return applied
     end
     live_offsets:set(source, offset)
+    -- The writes were checked by the live generation's: these cannot fail differently.
     if retiring then
       apply_event(base .. ':' .. retiring .. ':', args, a, nwrites)
     end

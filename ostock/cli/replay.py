@@ -96,10 +96,9 @@ def replay(
         stats, differences = _run(settings, lambda redis, p: verify(settings, redis, models, p))
         _summary("verified", stats)
         for difference in differences:
-            console.print(
-                f"[red]differs[/red] {difference.model} {difference.key}\n"
-                f"  live:    {difference.live!r}\n  rebuilt: {difference.rebuilt!r}"
-            )
+            typer.echo(f"differs: {difference.model} {difference.key}")
+            typer.echo(f"  live:    {difference.live!r}")
+            typer.echo(f"  rebuilt: {difference.rebuilt!r}")
         if differences:
             console.print(f"[red]{len(differences)} keys differ[/red]")
             raise typer.Exit(1)

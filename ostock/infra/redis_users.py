@@ -19,18 +19,20 @@ def rules(prefix: str) -> dict[str, str]:
     """Each application user's ACL rules (without its password) for key prefix `prefix`.
 
     Both read which generation of each model is live; the projector also keeps each
-    generation's replay bookkeeping (read-models/ostock.lua)."""
-    kinds = " ".join(f"~{prefix}:{kind}:*" for kind in VIEW_KINDS)
-    views = f"{kinds} ~{prefix}:generations ~{prefix}:snapshots"
+    generation's replay bookkeeping (read-models/ostock.lua). Replays run as admin."""
+    views = " ".join(f"~{prefix}:{kind}:*" for kind in VIEW_KINDS)
+    # Only a replay (run as admin) switches generations and takes snapshots.
+    switches = f"%R~{prefix}:generations %R~{prefix}:snapshots"
     bookkeeping = f"~{prefix}:*:offsets:* ~{prefix}:*:handover:*"
     channels = " ".join(f"&{prefix}:{kind}:*" for kind in VIEW_KINDS)
     return {
         # Reads views and waits on their channels (read-your-writes); writes nothing.
-        "api": f"{views.replace('~', '%R~')} {channels} -@all +@read {CONNECT} "
+        "api": f"{views.replace('~', '%R~')} {switches} {channels} -@all +@read {CONNECT} "
         "+subscribe +unsubscribe",
         # Writes views through the ostock functions only (which publish), and loads them.
-        "projector": f"{views} {bookkeeping} {channels} -@all +@read {CONNECT} +fcall +fcall_ro "
-        "+function|load +function|list +hset +hsetnx +zadd +zrem +expireat +publish",
+        "projector": f"{views} {switches} {bookkeeping} {channels} -@all +@read {CONNECT} "
+        "+fcall +fcall_ro +function|load +function|list "
+        "+hset +hsetnx +zadd +zrem +expireat +publish",
         # Its own memory only.
         "saga": f"~{prefix}:saga:* -@all +@read {CONNECT} +hset +hsetnx",
     }

@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from ostock.contract import Codec, UndecodableRecord
+from ostock.contract import UndecodableRecord
 from ostock.replay.log import LogReader, Read, sources_of
+from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
 from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH
 from ostock.views.keys import MODELS
@@ -78,7 +79,7 @@ class Replay:
         self.progress = progress
         self.until = until
         self.writer = ViewWriter(redis, self.base)
-        self.codec = Codec()
+        self.codec = registry_codec(settings)  # finds schemas published after it was built
         self.stats = ReplayStats(generation)
         topics = {model.topic(settings.topics) for model in models}
         self.reader = LogReader(settings, topics)
@@ -89,6 +90,7 @@ class Replay:
         at_end: set[str] = set()
         while at_end < self.reader.sources:
             at_end |= await self._step()
+        self.progress(self._read, self._read)
 
     async def live_handover(self) -> None:
         """Read on until every partition of every model is handed over to the live
@@ -104,6 +106,7 @@ class Replay:
             for model, part in sorted(pending):
                 if part in at_end and await self._hand_over(model, part):
                     pending.discard((model, part))
+        self.progress(self._read, self._read)
 
     async def _hand_over(self, model: str, part: str) -> bool:
         args = (self.base, model, self.generation, part)
