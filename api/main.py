@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 import uvicorn
 from fastapi import Depends, FastAPI
@@ -19,6 +20,7 @@ from api.routes import commands, health, history, licenses, organizations
 from ostock.auth.configured import token_verifier
 from ostock.contract import Codec
 from ostock.credentials import redis_login
+from ostock.schema_registry import register
 from ostock.settings import Settings
 from ostock.views.generations import LiveKeys
 from ostock.views.store import ViewReader
@@ -80,8 +82,10 @@ def redis_client(settings: Settings) -> Redis:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     async with AsyncExitStack() as stack:
+        # The schemas of its commands are registered before the first one goes out.
+        schemas = partial(register, settings, app.state.codec.schemas)
         app.state.publisher = await stack.enter_async_context(
-            CommandPublisher(api_producer(settings), settings.kafka_timeout_s)
+            CommandPublisher(api_producer(settings), settings.kafka_timeout_s, schemas)
         )
         app.state.redis = await stack.enter_async_context(redis_client(settings))
         live = LiveKeys(app.state.redis, settings.redis_prefix, settings.generations_refresh_s)

@@ -1,13 +1,15 @@
 """Publishing commands to Kafka from the event loop without ever blocking it.
 
 confluent-kafka calls delivery callbacks from inside `poll()`; a daemon thread polls,
-and each callback settles its request's future on the loop thread.
+and each callback settles its request's future on the loop thread. Before the first
+command goes out, the schemas it is written with are registered (ostock.schema_registry).
 """
 
 import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from functools import partial
 from types import TracebackType
 from typing import Protocol
@@ -52,11 +54,22 @@ def api_producer(settings: Settings) -> Producer:
 
 
 class CommandPublisher:
-    """Produces encoded commands keyed by organization id; `async with` runs its poll thread."""
+    """Produces encoded commands keyed by organization id; `async with` runs its poll thread.
 
-    def __init__(self, producer: Producer, timeout_s: float) -> None:
+    `register_schemas` (blocking, it raises if the broker does not take them) runs once,
+    before the first command: a command is never out before its writer schema.
+    """
+
+    def __init__(
+        self,
+        producer: Producer,
+        timeout_s: float,
+        register_schemas: Callable[[], object] | None = None,
+    ) -> None:
         self._producer = producer
         self._timeout_s = timeout_s
+        self._register_schemas = register_schemas
+        self._registering = asyncio.Lock()
         self._closing = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
         self._probe_lock = asyncio.Lock()
@@ -82,6 +95,7 @@ class CommandPublisher:
         self, topic: str, organization_id: str, value: bytes, correlation_id: str, traceparent: str
     ) -> None:
         """Produce one command and wait, at most the Kafka timeout, for the broker's ack."""
+        await self._schemas_registered()
         loop = asyncio.get_running_loop()
         delivered: asyncio.Future[None] = loop.create_future()
         try:
@@ -101,6 +115,18 @@ class CommandPublisher:
             await asyncio.wait_for(delivered, self._timeout_s)
         except TimeoutError:
             raise KafkaUnavailable(f"Kafka did not confirm within {self._timeout_s}s") from None
+
+    async def _schemas_registered(self) -> None:
+        if self._register_schemas is None:  # done: every command after the first
+            return
+        async with self._registering:  # concurrent first commands share one registration
+            if self._register_schemas is None:
+                return
+            try:
+                await asyncio.to_thread(self._register_schemas)
+            except Exception as error:  # the broker's refusal or its silence, as raised
+                raise KafkaUnavailable(f"Kafka did not register the schemas: {error}") from error
+            self._register_schemas = None
 
     async def reachable(self) -> bool:
         """Whether the broker answers a metadata request; cached so probes stay cheap."""

@@ -7,6 +7,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from ostock.commands import Command
 from ostock.contract import Codec
 from ostock.kafka import producer_config
+from ostock.schema_registry import register
 from ostock.settings import Settings
 
 
@@ -15,11 +16,16 @@ class PublishError(RuntimeError):
 
 
 class CommandPublisher:
-    """Encodes commands and produces them keyed by organization id; waits for the acks."""
+    """Encodes commands and produces them keyed by organization id; waits for the acks.
+
+    It registers the schemas it writes with first (ostock.schema_registry), so readers
+    built before them can read its commands; it raises RegistrationError if it cannot.
+    """
 
     def __init__(self, settings: Settings, codec: Codec | None = None) -> None:
         self.settings = settings
         self.codec = codec or Codec()
+        register(settings, self.codec.schemas)
         self.producer = Producer(producer_config(settings))
 
     def publish(self, commands: Iterable[Command]) -> int:

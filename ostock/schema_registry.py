@@ -59,6 +59,9 @@ def register(settings: Settings, schemas: SchemaSet) -> int:
             on_delivery=delivered,
         )
     remaining = producer.flush(settings.kafka_timeout_s)
+    if remaining:  # given up: dropped here rather than warned about at exit
+        producer.purge()
+        producer.flush(0)
     if remaining or failures:
         raise RegistrationError(
             f"{remaining} schemas unconfirmed, {len(failures)} failed: {failures[:3]}"

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 import faust
 from faust.types import EventT, StreamT
 
-from ostock.contract import Codec
+from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
 from ostock.views.functions import load_functions
 from ostock.views.models import Positioned, ReadModel
@@ -30,7 +30,7 @@ def add_projector(
     apply: Apply,
 ) -> None:
     """Add agent `name` applying the records of `topics` (named `expected`) with `apply`."""
-    codec = Codec()
+    codec = registry_codec(settings)  # finds schemas published after it was built
     dead_letters = DeadLetters(app, settings.topics.dead_letters)
 
     async def handle(writer: ViewWriter, events: Sequence[EventT[bytes]]) -> None:

@@ -24,7 +24,7 @@ import faust
 from faust.types import EventT, StreamT
 
 from ostock.commands import Command
-from ostock.contract import Codec
+from ostock.schema_registry import register, registry_codec
 from ostock.settings import Settings
 from ostock.views.keys import Keys
 from streams.batches import decode_all, held_batches, redis_client
@@ -41,7 +41,8 @@ NAME = "cascade-delete-saga"
 
 def install(app: faust.App, settings: Settings) -> None:
     """Add the saga's agent over settings.topics.organization_events and license_events."""
-    codec = Codec()
+    codec = registry_codec(settings)  # finds schemas published after it was built
+    register(settings, codec.schemas)  # before it sends a command with one of them
     dead_letters = DeadLetters(app, settings.topics.dead_letters)
     sender = CommandSender(app, settings, codec)
 

@@ -10,7 +10,7 @@ import orjson
 import typer
 
 from ostock import deadletters as dlq
-from ostock.contract import Codec, UndecodableRecord
+from ostock.contract import UndecodableRecord
 from ostock.deadletter_queue import (
     DeadLetter,
     DeadLetterQueue,
@@ -19,6 +19,7 @@ from ostock.deadletter_queue import (
     same_records,
 )
 from ostock.deadletter_queue import select as select_letters
+from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
 
 app = typer.Typer(help="The dead-letter topic: list, show, requeue, purge.", no_args_is_help=True)
@@ -104,7 +105,7 @@ def show(letter_id: Annotated[str, typer.Argument(metavar="ID", help="partition:
         typer.echo(f"  {name}: {text}")
     typer.echo(f"key: {(letter.key or b'').decode(errors='replace')}")
     try:
-        record = Codec().decode(letter.value)
+        record = registry_codec(Settings()).decode(letter.value)
         fields = orjson.dumps(record.fields, default=_default).decode()
         typer.echo(f"value: {record.name} {fields}")
     except UndecodableRecord as error:

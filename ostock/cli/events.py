@@ -10,6 +10,7 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, 
 
 from ostock.contract import Codec, UndecodableRecord
 from ostock.kafka import consumer_config
+from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
 
 
@@ -33,7 +34,7 @@ def events(
 ) -> None:
     """Print the records of TOPIC, decoded, one JSON object per line."""
     settings = Settings()
-    codec = Codec()
+    codec = registry_codec(settings)  # reads records of versions published after it was built
     consumer = Consumer(
         consumer_config(settings, "ostock.cli.events", **{"enable.partition.eof": True})
     )

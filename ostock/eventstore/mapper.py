@@ -1,4 +1,4 @@
-"""Domain events <-> Avro event records (MAPPER_TOPIC=ostock.eventstore.mapper:AvroMapper).
+"""Domain events <-> Avro event records (the mapper of ostock.handlers.application).
 
 The stored state of an event IS the Avro record that consumers read from the
 events topic, so the log needs no second encoding.
@@ -27,9 +27,11 @@ def event_id(aggregate_id: str, version: int) -> str:
 class AvroMapper(Mapper[UUID]):
     """Encodes each registered domain event as its Avro record in the contract."""
 
-    def __init__(self, transcoder: Transcoder | None = None, **_: Any) -> None:
+    def __init__(
+        self, transcoder: Transcoder | None = None, codec: Codec | None = None, **_: Any
+    ) -> None:
         super().__init__(transcoder)  # type: ignore[arg-type]
-        self.codec = Codec()
+        self.codec = codec or Codec()
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         name = EVENT_RECORDS[type(domain_event)]

@@ -5,13 +5,14 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import AggregateRecorder
+from eventsourcing.persistence import AggregateRecorder, Mapper
 
-from ostock.contract import Record
+from ostock.contract import Codec, Record
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import AlreadyExists, InvalidField, NotFound
 from ostock.eventstore.factory import KafkaFactory, env_name
 from ostock.eventstore.log import KafkaEventLog
+from ostock.eventstore.mapper import AvroMapper
 from ostock.kafka import Headers, security_config
 from ostock.settings import Settings
 
@@ -20,7 +21,6 @@ def kafka_env(settings: Settings, events_topic: str, transactional_id: str) -> d
     """The eventsourcing environment that stores events in Kafka as Avro records."""
     return {
         "PERSISTENCE_MODULE": "ostock.eventstore.factory:KafkaFactory",
-        "MAPPER_TOPIC": "ostock.eventstore.mapper:AvroMapper",
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
         "KAFKA_EVENTS_TOPIC": events_topic,
         "KAFKA_TRANSACTIONAL_ID": transactional_id,
@@ -35,6 +35,15 @@ class CommandApplication(Application[UUID]):
 
     #: The method that decides each command record, by record name.
     decisions: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, env: dict[str, str], codec: Codec | None = None) -> None:
+        # Set first: Application.__init__ constructs the mapper, which encodes with it.
+        self.codec = codec or Codec()
+        super().__init__(env=env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        # Its events are the Avro records of the contract (ostock.eventstore.mapper).
+        return AvroMapper(self.construct_transcoder(), codec=self.codec)
 
     def construct_recorder(self) -> AggregateRecorder:  # type: ignore[override]
         # Kafka has no application-wide sequence: aggregates are all this needs.

@@ -5,7 +5,7 @@ It knows organizations only from organization events (OrganizationDirectory).
 
 from typing import Any, ClassVar
 
-from ostock.contract import Record
+from ostock.contract import Codec, Record
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import NotFound
 from ostock.domain.license import License, LicenseDetails, OrganizationStanding
@@ -33,9 +33,11 @@ class LicensingService(CommandApplication):
         "ostock.license.DeleteLicense": "delete",
     }
 
-    def __init__(self, directory: OrganizationDirectory, env: dict[str, str]) -> None:
+    def __init__(
+        self, directory: OrganizationDirectory, env: dict[str, str], codec: Codec | None = None
+    ) -> None:
         self.directory = directory
-        super().__init__(env=env)
+        super().__init__(env=env, codec=codec)
 
     def assigned(self, partitions: list[int]) -> None:
         self.directory.assign(partitions)

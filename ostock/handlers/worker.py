@@ -15,14 +15,17 @@ from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
 from ostock.handlers.runner import CommandHandler, HandlerSpec, handler_group
 from ostock.kafka import admin_config, consumer_config
+from ostock.schema_registry import KafkaSchemaLookup, register
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ServiceFactory = Callable[[Settings, str], tuple[HandlerSpec, CommandApplication]]
+ServiceFactory = Callable[[Settings, str, Codec], tuple[HandlerSpec, CommandApplication]]
 
 
-def _organization(settings: Settings, instance: str) -> tuple[HandlerSpec, CommandApplication]:
+def _organization(
+    settings: Settings, instance: str, codec: Codec
+) -> tuple[HandlerSpec, CommandApplication]:
     spec = HandlerSpec(
         OrganizationService.name,
         settings.topics.organization_commands,
@@ -31,10 +34,12 @@ def _organization(settings: Settings, instance: str) -> tuple[HandlerSpec, Comma
     env = kafka_env(
         settings, settings.topics.organization_events, f"ostock.{spec.service}.{instance}"
     )
-    return spec, OrganizationService(env=env)
+    return spec, OrganizationService(env=env, codec=codec)
 
 
-def _licensing(settings: Settings, instance: str) -> tuple[HandlerSpec, CommandApplication]:
+def _licensing(
+    settings: Settings, instance: str, codec: Codec
+) -> tuple[HandlerSpec, CommandApplication]:
     spec = HandlerSpec(
         LicensingService.name, settings.topics.license_commands, tuple(LicensingService.decisions)
     )
@@ -47,10 +52,10 @@ def _licensing(settings: Settings, instance: str) -> tuple[HandlerSpec, CommandA
         settings.topics.organization_events,
         settings.topics.organization_commands,
         handler_group(OrganizationService.name),
-        Codec(),
+        codec,
         settings.kafka_timeout_s,
     )
-    return spec, LicensingService(directory, env)
+    return spec, LicensingService(directory, env, codec)
 
 
 SERVICES: dict[str, ServiceFactory] = {"organization": _organization, "licensing": _licensing}
@@ -62,12 +67,18 @@ def run_handler(settings: Settings, service: str, instance: str = "1") -> None:
     `instance` names this writer: a restarted writer with the same name fences its
     predecessor and aborts the transaction it left open at once.
     """
-    spec, application = SERVICES[service](settings, instance)
-    handler = CommandHandler(settings, spec, application, Codec(), instance)
+    # One codec for commands, events and the directory: it finds in the schema registry
+    # the writer schemas of versions published after this process was built.
+    lookup = KafkaSchemaLookup(settings)
+    codec = Codec(lookup=lookup)
+    register(settings, codec.schemas)  # before it writes a record with one of them
+    spec, application = SERVICES[service](settings, instance, codec)
+    handler = CommandHandler(settings, spec, application, codec, instance)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     log.info("%s handler %s consuming %s", service, instance, spec.commands_topic)
     handler.run(stop)
     application.close()
+    lookup.close()
     log.info("%s handler stopped after %d commands", service, handler.handled)

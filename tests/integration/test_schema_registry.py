@@ -8,13 +8,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
+from eventsourcing.persistence import StoredEvent
 
 from ostock.contract import Codec, UndecodableRecord, load_schemas
 from ostock.contract.codec import MARKER
 from ostock.contract.schemas import SCHEMAS_DIR
+from ostock.handlers.application import kafka_env
+from ostock.handlers.organization import OrganizationService
 from ostock.kafka import admin_config
 from ostock.schema_registry import KafkaSchemaLookup, register
 from ostock.settings import Settings
@@ -103,3 +107,22 @@ def test_a_schema_registered_after_the_first_read_is_found_on_the_next(
     data = writer.encode(CREATED, V1_FIELDS | {"website": None, "vat_id": "BE0123"})
 
     assert old.decode(data) == (CREATED, V1_FIELDS)
+
+
+def test_a_v1_service_rebuilds_its_aggregates_from_v2_events(
+    settings: Settings, tmp_path: Path, lookup: KafkaSchemaLookup
+) -> None:
+    # As ostock.handlers.worker builds it: one codec, with the lookup, for its events too.
+    old = Codec(load_schemas(v1_schemas(tmp_path)), lookup=lookup)
+    env = kafka_env(
+        settings, settings.topics.organization_events, f"ostock.registry-test.{uuid4().hex}"
+    )
+    service = OrganizationService(env=env, codec=old)
+    v2_event = Codec().encode(CREATED, V1_FIELDS | {"website": "https://acme.example"})
+    try:
+        created: Any = service.mapper.to_domain_event(StoredEvent(UUID(ORG), 1, CREATED, v2_event))
+    finally:
+        service.close()
+
+    assert (created.originator_id, created.originator_version) == (UUID(ORG), 1)
+    assert (created.name, created.contact_email) == ("Acme", "ada@acme.example")
