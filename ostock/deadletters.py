@@ -13,6 +13,15 @@ FAILED_AT = "dlq-failed-at"
 CONSUMER = "dlq-consumer"
 
 
+class Unprocessable(Exception):
+    """A record that was read but cannot be processed, for a reason that retrying does
+    not remove (`reason`: its dlq-reason)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
 def dead_letter_headers(
     *,
     reason: str,

@@ -1,4 +1,5 @@
-"""Poison records (undecodable, unknown schema, wrong type) go to the dead-letter topic,
+"""Poison records (undecodable, unknown schema, wrong type, or refused by Redis when
+applied) go to the dead-letter topic,
 keeping their key and value, with headers saying why and whence (ostock.deadletters)."""
 
 import asyncio
@@ -10,12 +11,12 @@ import faust
 from faust.types import Message
 
 from ostock.contract import UndecodableRecord
-from ostock.deadletters import dead_letter_headers
+from ostock.deadletters import Unprocessable, dead_letter_headers
 from ostock.kafka import Headers
 
 log = logging.getLogger(__name__)
 
-Poison = tuple[Message, UndecodableRecord]
+Poison = tuple[Message, UndecodableRecord | Unprocessable]
 
 
 class DeadLetters:
@@ -30,7 +31,9 @@ class DeadLetters:
         pending = [await self._send(message, error) for message, error in poison]
         await asyncio.gather(*pending)
 
-    async def _send(self, message: Message, error: UndecodableRecord) -> asyncio.Future[object]:
+    async def _send(
+        self, message: Message, error: UndecodableRecord | Unprocessable
+    ) -> asyncio.Future[object]:
         log.warning(
             "dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, error
         )

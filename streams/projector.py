@@ -3,17 +3,20 @@ trip, poison records dead-lettered. At least once, made harmless by idempotent w
 
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from functools import partial
 
 import faust
 from faust.types import EventT, StreamT
+from redis.exceptions import ResponseError
 
+from ostock.deadletters import Unprocessable
 from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
 from ostock.views.functions import load_functions
 from ostock.views.models import Positioned, ReadModel
 from ostock.views.store import ViewWriter
 from streams.batches import decode_all, held_batches, redis_client
-from streams.deadletters import DeadLetters
+from streams.deadletters import DeadLetters, Poison
 from streams.retry import until_done
 
 log = logging.getLogger(__name__)
@@ -35,9 +38,32 @@ def add_projector(
 
     async def handle(writer: ViewWriter, events: Sequence[EventT[bytes]]) -> None:
         records, poison = decode_all(codec, events, expected)
-        await until_done(lambda: apply(writer, records), f"{name}: applying {len(records)}")
+        try:
+            await until_done(
+                lambda: apply(writer, records), f"{name}: applying {len(records)}", refused
+            )
+        except ResponseError:
+            poison += await one_by_one(writer, records, events)
         if poison:
             await until_done(lambda: dead_letters.send(poison), f"{name}: dead-lettering")
+
+    async def one_by_one(
+        writer: ViewWriter, records: Sequence[Positioned], events: Sequence[EventT[bytes]]
+    ) -> list[Poison]:
+        """Apply a batch that Redis refused record by record: the ones it refuses alone
+        are poison, the others applied."""
+        messages = {
+            (e.message.topic, e.message.partition, e.message.offset): e.message for e in events
+        }
+        poison: list[Poison] = []
+        for record in records:
+            try:
+                alone = partial(apply, writer, [record])
+                await until_done(alone, f"{name}: applying one", refused)
+            except ResponseError as error:
+                message = messages[(record.topic, record.partition, record.offset)]
+                poison.append((message, Unprocessable("apply-error", str(error))))
+        return poison
 
     async def agent(stream: StreamT[bytes]) -> None:
         # The client lives in the worker's event loop, as long as the agent.
@@ -51,6 +77,13 @@ def add_projector(
             await redis.aclose()
 
     app.agent(app.topic(*topics), name=name)(agent)
+
+
+def refused(error: Exception) -> bool:
+    """Whether Redis refused a call for what it holds (a function's error reply): the
+    same call would be refused again. Its subclasses (no permission, out of memory,
+    read-only replica, ...) and connection errors may go away, and are retried."""
+    return type(error) is ResponseError
 
 
 def add_model_projector(app: faust.App, settings: Settings, model: ReadModel) -> None:

@@ -17,6 +17,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
+import redis as redis_lib
 from confluent_kafka import Producer
 
 from ostock import deadletters as dlq
@@ -31,6 +32,7 @@ from ostock.handlers.runner import CommandHandler, HandlerSpec, handler_group
 from ostock.kafka import Headers, producer_config
 from ostock.publisher import CommandPublisher
 from ostock.settings import Settings
+from ostock.views.keys import Keys
 from tests.kafka_helpers import all_results, results_for
 from tests.processes import Worker, settings_env
 from tests.projectors import Projector, fresh, produce
@@ -361,3 +363,33 @@ def test_purge_drops_the_oldest_letters_then_all(settings: Settings, tmp_path: P
     assert DeadLetterQueue(own).letters() == []
     nothing = ostock_dlq(own, "purge", "--all", "--yes")
     assert "0 record(s) dropped" in nothing.stderr
+
+
+def test_an_event_redis_refuses_is_dead_lettered_and_the_others_applied(
+    system: dict[str, Worker], system_settings: Settings, api: httpx.Client
+) -> None:
+    """A record that decodes but that Redis refuses (here its view key holds a string, a
+    WRONGTYPE error on every try) is dead-lettered as apply-error; the rest of its batch
+    is applied."""
+    refused, fine = str(uuid4()), str(uuid4())
+    key = Keys(system_settings.redis_prefix).organization(refused)  # first generation
+    client = redis_lib.Redis.from_url(system_settings.redis_url)
+    client.set(key, "not a hash")
+    try:
+        CommandPublisher(system_settings).publish(
+            [create(refused, "Refused by Redis"), create(fine, "Applied")]
+        )
+        view = api.get(f"/v1/organizations/{fine}", params={"min_version": 1})
+        assert view.status_code == 200, view.text
+        consumer = f"{system_settings.redis_prefix}.organization-projector"
+
+        def refused_letter(found: list[DeadLetter]) -> bool:
+            return any(d.reason == "apply-error" and d.get(dlq.CONSUMER) == consumer for d in found)
+
+        letters = wait_for_letters(system_settings, refused_letter)
+        letter = next(d for d in letters if d.reason == "apply-error")
+        assert "WRONGTYPE" in letter.get(dlq.ERROR)
+        assert letter.source[0] == system_settings.topics.organization_events
+        assert client.get(key) == b"not a hash"  # nothing half-written
+    finally:
+        client.delete(key)
