@@ -19,8 +19,12 @@ from ostock.contract.codec import MARKER
 from ostock.contract.schemas import SCHEMAS_DIR
 from ostock.handlers.application import kafka_env
 from ostock.handlers.organization import OrganizationService
+from ostock.infra.acls import ensure_acls, grants
+from ostock.infra.local import LocalInfra
+from ostock.infra.ports import free_port
+from ostock.infra.topics import ensure_topics
 from ostock.kafka import admin_config
-from ostock.schema_registry import KafkaSchemaLookup, register
+from ostock.schema_registry import KafkaSchemaLookup, RegistrationError, register
 from ostock.settings import Settings
 from tests import records
 
@@ -42,6 +46,28 @@ def v1_schemas(folder: Path) -> Path:
         (folder / path.parent.name).mkdir(exist_ok=True)
         shutil.copy(path, folder / path.parent.name / path.name)
     return folder
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings (as the admin) of a Kafka of this module's own, with SCRAM logins and ACLs."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("secured"),
+        kafka_bootstrap=f"127.0.0.1:{free_port()}",
+        kafka_controller_port=free_port(),
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        kafka_security="sasl_scram",
+        redis_security="acl",
+        topic_partitions=1,
+    )
+    local = LocalInfra.from_settings(settings)
+    try:
+        local.up()
+        ensure_topics(settings)
+        ensure_acls(settings)
+        yield settings
+    finally:
+        local.down()
 
 
 @pytest.fixture
@@ -126,3 +152,31 @@ def test_a_v1_service_rebuilds_its_aggregates_from_v2_events(
 
     assert (created.originator_id, created.originator_version) == (UUID(ORG), 1)
     assert (created.name, created.contact_email) == ("Acme", "ada@acme.example")
+
+
+@pytest.mark.parametrize("principal", sorted(grants(Settings())))
+def test_under_acls_every_principal_finds_a_schema_it_does_not_ship(
+    secured: Settings, principal: str, tmp_path: Path
+) -> None:
+    login = secured.model_copy(update={"kafka_principal": principal})
+    lookup = KafkaSchemaLookup(login)
+    old = Codec(load_schemas(v1_schemas(tmp_path)), lookup=lookup)
+    data = Codec().encode(CREATED, V1_FIELDS | {"website": "https://acme.example"})
+    try:
+        assert old.decode(data) == (CREATED, V1_FIELDS)
+    finally:
+        lookup.close()
+
+
+@pytest.mark.parametrize("principal", ["api", "organization-service", "licensing-service", "saga"])
+def test_under_acls_every_writer_registers_its_schemas(secured: Settings, principal: str) -> None:
+    login = secured.model_copy(update={"kafka_principal": principal})
+
+    assert register(login, load_schemas()) == len(load_schemas().by_fingerprint)
+
+
+def test_under_acls_a_projector_registers_nothing(secured: Settings) -> None:
+    login = secured.model_copy(update={"kafka_principal": "projector"})
+
+    with pytest.raises(RegistrationError):
+        register(login, load_schemas())
