@@ -4,6 +4,7 @@ The jars are resolved once by Maven into the cache folder (pom.xml beside this
 file pins the version); every later start runs offline.
 """
 
+import hashlib
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,10 +33,13 @@ def kafka_version() -> str:
 
 
 def ensure_jars(cache_dir: Path) -> Path:
-    """Return the folder holding Kafka's jars, resolving them with Maven on first use."""
+    """Return the folder holding Kafka's jars (broker and tools), resolving them with Maven
+    on first use. The folder is named after pom.xml's digest: a folder resolved from an
+    older pom (missing a jar added since) is never trusted."""
     home = cache_dir / f"kafka-{kafka_version()}"
+    digest = hashlib.sha256(POM.read_bytes()).hexdigest()[:12]
     goal = ["dependency:copy-dependencies", "-DincludeScope=runtime"]
-    return resolve("Kafka jars", POM, goal, home / "libs", home / "maven.log")
+    return resolve("Kafka jars", POM, goal, home / f"libs-{digest}", home / "maven.log")
 
 
 class KafkaBroker:
