@@ -30,10 +30,11 @@ class Load:
 
 @dataclass(frozen=True)
 class Target:
-    """A running server and the URL and token the load generator uses."""
+    """A running server: the URL and token the load generator uses, and its pid."""
 
     url: str
     token: str
+    pid: int
 
 
 @contextmanager
@@ -46,7 +47,8 @@ def ostock_api(settings: Settings, organization_id: str, logs: Path) -> Iterator
     try:
         wait_http(f"http://127.0.0.1:{port}/health/live", process, log)
         token = dev_issuer(settings).mint("admin", "bench", ttl_s=3600)
-        yield Target(f"http://127.0.0.1:{port}/v1/organizations/{organization_id}", token)
+        url = f"http://127.0.0.1:{port}/v1/organizations/{organization_id}"
+        yield Target(url, token, process.pid)
     finally:
         stop(process)
 
@@ -64,7 +66,8 @@ def bare_api(settings: Settings, organization_id: str, logs: Path) -> Iterator[T
     process = start(args, env, log)
     try:
         wait_http(f"http://127.0.0.1:{port}/", process, log)
-        yield Target(f"http://127.0.0.1:{port}/v1/organizations/{organization_id}", "")
+        url = f"http://127.0.0.1:{port}/v1/organizations/{organization_id}"
+        yield Target(url, "", process.pid)
     finally:
         stop(process)
 

@@ -1,20 +1,22 @@
 """Pipeline: CreateOrganization commands to organization views in Redis.
 
 Measured: the real organization handler and projector as processes, from the first
-publish until the last view exists. Baseline: a bare loop of confluent-kafka and fastavro,
-the same N records produced to a fresh topic of the same shape, one consumer thread
-decoding them and writing one HSET per record, pipelined per batch.
+publish until the last view exists. Baseline: benchmarks.bare_loop as a process, a bare
+loop of confluent-kafka and fastavro, the same N records produced to a fresh topic of
+the same shape, decoded and written as one HSET (and its PUBLISH) per record, pipelined
+per batch. Both sides run side by side for the whole benchmark, so the latency runs
+(benchmarks.latency) use them too.
 """
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from uuid import uuid4
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 # confluent_kafka.admin re-exports NewTopic without listing it, which mypy --strict flags.
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
@@ -26,12 +28,22 @@ from ostock.commands import Issuer, organization_command
 from ostock.contract import Codec
 from ostock.kafka import producer_config
 from ostock.settings import Settings
-from ostock.views.keys import Keys
+from ostock.views.generations import live_generations
+from ostock.views.keys import Keys, generations_key
 
 Record = tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]
 WORKERS = ("organization-handler", "organization-projector")
 WAIT_TIMEOUT_S = 120.0
-BATCH = 500
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the comparison, running: where it takes commands, the key base of its
+    views, and its processes' pids by name."""
+
+    topic: str
+    base: str
+    pids: dict[str, int]
 
 
 def commands(codec: Codec, count: int) -> tuple[list[str], list[Record]]:
@@ -76,87 +88,61 @@ def wait_for_keys(redis: Redis, keys: list[str]) -> None:
             time.sleep(0.005)
 
 
+def view_keys(redis: Redis, base: str) -> Keys:
+    """The keys of the live generations under `base` (g0 in a fresh benchmark)."""
+    state = cast(dict[bytes, bytes], redis.hgetall(generations_key(base)))
+    return Keys(base, live_generations(state))
+
+
 @contextmanager
-def system(settings: Settings, logs: Path) -> Iterator[None]:
+def system(settings: Settings, logs: Path) -> Iterator[Side]:
     """The organization handler and projector as processes, warmed up by one command."""
     env = settings_env(settings)
-    processes = [
-        start(["-m", "ostock", *PROCESSES[name]], env, logs / f"{name}.log") for name in WORKERS
-    ]
+    processes = {
+        name: start(["-m", "ostock", *PROCESSES[name]], env, logs / f"{name}.log")
+        for name in WORKERS
+    }
+    side = Side(
+        settings.topics.organization_commands,
+        settings.redis_prefix,
+        {name: process.pid for name, process in processes.items()},
+    )
     try:
-        system_run(settings, 1)
-        yield
+        run(settings, side, 1)
+        yield side
     finally:
-        for process in processes:
+        for process in processes.values():
             stop(process)
 
 
-def system_run(settings: Settings, count: int) -> tuple[float, str]:
-    """Commands per second through the running handler and projector, and one organization
-    id whose view now exists."""
-    ids, records = commands(Codec(), count)
-    keys = Keys(settings.redis_prefix)
-    producer = Producer(producer_config(settings))
-    with Redis.from_url(settings.redis_url) as redis:
-        started = time.perf_counter()
-        produce_all(producer, settings.topics.organization_commands, records)
-        wait_for_keys(redis, [keys.organization(organization_id) for organization_id in ids])
-        return count / (time.perf_counter() - started), ids[-1]
-
-
-def bare_run(settings: Settings, count: int) -> float:
-    """Records per second through the bare produce → consume → Redis loop."""
+@contextmanager
+def bare(settings: Settings, logs: Path) -> Iterator[Side]:
+    """benchmarks.bare_loop on a fresh topic of the commands topic's shape, warmed up by
+    one command."""
     topic = f"bench-bare-{uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])[topic].result(30)
-    codec = Codec()
-    _, records = commands(codec, count)
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": topic,
-            "enable.auto.commit": False,
-        }
+    base = f"{settings.redis_prefix}-bare"
+    process = start(
+        ["-m", "benchmarks.bare_loop", topic, base], settings_env(settings), logs / "bare.log"
     )
-    consumer.assign(
-        [TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(settings.topic_partitions)]
-    )
-    done = threading.Event()
-    thread = threading.Thread(target=_consume, args=(consumer, codec, settings, count, done))
-    thread.start()
-    started = time.perf_counter()
-    produce_all(Producer(producer_config(settings)), topic, records)
-    finished = done.wait(WAIT_TIMEOUT_S)
-    elapsed = time.perf_counter() - started
-    thread.join()
-    consumer.close()
-    admin.delete_topics([topic])
-    if not finished:
-        raise TimeoutError("the bare loop did not finish")
-    return count / elapsed
+    side = Side(topic, base, {"bare loop": process.pid})
+    try:
+        run(settings, side, 1)
+        yield side
+    finally:
+        stop(process)
+        admin.delete_topics([topic])
 
 
-def _consume(
-    consumer: Consumer, codec: Codec, settings: Settings, count: int, done: threading.Event
-) -> None:
-    seen = 0
-    deadline = time.monotonic() + WAIT_TIMEOUT_S
-    # Keys of the same shape as the views', under a base of its own.
-    keys = Keys(f"{settings.redis_prefix}-bare")
+def run(settings: Settings, side: Side, count: int) -> tuple[float, str]:
+    """Commands per second through a running side, from the first publish until the last
+    view exists, and one organization id whose view now exists."""
+    ids, records = commands(Codec(), count)
+    producer = Producer(producer_config(settings))
     with Redis.from_url(settings.redis_url) as redis:
-        while seen < count and time.monotonic() < deadline:
-            messages = consumer.consume(BATCH, timeout=0.1)
-            pipe = redis.pipeline(transaction=False)
-            for message in messages:
-                if message.error() is not None:
-                    continue
-                fields = codec.decode(message.value()).fields
-                body = json.dumps(fields, default=str)
-                pipe.hset(
-                    keys.organization(fields["meta"]["aggregate_id"]),
-                    mapping={"version": 1, "body": body},
-                )
-                seen += 1
-            pipe.execute()
-    if seen >= count:
-        done.set()
+        keys = view_keys(redis, side.base)
+        started = time.perf_counter()
+        produce_all(producer, side.topic, records)
+        wait_for_keys(redis, [keys.organization(organization_id) for organization_id in ids])
+        return count / (time.perf_counter() - started), ids[-1]

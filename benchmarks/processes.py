@@ -63,3 +63,12 @@ def wait_http(url: str, process: "subprocess.Popen[bytes]", log: Path) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer in {READY_TIMEOUT_S} s")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The peak resident set size of a running process so far (VmHWM), in MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")

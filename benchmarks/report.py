@@ -7,9 +7,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.stats import Figure
+from benchmarks.stats import CEILING, Figure
 from ostock.infra.kafka import kafka_version
 
+ABOUT = (
+    "- pipeline: CreateOrganization commands through the organization handler and",
+    "  projector processes until every view exists; baseline: benchmarks/bare_loop.py,",
+    "  one process consuming, decoding (fastavro) and writing each view with HSET and",
+    "  PUBLISH, one pipelined round trip per batch.",
+    "- command to view at N/s offered: open loop, commands sent on schedule; latency =",
+    "  the view's PUBLISH seen by a subscriber minus the scheduled send time; same",
+    "  baseline.",
+    "- API: GET of one organization view from 32 keep-alive clients in a process of",
+    "  their own; baseline: a bare ASGI app doing the same HGET under the same uvicorn.",
+    "- replay, N events: events/s of ostock.replay.rebuild (every read model, as",
+    "  `ostock replay` reports it) on a log of N events produced as the handlers write",
+    "  them; baseline: the same log read and decoded with no writes (same consumer",
+    "  configuration, batch size and Codec), each in a process of its own.",
+    "- peak RSS: VmHWM of each pipeline process after the pipeline runs (baseline: the",
+    "  bare loop's), of the API after its runs (baseline: the bare ASGI app's), one",
+    "  reading each; ru_maxrss of each replay and decode run.",
+    "- broker ceiling: Kafka's ProducerPerformance and ConsumerPerformance (4.1.1)",
+    "  against the same broker, records of the event log's mean size, as many as the",
+    "  largest log; for reference, no baseline.",
+)
 HEADER = ("figure", "unit", "O-stock median (min-max)", "baseline median (min-max)", "ratio")
 
 
@@ -30,10 +51,18 @@ def machine() -> dict[str, Any]:
     }
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as `uptime` shows them."""
+    return ", ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def rows(figures: list[Figure]) -> list[tuple[str, ...]]:
-    """One row per figure: measured and baseline with their spread, and the ratio."""
+    """One row per figure: measured and baseline with their spread, and the ratio (a
+    ceiling has neither baseline nor ratio)."""
     return [
         (f.name, f.unit, f.measured.spread(), f.baseline.spread(), f"{f.ratio:.2f}x")
+        if f.kind != CEILING
+        else (f.name, f.unit, f.measured.spread(), "(the broker's ceiling)", "-")
         for f in figures
     ]
 
@@ -54,6 +83,8 @@ def markdown(figures: list[Figure], info: dict[str, Any], settings: dict[str, An
         "",
         "Written by `ostock bench`; each figure is the median of its runs, the range in",
         "brackets, beside its baseline measured in the same run (DESIGN section 12).",
+        "",
+        *ABOUT,
         "",
         *(f"- {name}: {value}" for name, value in {**info, **settings}.items()),
         "",

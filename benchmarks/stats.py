@@ -29,14 +29,21 @@ class Series:
         return f"{_fmt(self.median)} ({_fmt(low)}-{_fmt(high)})"
 
 
+#: A figure beside its baseline.
+COMPARED = "compared"
+#: A reference figure with no baseline: the broker's own ceiling.
+CEILING = "ceiling"
+
+
 @dataclass
 class Figure:
-    """One figure and its baseline, in the same unit."""
+    """One figure and its baseline, in the same unit (a CEILING has none)."""
 
     name: str
     unit: str
     measured: Series = field(default_factory=Series)
     baseline: Series = field(default_factory=Series)
+    kind: str = COMPARED
 
     @property
     def ratio(self) -> float:
@@ -46,6 +53,7 @@ class Figure:
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "kind": self.kind,
             "unit": self.unit,
             "measured": self.measured.as_dict(),
             "baseline": self.baseline.as_dict(),

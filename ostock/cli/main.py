@@ -34,7 +34,9 @@ def bench(
     out: Annotated[Path, typer.Option(help="Folder of benchmarks.json.")] = RESULTS,
     docs: Annotated[Path, typer.Option(help="The Markdown page.")] = DOCS,
 ) -> None:
-    """Benchmark the pipeline and the API against their bare baselines (DESIGN section 12)."""
+    """Benchmark the pipeline (rate, latency at fixed offered rates, memory), the API and
+    replay against their bare baselines, beside the broker's own ceiling (DESIGN section
+    12)."""
     from benchmarks.harness import bench  # imported here: only this command needs it
 
     bench(quick, tiny, out, docs)

@@ -17,8 +17,30 @@ def test_quick_bench_writes_every_figure_and_its_baseline(tmp_path: Path) -> Non
 
     results = json.loads((tmp_path / "benchmarks.json").read_text())
     names = {figure["name"] for figure in results["figures"]}
-    assert {"pipeline", "API GET organization", "API GET organization p99"} <= names
+    assert {
+        "pipeline",
+        "peak RSS organization-handler (pipeline runs)",
+        "peak RSS organization-projector (pipeline runs)",
+        "command to view p50 at 500/s offered",
+        "command to view p99 at 1,000/s offered",
+        "command to view max at 1,000/s offered",
+        "API GET organization",
+        "API GET organization p99",
+        "peak RSS API (API runs)",
+        "replay, 2,000 events",
+        "peak RSS replay, 2,000 events",
+    } <= names
+    ceilings = [f for f in results["figures"] if f["kind"] == "ceiling"]
+    assert {f["unit"] for f in ceilings} == {"records/s", "MB/s"}
+    assert {f["name"].split(",")[0] for f in ceilings} == {
+        "broker ceiling: ProducerPerformance",
+        "broker ceiling: ConsumerPerformance",
+    }
     for figure in results["figures"]:
-        assert figure["measured"]["runs"] and figure["baseline"]["runs"], figure
-        assert figure["measured"]["median"] > 0 and figure["baseline"]["median"] > 0, figure
-    assert "| pipeline |" in docs.read_text()
+        assert figure["measured"]["runs"] and figure["measured"]["median"] > 0, figure
+        if figure["kind"] != "ceiling":
+            assert figure["baseline"]["runs"] and figure["baseline"]["median"] > 0, figure
+    assert results["settings"]["event_record_bytes"] > 0
+    assert results["machine"]["load_average_at_start"]
+    page = docs.read_text()
+    assert "| pipeline |" in page and "| replay, 2,000 events |" in page
