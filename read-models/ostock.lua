@@ -25,8 +25,9 @@ local function bad_version(version)
   return redis.error_reply('ERR version must be a number, got ' .. tostring(version))
 end
 
--- 1 if applied, 0 if ignored (or an error reply).
-local function apply_view(key, version, body)
+-- 1 if applied, 0 if ignored (or an error reply). `announce`: PUBLISH the change (not
+-- while a replay builds a generation nobody reads yet).
+local function apply_view(key, version, body, announce)
   local new = tonumber(version)
   if not new then
     return bad_version(version)
@@ -37,8 +38,10 @@ local function apply_view(key, version, body)
   end
   body = keep_created_at(body, stored[2])
   redis.call('HSET', key, 'version', version, 'body', body)
-  -- The channel is the key itself: a reader waiting for one view subscribes to its key.
-  redis.call('PUBLISH', key, version)
+  if announce then
+    -- The channel is the key itself: a reader waiting for one view subscribes to its key.
+    redis.call('PUBLISH', key, version)
+  end
   return 1
 end
 
@@ -46,8 +49,8 @@ end
 -- set, all scores 0, so in entry order) is added while it is listed and removed once not.
 -- The creation brings the entry ("<created_at, microseconds, zero-padded>:<id>": creation
 -- order), kept in the view's hash, field `entry`, for the events after it, which bring ''.
-local function apply_listed_view(view_key, index_key, version, body, entry, listed)
-  local applied = apply_view(view_key, version, body)
+local function apply_listed_view(view_key, index_key, version, body, entry, listed, announce)
+  local applied = apply_view(view_key, version, body, announce)
   if applied ~= 1 then
     return applied
   end
@@ -57,7 +60,7 @@ local function apply_listed_view(view_key, index_key, version, body, entry, list
     redis.call('HSET', view_key, 'entry', entry)
   end
   if entry then
-    if listed == '1' then
+    if tostring(listed) == '1' then
       redis.call('ZADD', index_key, 0, entry)
     else
       redis.call('ZREM', index_key, entry)
@@ -68,7 +71,7 @@ end
 
 -- An event history is a sorted set of entries scored by version: an entry is added only
 -- if its version is above the highest one there, so a repeated or older event adds nothing.
-local function add_history(key, version, entry)
+local function add_history(key, version, entry, announce)
   local new = tonumber(version)
   if not new then
     return bad_version(version)
@@ -78,21 +81,23 @@ local function add_history(key, version, entry)
     return 0
   end
   redis.call('ZADD', key, new, entry)
-  redis.call('PUBLISH', key, version)
+  if announce then
+    redis.call('PUBLISH', key, version)
+  end
   return 1
 end
 
 -- The writes an event asks for: how many keys and args each takes, and what applies it
--- (given its keys, ARGV, and the position of its first arg there).
+-- (given its keys, the write, the position of its first arg there, and `announce`).
 local WRITES = {
-  view = {keys = 1, args = 2, apply = function(keys, args, a)
-    return apply_view(keys[1], args[a], args[a + 1])
+  view = {keys = 1, args = 2, apply = function(keys, w, a, announce)
+    return apply_view(keys[1], w[a], w[a + 1], announce)
   end},
-  listed = {keys = 2, args = 4, apply = function(keys, args, a)
-    return apply_listed_view(keys[1], keys[2], args[a], args[a + 1], args[a + 2], args[a + 3])
+  listed = {keys = 2, args = 4, apply = function(keys, w, a, announce)
+    return apply_listed_view(keys[1], keys[2], w[a], w[a + 1], w[a + 2], w[a + 3], announce)
   end},
-  history = {keys = 1, args = 2, apply = function(keys, args, a)
-    return add_history(keys[1], args[a], args[a + 1])
+  history = {keys = 1, args = 2, apply = function(keys, w, a, announce)
+    return add_history(keys[1], w[a], w[a + 1], announce)
   end},
 }
 
@@ -118,30 +123,30 @@ local function generations(base, model)
   return state[1] or FIRST_GENERATION, state[2], state[3]
 end
 
--- Applies one event's writes (ARGV[a] is its first) under `prefix`, or only steps over
--- them when prefix is nil. Returns the number applied (or an error reply) and the
--- position after them.
-local function apply_event(prefix, args, a, nwrites)
+-- Applies one event's writes (each a list: name, keys within a generation, args) under
+-- `prefix`. Returns the number applied, or an error reply.
+local function apply_event(prefix, writes, announce)
   local applied = 0
-  for _ = 1, nwrites do
-    local write = WRITES[args[a]]
+  for _, w in ipairs(writes) do
+    local write = WRITES[w[1]]
     if not write then
-      return redis.error_reply('ERR unknown write ' .. tostring(args[a])), a
+      return redis.error_reply('ERR unknown write ' .. tostring(w[1]))
     end
-    if prefix then
-      local keys = {}
-      for i = 1, write.keys do
-        keys[i] = prefix .. args[a + i]
-      end
-      local result = write.apply(keys, args, a + 1 + write.keys)
-      if type(result) == 'table' then
-        return result, a
-      end
-      applied = applied + result
+    if #w ~= 1 + write.keys + write.args then
+      return redis.error_reply('ERR ' .. w[1] .. ' takes ' .. write.keys .. ' keys and '
+        .. write.args .. ' args')
     end
-    a = a + 1 + write.keys + write.args
+    local keys = {}
+    for i = 1, write.keys do
+      keys[i] = prefix .. w[1 + i]
+    end
+    local result = write.apply(keys, w, 2 + write.keys, announce)
+    if type(result) == 'table' then
+      return result
+    end
+    applied = applied + result
   end
-  return applied, a
+  return applied
 end
 
 -- The last offset applied from each source, read once per call and written back once.
@@ -174,26 +179,31 @@ function Offsets:save()
   end
 end
 
--- Walks ARGV from position `a`: each event's source, offset, number of writes, then its
--- writes (name, keys within a generation, args). `each` applies the event (or not).
-local function each_event(args, a, each)
+-- The events of a batch, MessagePack-encoded in one argument (packing thousands of
+-- arguments costs the client more than the whole call costs Redis): a list of events,
+-- each {source, offset, writes}. `each` applies one (or not), returning the number of
+-- writes applied or an error reply.
+local function each_event(batch, each)
+  local ok, events = pcall(cmsgpack.unpack, batch)
+  if not ok or type(events) ~= 'table' then
+    return redis.error_reply('ERR a batch is a MessagePack list of events')
+  end
   local applied = 0
-  while a <= #args do
-    local source, offset, nwrites = args[a], tonumber(args[a + 1]), tonumber(args[a + 2])
-    if not offset or not nwrites then
-      return redis.error_reply('ERR an event is source, offset, number of writes, writes')
+  for _, event in ipairs(events) do
+    local source, offset, writes = event[1], tonumber(event[2]), event[3]
+    if type(source) ~= 'string' or not offset or type(writes) ~= 'table' then
+      return redis.error_reply('ERR an event is source, offset, writes')
     end
-    local result, after = each(source, offset, a + 3, nwrites)
+    local result = each(source, offset, writes)
     if type(result) == 'table' then
       return result
     end
     applied = applied + result
-    a = after
   end
   return applied
 end
 
--- The live projector of one model: ARGV[1] base, ARGV[2] model, then the events. Each
+-- The live projector of one model: ARGV[1] base, ARGV[2] model, ARGV[3] the batch. Each
 -- event goes to the live generation (and to a retiring one), and to a generation being
 -- built once its replay has handed the event's source over and only if the replay has
 -- not applied it yet: so the built generation gets every event once, in log order.
@@ -204,22 +214,22 @@ local function ostock_project(_, args)
   local live_offsets = offsets(offsets_key(base, live, model))
   local built_offsets = building and offsets(offsets_key(base, building, model))
   local handed = building and handover_key(base, building, model)
-  local result = each_event(args, 3, function(source, offset, a, nwrites)
-    local applied, after = apply_event(base .. ':' .. live .. ':', args, a, nwrites)
+  local result = each_event(args[3], function(source, offset, writes)
+    local applied = apply_event(base .. ':' .. live .. ':', writes, true)
     if type(applied) == 'table' then
       return applied
     end
     live_offsets:set(source, offset)
     -- The writes were checked by the live generation's: these cannot fail differently.
     if retiring then
-      apply_event(base .. ':' .. retiring .. ':', args, a, nwrites)
+      apply_event(base .. ':' .. retiring .. ':', writes, true)
     end
     if building and offset > built_offsets:get(source)
         and redis.call('SISMEMBER', handed, source) == 1 then
-      apply_event(base .. ':' .. building .. ':', args, a, nwrites)
+      apply_event(base .. ':' .. building .. ':', writes, false)
       built_offsets:set(source, offset)
     end
-    return applied, after
+    return applied
   end)
   live_offsets:save()
   if built_offsets then
@@ -229,18 +239,19 @@ local function ostock_project(_, args)
 end
 
 -- A replay building one model: ARGV[1] base, ARGV[2] model, ARGV[3] the generation
--- built, then the events. An event already there (the live projector applied it after
--- the handover) is skipped. Returns the number of writes applied.
+-- built, ARGV[4] the batch. An event already there (the live projector applied it after
+-- the handover) is skipped. Nothing is announced: nobody reads the generation yet.
+-- Returns the number of writes applied.
 local function ostock_replay(_, args)
   local base, model, generation = args[1], args[2], args[3]
   local built = offsets(offsets_key(base, generation, model))
   local prefix = base .. ':' .. generation .. ':'
-  local result = each_event(args, 4, function(source, offset, a, nwrites)
+  local result = each_event(args[4], function(source, offset, writes)
     if offset <= built:get(source) then
-      return apply_event(nil, args, a, nwrites)
+      return 0
     end
     built:set(source, offset)
-    return apply_event(prefix, args, a, nwrites)
+    return apply_event(prefix, writes, false)
   end)
   built:save()
   return result

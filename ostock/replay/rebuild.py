@@ -27,6 +27,7 @@ from ostock.settings import Settings
 from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH
 from ostock.views.keys import MODELS
 from ostock.views.models import Positioned, ReadModel
+from ostock.views.projection import Projected
 from ostock.views.store import ViewWriter
 
 #: Told how many log offsets were read so far and how many there are (both grow).
@@ -84,12 +85,15 @@ class Replay:
         topics = {model.topic(settings.topics) for model in models}
         self.reader = LogReader(settings, topics)
         self._read = 0
+        self._started: float | None = None
+        self._in_flight: asyncio.Future[None] | None = None
 
     async def to_end(self) -> None:
         """Read every partition once to the end it had when the replay began (a snapshot)."""
         at_end: set[str] = set()
         while at_end < self.reader.sources:
             at_end |= await self._step()
+        await self._applied()
         self.progress(self._read, self._read)
 
     async def live_handover(self) -> None:
@@ -103,6 +107,8 @@ class Replay:
         at_end: set[str] = set()
         while pending:
             at_end |= await self._step()
+            if any(part in at_end for _, part in pending):
+                await self._applied()  # a handover compares what Redis holds
             for model, part in sorted(pending):
                 if part in at_end and await self._hand_over(model, part):
                     pending.discard((model, part))
@@ -113,20 +119,36 @@ class Replay:
         return bool(await self.redis.fcall(REPLAY_HANDOVER, 0, *args))
 
     async def _step(self) -> set[str]:
-        """One poll projected and applied; returns the partitions found at their end."""
-        started = time.monotonic()
+        """One poll decoded and projected, its writes sent once the previous batch's are
+        applied; returns the partitions found at their end. Redis applies a batch while
+        the next one is read and projected (two cores, two at work)."""
+        if self._started is None:
+            self._started = time.monotonic()
         batch = await asyncio.to_thread(self.reader.poll, self.settings.replay_batch_size, POLL_S)
         decoded = self._decoded(batch.records)
+        calls = []
         for model in self.models:
             topic = model.topic(self.settings.topics)
             records = [r for r in decoded if r.topic == topic and r.record.name in model.events]
-            applied = await self.writer.replay(model.name, self.generation, model.project(records))
-            self.stats.applied += applied
+            calls.append((model.name, model.project(records)))
+        await self._applied()
+        self._in_flight = asyncio.ensure_future(self._apply(calls))
         self.stats.events += len(batch.records)
-        self.stats.seconds += time.monotonic() - started
         self._read += len(batch.records)
-        self.progress(self._read, max(self._read, self.reader.total))
         return batch.at_end
+
+    async def _apply(self, calls: Sequence[tuple[str, Sequence[Projected]]]) -> None:
+        for model, events in calls:
+            self.stats.applied += await self.writer.replay(model, self.generation, events)
+
+    async def _applied(self) -> None:
+        """Wait until every batch sent is applied."""
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            await in_flight
+        if self._started is not None:
+            self.stats.seconds = time.monotonic() - self._started
+        self.progress(self._read, max(self._read, self.reader.total))
 
     def _decoded(self, reads: Sequence[Read]) -> list[Positioned]:
         """The records a model takes, up to `until` if set; poison is skipped (the live
@@ -166,23 +188,22 @@ async def end(redis: Redis, base: str, models: Collection[str]) -> None:
 
 async def drop(redis: Redis, base: str, generation: str, models: Collection[str]) -> int:
     """Delete every key of `models` in `generation` (and its replay bookkeeping); returns
-    how many keys went. Non-blocking for Redis: SCAN, then UNLINK in chunks."""
-    patterns = [f"{base}:{generation}:{family}:*" for model in models for family in MODELS[model]]
-    patterns += [
-        f"{base}:{generation}:{kind}:{model}"
-        for model in models
-        for kind in ("offsets", "handover")
-    ]
+    how many keys went. One SCAN of the generation, then UNLINK in chunks: Redis is never
+    blocked, and the keys of the generation's other models stay."""
+    prefix = f"{base}:{generation}:"
+    families = {family for model in models for family in MODELS[model]}
+    bookkeeping = {f"{kind}:{model}" for model in models for kind in BOOKKEEPING}
     dropped = 0
-    for pattern in patterns:
-        chunk: list[bytes] = []
-        async for key in redis.scan_iter(match=pattern, count=1000):
+    chunk: list[bytes] = []
+    async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
+        within = key.decode()[len(prefix) :]
+        if within.split(":", 1)[0] in families or within in bookkeeping:
             chunk.append(key)
-            if len(chunk) >= 1000:
-                dropped += await redis.unlink(*chunk)
-                chunk = []
-        if chunk:
+        if len(chunk) >= 1000:
             dropped += await redis.unlink(*chunk)
+            chunk = []
+    if chunk:
+        dropped += await redis.unlink(*chunk)
     return dropped
 
 

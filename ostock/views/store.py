@@ -6,6 +6,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+import msgpack
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -27,7 +28,7 @@ from ostock.views.licensing import (
     listed,
 )
 from ostock.views.notifications import Notifications
-from ostock.views.projection import CommandStatus, Projected
+from ostock.views.projection import CommandStatus, Part, Projected, Write
 
 
 class ViewWriter:
@@ -46,14 +47,14 @@ class ViewWriter:
         each write only if newer than what is stored; return how many applied."""
         if not events:
             return 0
-        (applied,) = await self._fcalls([(PROJECT, 0, self.base, model, *_encoded(events))])
+        (applied,) = await self._fcalls([(PROJECT, 0, self.base, model, _encoded(events))])
         return applied
 
     async def replay(self, model: str, generation: str, events: Sequence[Projected]) -> int:
         """Apply the events to `generation` of `model`, skipping those already there."""
         if not events:
             return 0
-        call = (REPLAY, 0, self.base, model, generation, *_encoded(events))
+        call = (REPLAY, 0, self.base, model, generation, _encoded(events))
         (applied,) = await self._fcalls([call])
         return applied
 
@@ -85,15 +86,23 @@ class ViewWriter:
             return await pipe.execute()
 
 
-def _encoded(events: Sequence[Projected]) -> list[Any]:
-    """The events as ostock.lua takes them: each one's source, offset and number of
-    writes, then each write's name, keys and args."""
-    args: list[Any] = []
-    for source, offset, writes in events:
-        args += (source, offset, len(writes))
-        for name, keys, write_args in (write.part() for write in writes):
-            args += (name, *keys, *write_args)
-    return args
+def _encoded(events: Sequence[Projected]) -> bytes:
+    """The events as ostock.lua takes them: one MessagePack list of events, each its
+    source, offset and writes, each write its name, keys and args. One argument, not
+    thousands: redis-py packs every argument in Python."""
+    packed: bytes = msgpack.packb(
+        [
+            (source, offset, [(name, *keys, *args) for name, keys, args in map(_part, writes)])
+            for source, offset, writes in events
+        ],
+        # Redis's cmsgpack predates the bin types: bytes go as raw strings.
+        use_bin_type=False,
+    )
+    return packed
+
+
+def _part(write: Write) -> Part:
+    return write.part()
 
 
 #: A view a reader can wait for (ViewReader.wait_for_version).

@@ -6,6 +6,7 @@ test_generations.py. Here every view is in the first generation.
 
 import time
 
+import msgpack
 import orjson
 import pytest
 from redis.asyncio import Redis
@@ -40,8 +41,14 @@ async def apply(redis: Redis, keys: Keys, organization_id: str, version: int, da
     """One event that sets the organization view, as the live projector sends it: 1 if
     the view took it, 0 if not."""
     key = within.organization(organization_id)
-    event = (SOURCE, next_offset(), 1, "view", key, version, data)
-    return int(await redis.fcall(PROJECT, 0, keys.base, ORGANIZATIONS, *event))
+    event = (SOURCE, next_offset(), [("view", key, version, data)])
+    return int(await redis.fcall(PROJECT, 0, keys.base, ORGANIZATIONS, batch(event)))
+
+
+def batch(*events: object) -> bytes:
+    """Events as ostock_project takes them (ostock.views.store): one MessagePack list."""
+    packed: bytes = msgpack.packb(list(events), use_bin_type=False)
+    return packed
 
 
 async def stored(redis: Redis, key: str) -> tuple[int, dict[str, object]]:
@@ -116,11 +123,12 @@ async def test_events_apply_in_order_and_the_writes_applied_are_counted(
     await apply(redis, keys, "b", 5, body(5, "b5"))
 
     applied = await redis.fcall(
-        PROJECT, 0, keys.base, ORGANIZATIONS,
-        SOURCE, 0, 1, "view", a, 1, body(1, "a1"),
-        SOURCE, 1, 1, "view", b, 4, body(4, "b4"),
-        SOURCE, 2, 2, "view", a, 2, body(2, "a2"), "history", history, 2, b"entry-2",
-        SOURCE, 3, 1, "view", a, 1, body(1, "a1 again"),
+        PROJECT, 0, keys.base, ORGANIZATIONS, batch(
+            (SOURCE, 0, [("view", a, 1, body(1, "a1"))]),
+            (SOURCE, 1, [("view", b, 4, body(4, "b4"))]),
+            (SOURCE, 2, [("view", a, 2, body(2, "a2")), ("history", history, 2, b"entry-2")]),
+            (SOURCE, 3, [("view", a, 1, body(1, "a1 again"))]),
+        )
     )  # fmt: skip
 
     assert applied == 3
@@ -132,20 +140,25 @@ async def test_events_apply_in_order_and_the_writes_applied_are_counted(
 async def test_events_that_do_not_add_up_are_refused(redis: Redis, keys: Keys) -> None:
     a = within.organization("a")
     project = (PROJECT, 0, keys.base, ORGANIZATIONS)
-    with pytest.raises(ResponseError, match="an event is source, offset, number of writes"):
-        await redis.fcall(*project, SOURCE, "first", 1, "view", a, 1, b"{}")
-    with pytest.raises(ResponseError, match="an event is source, offset, number of writes"):
-        await redis.fcall(*project, SOURCE, 0)
+    with pytest.raises(ResponseError, match="a batch is a MessagePack list of events"):
+        await redis.fcall(*project, b"\xc1 not MessagePack")
+    with pytest.raises(ResponseError, match="an event is source, offset, writes"):
+        await redis.fcall(*project, batch((SOURCE, "first", [("view", a, 1, b"{}")])))
+    with pytest.raises(ResponseError, match="an event is source, offset, writes"):
+        await redis.fcall(*project, batch((SOURCE, 0)))
     with pytest.raises(ResponseError, match="unknown write"):
-        await redis.fcall(*project, SOURCE, 0, 1, "drop", a, 1, b"{}")
+        await redis.fcall(*project, batch((SOURCE, 0, [("drop", a, 1, b"{}")])))
+    with pytest.raises(ResponseError, match="view takes 1 keys and 2 args"):
+        await redis.fcall(*project, batch((SOURCE, 0, [("view", a)])))
     with pytest.raises(ResponseError, match="version must be a number"):
-        await redis.fcall(*project, SOURCE, 0, 1, "view", a)
+        await redis.fcall(*project, batch((SOURCE, 0, [("view", a, "one", b"{}")])))
 
     assert await redis.exists(keys.organization("a")) == 0
-    # More writes announced than there are: the ones before the error stay (as
+    # A write that does not add up after one that does: the one before stays (as
     # idempotent as ever), the error is not swallowed.
     with pytest.raises(ResponseError, match="unknown write"):
-        await redis.fcall(*project, SOURCE, 0, 2, "view", a, 1, body(1))
+        await redis.fcall(*project, batch((SOURCE, 0, [("view", a, 1, body(1)), ("drop",)])))
+    assert await redis.exists(keys.organization("a")) == 1
 
 
 async def test_an_applied_view_is_announced_on_its_key_and_an_ignored_one_is_not(
