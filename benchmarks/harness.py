@@ -1,64 +1,18 @@
 """`ostock bench`: Kafka and Redis of its own, every benchmark beside its baseline, the report."""
 
 import tempfile
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from benchmarks import api, ceiling, eventlog, latency, pipeline, replay, report
-from benchmarks.processes import peak_rss_mib
-from benchmarks.stats import CEILING, Figure
+from benchmarks import report
+from benchmarks.suite import measure
+from benchmarks.workload import FULL, QUICK, TINY, Progress
 from ostock.infra.local import LocalInfra
 from ostock.infra.ports import free_port
 from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
-
-
-@dataclass(frozen=True)
-class Workload:
-    """How many runs of each figure, and how big each run is."""
-
-    runs: int
-    commands: int
-    clients: int
-    api_seconds: float
-    api_max_requests: int
-    #: Offered command rates (per second) of the latency runs, each held this long.
-    offered: tuple[float, ...]
-    offered_seconds: float
-    #: Sizes (events) of the replayed log, and the runs of each.
-    replay_sizes: tuple[int, ...]
-    replay_runs: int
-
-
-FULL = Workload(
-    runs=5, commands=20_000, clients=32, api_seconds=10, api_max_requests=1_000_000,
-    offered=(500, 1000), offered_seconds=10,
-    replay_sizes=(10_000, 100_000, 1_000_000), replay_runs=3,
-)  # fmt: skip
-QUICK = Workload(
-    runs=3, commands=5_000, clients=32, api_seconds=5, api_max_requests=500_000,
-    offered=(500, 1000), offered_seconds=5,
-    replay_sizes=(10_000, 100_000), replay_runs=3,
-)  # fmt: skip
-TINY = Workload(
-    runs=3, commands=300, clients=32, api_seconds=2, api_max_requests=100_000,
-    offered=(500, 1000), offered_seconds=1,
-    replay_sizes=(2_000,), replay_runs=2,
-)  # fmt: skip
-
-
-class Progress:
-    """Plain progress lines with the time since the start."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def __call__(self, message: str) -> None:
-        typer.echo(f"[{time.monotonic() - self.started:6.1f}s] {message}", err=True)
 
 
 def bench(quick: bool, tiny: bool, out: Path, docs: Path) -> None:
@@ -92,155 +46,3 @@ def bench(quick: bool, tiny: bool, out: Path, docs: Path) -> None:
     used = {**asdict(workload), "topic_partitions": settings.topic_partitions, **found}
     path = report.write(figures, info, used, out, docs)
     typer.echo(f"written: {path} and {docs}")
-
-
-def measure(
-    settings: Settings, workload: Workload, root: Path, progress: Progress
-) -> tuple[list[Figure], dict[str, Any]]:
-    """Every figure with its baseline, runs interleaved so both see the same machine load;
-    and what the run found out on the way (the event record's size)."""
-    logs = root / "logs"
-    logs.mkdir()
-    figures, organization_id = measure_pipeline(settings, workload, logs, progress)
-    figures += measure_api(settings, workload, organization_id, logs, progress)
-    replayed, filled = measure_replay(settings, workload, logs, progress)
-    figures += replayed
-    figures += measure_ceiling(settings, workload, filled, logs, progress)
-    found = {
-        "event_record_bytes": filled.record_size,
-        "log_fill_events_per_s": round(filled.rate),
-    }
-    return figures, found
-
-
-def measure_pipeline(
-    settings: Settings, workload: Workload, logs: Path, progress: Progress
-) -> tuple[list[Figure], str]:
-    """Sustained commands/s, the processes' peak RSS, then the latency at each offered
-    rate; the real handler and projector beside the bare loop."""
-    rate = Figure("pipeline", "commands/s")
-    progress("starting the organization handler and projector, and the bare loop")
-    with pipeline.system(settings, logs) as system, pipeline.bare(settings, logs) as bare:
-        for run in range(1, workload.runs + 1):
-            progress(f"pipeline run {run}/{workload.runs}: {workload.commands} commands")
-            measured, organization_id = pipeline.run(settings, system, workload.commands)
-            rate.measured.runs.append(measured)
-            progress(f"bare loop run {run}/{workload.runs}")
-            rate.baseline.runs.append(pipeline.run(settings, bare, workload.commands)[0])
-        (bare_pid,) = bare.pids.values()
-        figures = [rate]
-        for name, pid in system.pids.items():
-            rss = Figure(f"peak RSS {name} (pipeline runs)", "MiB")
-            rss.measured.runs.append(peak_rss_mib(pid))
-            rss.baseline.runs.append(peak_rss_mib(bare_pid))
-            figures.append(rss)
-        figures += measure_latency(settings, workload, system, bare, progress)
-    return figures, organization_id
-
-
-def measure_latency(
-    settings: Settings,
-    workload: Workload,
-    system: pipeline.Side,
-    bare: pipeline.Side,
-    progress: Progress,
-) -> list[Figure]:
-    """Command-to-view latency p50/p99/max at each offered rate, open loop."""
-    figures: list[Figure] = []
-    for per_s in workload.offered:
-        offered = latency.Offered(per_s, workload.offered_seconds)
-        found = {
-            name: Figure(f"command to view {name} at {per_s:,.0f}/s offered", "ms")
-            for name in ("p50", "p99", "max")
-        }
-        for run in range(1, workload.runs + 1):
-            for side, series in ((system, "measured"), (bare, "baseline")):
-                progress(
-                    f"latency run {run}/{workload.runs} ({series}): {per_s:,.0f} commands/s "
-                    f"for {offered.seconds:g} s"
-                )
-                result = latency.offered_run(settings, side, offered)
-                if result["missing"]:
-                    progress(f"  {result['missing']:.0f} views never showed up")
-                for name, figure in found.items():
-                    getattr(figure, series).runs.append(result[f"{name}_ms"])
-        figures += found.values()
-    return figures
-
-
-def measure_api(
-    settings: Settings, workload: Workload, organization_id: str, logs: Path, progress: Progress
-) -> list[Figure]:
-    """Requests/s and latency of a view read at fixed concurrency, and the servers' peak
-    RSS; the API beside the bare ASGI app."""
-    throughput = Figure("API GET organization", "requests/s")
-    p50 = Figure("API GET organization p50", "ms")
-    p99 = Figure("API GET organization p99", "ms")
-    rss = Figure("peak RSS API (API runs)", "MiB")
-    load = api.Load(workload.clients, workload.api_seconds, workload.api_max_requests)
-    progress("starting the API and the bare ASGI app")
-    with (
-        api.ostock_api(settings, organization_id, logs) as ostock,
-        api.bare_api(settings, organization_id, logs) as bare,
-    ):
-        for run in range(1, workload.runs + 1):
-            for target, side in ((ostock, "measured"), (bare, "baseline")):
-                progress(f"API run {run}/{workload.runs} ({side}): {load.clients} clients")
-                result = api.load_run(target, load)
-                for figure, name in (
-                    (throughput, "requests_per_s"),
-                    (p50, "p50_ms"),
-                    (p99, "p99_ms"),
-                ):
-                    getattr(figure, side).runs.append(result[name])
-        rss.measured.runs.append(peak_rss_mib(ostock.pid))
-        rss.baseline.runs.append(peak_rss_mib(bare.pid))
-    return [throughput, p50, p99, rss]
-
-
-def measure_replay(
-    settings: Settings, workload: Workload, logs: Path, progress: Progress
-) -> tuple[list[Figure], eventlog.Filled]:
-    """`ostock replay` events/s and peak RSS at each size of the log, beside reading and
-    decoding it alone."""
-    replaying = replay.replay_settings(settings)
-    ensure_topics(replaying)
-    filled = eventlog.Filled()
-    figures: list[Figure] = []
-    for size in workload.replay_sizes:
-        progress(f"filling the replay's log to {size:,} events")
-        eventlog.fill(replaying, filled, size, progress)
-        rate = Figure(f"replay, {size:,} events", "events/s")
-        rss = Figure(f"peak RSS replay, {size:,} events", "MiB")
-        for run in range(1, workload.replay_runs + 1):
-            for mode, series in (("rebuild", "measured"), ("decode", "baseline")):
-                progress(f"replay run {run}/{workload.replay_runs} ({series}): {mode}")
-                result = replay.child(replaying, mode, logs / "replay.log", progress)
-                if result["events"] != filled.records:
-                    raise RuntimeError(f"{mode} read {result['events']} of {filled.records}")
-                getattr(rate, series).runs.append(result["events_per_s"])
-                getattr(rss, series).runs.append(result["peak_rss_mib"])
-        figures += [rate, rss]
-    return figures, filled
-
-
-def measure_ceiling(
-    settings: Settings, workload: Workload, filled: eventlog.Filled, logs: Path, progress: Progress
-) -> list[Figure]:
-    """Kafka's ProducerPerformance and ConsumerPerformance, records of the event log's
-    size, as many as the log holds."""
-    count, size = filled.records, filled.record_size
-    found = {
-        (tool, unit): Figure(f"broker ceiling: {tool}, {size}-byte records", unit, kind=CEILING)
-        for tool in ("ProducerPerformance", "ConsumerPerformance")
-        for unit in ("records/s", "MB/s")
-    }
-    for run in range(1, workload.replay_runs + 1):
-        name = ceiling.topic(settings)
-        progress(f"broker ceiling run {run}/{workload.replay_runs}: {count:,} records")
-        produced = ceiling.produce(settings, name, count, size, logs / "ceiling.log")
-        consumed = ceiling.consume(settings, name, count, logs / "ceiling.log")
-        for tool, result in (("ProducerPerformance", produced), ("ConsumerPerformance", consumed)):
-            found[tool, "records/s"].measured.runs.append(result["records_per_s"])
-            found[tool, "MB/s"].measured.runs.append(result["mb_per_s"])
-    return list(found.values())
