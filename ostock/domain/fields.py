@@ -3,7 +3,7 @@
 import re
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from ostock.domain.errors import InvalidField
 
@@ -31,11 +31,30 @@ def bounded(field: str, value: str, limit: int) -> str:
     return value
 
 
+# A plain ASCII address (dot-atom local part of common characters, LDH labels, an
+# alphabetic top-level domain), the usual case, is accepted as email_validator would
+# accept it without its Unicode and IDNA machinery, a tenth of deciding a command;
+# anything else goes through email_validator.
+_PLAIN_EMAIL = re.compile(
+    r"(?P<local>[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*)@"
+    r"(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,63}))"
+)
+_LOCAL_MAX = 64
+
+
 def email(field: str, value: str) -> str:
-    """An empty string or a syntactically valid e-mail address (no DNS lookup)."""
+    """An empty string or a syntactically valid e-mail address (no DNS lookup), its
+    domain lowercased."""
     value = bounded(field, value, EMAIL_MAX)
     if not value:
         return value
+    plain = _PLAIN_EMAIL.fullmatch(value)
+    if (
+        plain
+        and len(plain["local"]) <= _LOCAL_MAX
+        and plain["tld"].lower() not in SPECIAL_USE_DOMAIN_NAMES
+    ):
+        return f"{plain['local']}@{plain['domain'].lower()}"
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as error:

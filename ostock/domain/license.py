@@ -4,7 +4,7 @@ The licensing service knows organizations only from organization events; the
 standing it has learned is passed in, and the rules about it live here.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -115,8 +115,8 @@ class License(TrackedAggregate):
             cls.Created,
             id=license_id,
             organization_id=organization_id,
-            **asdict(details.validated()),
-            **asdict(issued),
+            **vars(details.validated()),
+            **vars(issued),
         )
 
     def update(
@@ -134,8 +134,8 @@ class License(TrackedAggregate):
         self.trigger_event(
             self.Updated,
             organization_id=self.organization_id,
-            **asdict(details.validated()),
-            **asdict(issued),
+            **vars(details.validated()),
+            **vars(issued),
         )
 
     def revoke(self, issued: Issued, expected_version: int | None) -> None:
@@ -143,4 +143,4 @@ class License(TrackedAggregate):
         if self.outcome_of(issued.command_id) is not None:
             return
         self.check_changeable(expected_version)
-        self.trigger_event(self.Deleted, organization_id=self.organization_id, **asdict(issued))
+        self.trigger_event(self.Deleted, organization_id=self.organization_id, **vars(issued))

@@ -1,6 +1,6 @@
 """The Organization aggregate, owned by the organization service."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -79,7 +79,7 @@ class Organization(TrackedAggregate):
     ) -> "Organization":
         """A new organization, if its details are valid."""
         return cls._create(
-            cls.Created, id=organization_id, **asdict(details.validated()), **asdict(issued)
+            cls.Created, id=organization_id, **vars(details.validated()), **vars(issued)
         )
 
     def update(
@@ -89,11 +89,11 @@ class Organization(TrackedAggregate):
         if self.outcome_of(issued.command_id) is not None:
             return
         self.check_changeable(expected_version)
-        self.trigger_event(self.Updated, **asdict(details.validated()), **asdict(issued))
+        self.trigger_event(self.Updated, **vars(details.validated()), **vars(issued))
 
     def delete(self, issued: Issued, expected_version: int | None) -> None:
         """Mark the organization deleted; its history stays."""
         if self.outcome_of(issued.command_id) is not None:
             return
         self.check_changeable(expected_version)
-        self.trigger_event(self.Deleted, **asdict(issued))
+        self.trigger_event(self.Deleted, **vars(issued))
