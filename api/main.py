@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api import metrics
 from api.auth import get_caller
+from api.fast_reads import FastReads
 from api.metrics import MetricsMiddleware
 from api.problems import install_problem_handlers, problem_responses
 from api.publisher import CommandPublisher, api_producer
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         metrics.router, dependencies=[] if settings.metrics_public else [Depends(get_caller)]
     )
+    # Plain view reads are answered before FastAPI (api.fast_reads); metrics count them too.
+    app.add_middleware(FastReads, state=app.state)
     app.add_middleware(MetricsMiddleware)
     return app
 

@@ -83,8 +83,25 @@ async def get_min_version(
 MinVersionDep = Annotated[MinVersion, Depends(get_min_version)]
 
 
-def served(body: bytes | None, missing: str) -> Response:
-    """The view exactly as stored (no re-serialization), or 404 if absent or deleted."""
+async def organization_view(views: Views, organization_id: str) -> bytes:
+    """The organization view exactly as stored; 404 if absent or deleted."""
+    body = await views.organization(organization_id)
+    return _present(body, f"Organization {organization_id} does not exist.")
+
+
+async def license_view(views: Views, organization_id: str, license_id: str) -> bytes:
+    """The enriched license view exactly as stored; 404 if absent or deleted."""
+    body = await views.license(organization_id, license_id)
+    missing = f"License {license_id} of organization {organization_id} does not exist."
+    return _present(body, missing)
+
+
+def served(body: bytes) -> Response:
+    """A view as stored: no re-serialization on the hot path."""
+    return Response(body, media_type="application/json")
+
+
+def _present(body: bytes | None, missing: str) -> bytes:
     if body is None or orjson.loads(body).get("status") == "deleted":
         raise Problem(404, missing)
-    return Response(body, media_type="application/json")
+    return body

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from api.commands import aggregate_id_for
 from api.deps import CommandsDep, ViewsDep
 from api.problems import Problem, problem_responses
-from api.reads import READ_PROBLEMS, MinVersionDep, served
+from api.reads import READ_PROBLEMS, MinVersionDep, license_view, served
 from api.schemas.commands import LicenseCommandAccepted
 from api.schemas.licenses import LicenseCreate, LicensePage, LicensePublic, LicenseUpdate
 from ostock.commands import license_command
@@ -77,8 +77,7 @@ async def read_license(
 ) -> Response:
     """The enriched license view exactly as stored: no re-serialization on the hot path."""
     await min_version.wait(views, "license", str(organization_id), str(license_id))
-    body = await views.license(str(organization_id), str(license_id))
-    return served(body, f"License {license_id} of organization {organization_id} does not exist.")
+    return served(await license_view(views, str(organization_id), str(license_id)))
 
 
 @router.put(

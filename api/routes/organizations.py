@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from api.commands import aggregate_id_for
 from api.deps import CommandsDep, ViewsDep
 from api.problems import problem_responses
-from api.reads import READ_PROBLEMS, MinVersionDep, served
+from api.reads import READ_PROBLEMS, MinVersionDep, organization_view, served
 from api.schemas.commands import CommandAccepted
 from api.schemas.organizations import OrganizationCreate, OrganizationPublic, OrganizationUpdate
 from ostock.commands import organization_command
@@ -45,8 +45,7 @@ async def read_organization(
 ) -> Response:
     """The organization view exactly as stored: no re-serialization on the hot path."""
     await min_version.wait(views, "organization", str(organization_id), str(organization_id))
-    body = await views.organization(str(organization_id))
-    return served(body, f"Organization {organization_id} does not exist.")
+    return served(await organization_view(views, str(organization_id)))
 
 
 @router.put(

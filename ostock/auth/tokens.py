@@ -55,17 +55,26 @@ class TokenVerifier:
         A token verified before is answered from memory while its time window holds;
         outside it, it is checked in full again (and refused with the reason).
         """
-        remembered = self._verified.get(token)
-        if remembered is not None:
-            identity, not_before, expires = remembered
-            if not_before - self.leeway_s <= time.time() < expires + self.leeway_s:
-                return identity
-            del self._verified[token]
+        identity = self.remembered(token)
+        if identity is not None:
+            return identity
         identity, claims = await self._check(token)
         if len(self._verified) >= VERIFIED_MAX:
             self._verified.clear()
         self._verified[token] = (identity, float(claims.get("nbf", 0)), float(claims["exp"]))
         return identity
+
+    def remembered(self, token: str) -> Identity | None:
+        """The identity of a token verified before, while its time window holds; else None
+        (a token remembered past its window is forgotten). No I/O: a dict lookup."""
+        remembered = self._verified.get(token)
+        if remembered is None:
+            return None
+        identity, not_before, expires = remembered
+        if not_before - self.leeway_s <= time.time() < expires + self.leeway_s:
+            return identity
+        self._verified.pop(token, None)
+        return None
 
     async def _check(self, token: str) -> tuple[Identity, dict[str, Any]]:
         try:

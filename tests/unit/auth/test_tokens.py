@@ -101,9 +101,12 @@ async def test_a_remembered_token_still_expires(key: rsa.RSAPrivateKey) -> None:
 
     verifier = TokenVerifier(JwksCache(fetch, 30), ISSUER, AUDIENCE, "ostock", leeway_s=0)
     token = signed(key, claims(exp=int(time.time()) + 1))
+    assert verifier.remembered(token) is None
     first = await verifier.verify(token)
     assert await verifier.verify(token) == first
+    assert verifier.remembered(token) == first
     assert fetches == 1
     time.sleep(1.1)
+    assert verifier.remembered(token) is None
     with pytest.raises(InvalidToken, match="expired"):
         await verifier.verify(token)
