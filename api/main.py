@@ -6,7 +6,7 @@ from functools import partial
 
 import uvicorn
 from fastapi import Depends, FastAPI
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -17,6 +17,7 @@ from api.fast_reads import FastReads
 from api.metrics import MetricsMiddleware
 from api.problems import install_problem_handlers, problem_responses
 from api.publisher import CommandPublisher, api_producer
+from api.redis_pool import WaitingConnectionPool
 from api.routes import commands, health, history, licenses, organizations
 from ostock.auth.configured import token_verifier
 from ostock.contract import Codec
@@ -68,7 +69,7 @@ def redis_client(settings: Settings) -> Redis:
     the timeout) instead of failing once the pool is exhausted.
     """
     username, password = redis_login(settings)
-    pool = BlockingConnectionPool.from_url(
+    pool = WaitingConnectionPool.from_url(
         settings.redis_url,
         username=username,
         password=password,
