@@ -38,6 +38,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Organizations and their licenses: commands in, read models out.",
         version="1",
         lifespan=_lifespan,
+        # Its metrics are Prometheus's (api.metrics) and it records no spans: FastAPI's
+        # OpenTelemetry hooks would only look, on every request, for providers that
+        # nothing here sets up.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     settings = settings or Settings()
     app.state.settings = settings
