@@ -6,6 +6,7 @@ of the records.
 """
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import orjson
@@ -83,9 +84,11 @@ class CommandStatus(NamedTuple):
     expire_at: int
 
 
+@lru_cache(maxsize=64)  # an event's view and its history entry format the same moment
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds: 2024-05-01T12:00:00.000Z."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 class Change(NamedTuple):

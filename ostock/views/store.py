@@ -1,7 +1,7 @@
 """Reading and writing the read models: ViewWriter for projectors, ViewReader for the API."""
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -92,7 +92,7 @@ def _encoded(events: Sequence[Projected]) -> bytes:
     thousands: redis-py packs every argument in Python."""
     packed: bytes = msgpack.packb(
         [
-            (source, offset, [(name, *keys, *args) for name, keys, args in map(_part, writes)])
+            (source, offset, [(name, *keys, *args) for name, keys, args in parts(writes)])
             for source, offset, writes in events
         ],
         # Redis's cmsgpack predates the bin types: bytes go as raw strings.
@@ -101,8 +101,9 @@ def _encoded(events: Sequence[Projected]) -> bytes:
     return packed
 
 
-def _part(write: Write) -> Part:
-    return write.part()
+def parts(writes: Sequence[Write]) -> Iterator[Part]:
+    """Each write's name, keys and args."""
+    return (write.part() for write in writes)
 
 
 #: A view a reader can wait for (ViewReader.wait_for_version).
