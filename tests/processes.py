@@ -27,6 +27,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "OSTOCK_AUTH_AUDIENCE": settings.auth_audience,
         "OSTOCK_AUTH_CLIENT": settings.auth_client,
         **({"OSTOCK_AUTH_JWKS_URL": settings.auth_jwks_url} if settings.auth_jwks_url else {}),
+        **{f"OSTOCK_TOPICS__{field.upper()}": name for field, name in settings.topics},
     }
 
 

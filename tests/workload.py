@@ -1,10 +1,16 @@
 """A scripted workload through the real write side: organizations and their licenses
 created, updated and deleted, with the versions every view must end at."""
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from uuid import uuid4
 
+from redis.asyncio import Redis
+
 from ostock.commands import Command, Issuer, license_command, organization_command
+from ostock.views.generations import LiveKeys
+from ostock.views.keys import Keys
 
 ISSUER = Issuer("workload")
 
@@ -112,3 +118,35 @@ def updates(work: Workload, every: int) -> Phase:
         details = organization_details(n, now.organizations[organization_id])
         commands.append(organization_command("update", organization_id, ISSUER, details))
     return Phase(commands, now)
+
+
+async def behind(redis: Redis, keys: Keys, versions: Versions) -> list[tuple[str, int, int]]:
+    """The views of `work` not yet at their final version: (aggregate, at, wanted)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for organization_id in versions.organizations:
+            pipe.hget(keys.organization(organization_id), "version")
+        for organization_id, license_id in versions.licenses:
+            pipe.hget(keys.license(organization_id, license_id), "version")
+        stored = await pipe.execute()
+    licenses = {license_id: v for (_, license_id), v in versions.licenses.items()}
+    wanted = versions.organizations | licenses
+    return [
+        (aggregate, int(at or 0), want)
+        for (aggregate, want), at in zip(wanted.items(), stored, strict=True)
+        if int(at or 0) != want
+    ]
+
+
+async def wait_for_views(
+    redis_url: str, base: str, versions: Versions, within_s: float = 120
+) -> None:
+    async with Redis.from_url(redis_url) as redis:
+        live = LiveKeys(redis, base, refresh_s=0.1)
+        deadline = time.monotonic() + within_s
+        left: list[tuple[str, int, int]] = []
+        while time.monotonic() < deadline:
+            left = await behind(redis, await live.keys(), versions)
+            if not left:
+                return
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"{len(left)} views behind after {within_s} s, e.g. {left[:5]}")

@@ -40,11 +40,10 @@ class Saga:
     """`python -m streams cascade-delete-saga` on the given settings' topics."""
 
     def __init__(self, settings: Settings, log: Path) -> None:
-        topics = {f"OSTOCK_TOPICS__{field.upper()}": name for field, name in settings.topics}
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "streams", "cascade-delete-saga"],
-                env=settings_env(settings) | topics,
+                env=settings_env(settings),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

@@ -96,10 +96,9 @@ def send_poison(settings: Settings, topic: str, key: str, wrong_type: Record) ->
 def ostock_dlq(
     settings: Settings, *args: str, check: bool = True
 ) -> "subprocess.CompletedProcess[str]":
-    topics = {f"OSTOCK_TOPICS__{field.upper()}": name for field, name in settings.topics}
     return subprocess.run(
         [sys.executable, "-m", "ostock", "dlq", *args],
-        env=settings_env(settings) | topics,
+        env=settings_env(settings),
         capture_output=True,
         text=True,
         timeout=60,

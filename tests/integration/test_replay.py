@@ -25,13 +25,12 @@ from ostock.views.keys import (
     FIRST_GENERATION,
     MODELS,
     ORGANIZATIONS,
-    Keys,
     generations_key,
     snapshot_generation,
 )
 from ostock.views.store import ViewReader
 from tests.processes import Worker, settings_env
-from tests.workload import Phase, Versions, Workload, build, updates
+from tests.workload import Phase, Workload, build, updates, wait_for_views
 
 VIEW_PROJECTORS = ("organization-projector", "license-projector", "licensing-organizations")
 
@@ -73,38 +72,6 @@ def publish(settings: Settings, work: Workload, base: str) -> None:
     for phase in work.phases:
         publisher.publish(phase.commands)
         asyncio.run(wait_for_views(settings.redis_url, base, phase.versions))
-
-
-async def behind(redis: Redis, keys: Keys, versions: Versions) -> list[tuple[str, int, int]]:
-    """The views of `work` not yet at their final version: (aggregate, at, wanted)."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for organization_id in versions.organizations:
-            pipe.hget(keys.organization(organization_id), "version")
-        for organization_id, license_id in versions.licenses:
-            pipe.hget(keys.license(organization_id, license_id), "version")
-        stored = await pipe.execute()
-    licenses = {license_id: v for (_, license_id), v in versions.licenses.items()}
-    wanted = versions.organizations | licenses
-    return [
-        (aggregate, int(at or 0), want)
-        for (aggregate, want), at in zip(wanted.items(), stored, strict=True)
-        if int(at or 0) != want
-    ]
-
-
-async def wait_for_views(
-    redis_url: str, base: str, versions: Versions, within_s: float = 120
-) -> None:
-    async with Redis.from_url(redis_url) as redis:
-        live = LiveKeys(redis, base, refresh_s=0.1)
-        deadline = time.monotonic() + within_s
-        left: list[tuple[str, int, int]] = []
-        while time.monotonic() < deadline:
-            left = await behind(redis, await live.keys(), versions)
-            if not left:
-                return
-            await asyncio.sleep(0.5)
-        raise AssertionError(f"{len(left)} views behind after {within_s} s, e.g. {left[:5]}")
 
 
 async def read_while(running: subprocess.Popen[str], settings: Settings, work: Workload) -> int:
