@@ -43,6 +43,7 @@ def child(
         OSTOCK_TOPICS__LICENSE_EVENTS=settings.topics.license_events,
     )
     args = [sys.executable, "-m", "benchmarks.replay_child", mode]
+    last = ""
     with log.open("ab") as errors:
         process = subprocess.Popen(
             args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -50,10 +51,12 @@ def child(
         assert process.stderr is not None and process.stdout is not None
         for line in process.stderr:
             errors.write(line.encode())
-            if line.startswith("  "):
+            if line.startswith("  ") and line.strip().endswith(" events"):
                 progress(line.rstrip())
+            elif line.strip():
+                last = line.strip()
         out = process.stdout.read()
         if process.wait(CHILD_TIMEOUT_S) != 0:
-            raise RuntimeError(f"replay_child {mode} failed ({process.returncode}); see {log}")
+            raise RuntimeError(f"exit {process.returncode}, {last}")
     result: dict[str, Any] = json.loads(out)
     return result

@@ -21,12 +21,14 @@ def measure(
     logs.mkdir()
     figures, organization_id = measure_pipeline(settings, workload, logs, progress)
     figures += measure_api(settings, workload, organization_id, logs, progress)
-    replayed, filled = measure_replay(settings, workload, logs, progress)
+    failures: list[str] = []
+    replayed, filled = measure_replay(settings, workload, logs, progress, failures)
     figures += replayed
     figures += measure_ceiling(settings, workload, filled, logs, progress)
     found = {
         "event_record_bytes": filled.record_size,
         "log_fill_events_per_s": round(filled.rate),
+        "failed_runs": failures,
     }
     return figures, found
 
@@ -117,10 +119,14 @@ def measure_api(
 
 
 def measure_replay(
-    settings: Settings, workload: Workload, logs: Path, progress: Progress
+    settings: Settings,
+    workload: Workload,
+    logs: Path,
+    progress: Progress,
+    failures: list[str],
 ) -> tuple[list[Figure], eventlog.Filled]:
     """`ostock replay` events/s and peak RSS at each size of the log, beside reading and
-    decoding it alone."""
+    decoding it alone. A run that fails is added to `failures`, not to its figure."""
     replaying = replay.replay_settings(settings)
     ensure_topics(replaying)
     filled = eventlog.Filled()
@@ -133,7 +139,12 @@ def measure_replay(
         for run in range(1, workload.replay_runs + 1):
             for mode, series in (("rebuild", "measured"), ("decode", "baseline")):
                 progress(f"replay run {run}/{workload.replay_runs} ({series}): {mode}")
-                result = replay.child(replaying, mode, logs / "replay.log", progress)
+                try:
+                    result = replay.child(replaying, mode, logs / "replay.log", progress)
+                except RuntimeError as error:  # reported, and the other runs go on
+                    progress(f"  failed: {error}")
+                    failures.append(f"{mode}, {size:,} events, run {run}: {error}")
+                    continue
                 if result["events"] != filled.records:
                     raise RuntimeError(f"{mode} read {result['events']} of {filled.records}")
                 getattr(rate, series).runs.append(result["events_per_s"])
