@@ -13,8 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from redis import Redis
+
 from benchmarks.processes import settings_env
 from ostock.settings import Settings
+from ostock.views.functions import LIBRARY
 
 CHILD_TIMEOUT_S = 1800.0
 
@@ -30,6 +33,13 @@ def replay_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={"topics": topics, "redis_prefix": f"{settings.redis_prefix}-replay"}
     )
+
+
+def load_library(settings: Settings) -> None:
+    """Load read-models/ostock.lua, as every live projector does when it starts: `ostock
+    replay` expects it there."""
+    with Redis.from_url(settings.redis_url) as redis:
+        redis.function_load(LIBRARY.read_text(), replace=True)
 
 
 def child(

@@ -129,6 +129,7 @@ def measure_replay(
     decoding it alone. A run that fails is added to `failures`, not to its figure."""
     replaying = replay.replay_settings(settings)
     ensure_topics(replaying)
+    replay.load_library(replaying)
     filled = eventlog.Filled()
     figures: list[Figure] = []
     for size in workload.replay_sizes:
