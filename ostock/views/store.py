@@ -47,14 +47,14 @@ class ViewWriter:
         each write only if newer than what is stored; return how many applied."""
         if not events:
             return 0
-        (applied,) = await self._fcalls([(PROJECT, 0, self.base, model, _encoded(events))])
+        (applied,) = await self._fcalls([(PROJECT, 0, self.base, model, packed(events))])
         return applied
 
     async def replay(self, model: str, generation: str, events: Sequence[Projected]) -> int:
         """Apply the events to `generation` of `model`, skipping those already there."""
         if not events:
             return 0
-        call = (REPLAY, 0, self.base, model, generation, _encoded(events))
+        call = (REPLAY, 0, self.base, model, generation, packed(events))
         (applied,) = await self._fcalls([call])
         return applied
 
@@ -86,7 +86,7 @@ class ViewWriter:
             return await pipe.execute()
 
 
-def _encoded(events: Sequence[Projected]) -> bytes:
+def packed(events: Sequence[Projected]) -> bytes:
     """The events as ostock.lua takes them: one MessagePack list of events, each its
     source, offset and writes, each write its name, keys and args. One argument, not
     thousands: redis-py packs every argument in Python."""

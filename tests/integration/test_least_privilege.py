@@ -24,6 +24,8 @@ from ostock.views import keys as within
 from ostock.views.functions import COMMAND_PENDING, LIBRARY, PROJECT
 from ostock.views.generations import live_generations
 from ostock.views.keys import ORGANIZATIONS, Keys, generations_key
+from ostock.views.projection import Projected, ViewUpdate
+from ostock.views.store import packed
 
 pytestmark = pytest.mark.integration
 
@@ -133,10 +135,11 @@ def test_redis_projector_user_projects_into_the_live_generation_the_api_finds(
     redis_client(secured, "admin").hset(generations_key(base), ORGANIZATIONS, "g1")
     projector = redis_client(secured, "projector")
     projector.function_load(LIBRARY.read_text(), replace=True)
-    view = ("view", within.organization(organization_id), 1, b"{}")
+    view = ViewUpdate(within.organization(organization_id), 1, b"{}")
+    batch = packed([Projected("events:0", 0, (view,))])
 
     # The function reads the generations and keeps the offsets of each source.
-    assert projector.fcall(PROJECT, 0, base, ORGANIZATIONS, "events:0", 0, 1, *view) == 1
+    assert projector.fcall(PROJECT, 0, base, ORGANIZATIONS, batch) == 1
 
     api = redis_client(secured, "api")
     state = cast(dict[bytes, bytes], api.hgetall(generations_key(base)))
