@@ -14,7 +14,8 @@ their own while the system stays live (read-models/README.md, "Generations").
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -207,23 +208,34 @@ async def drop(redis: Redis, base: str, generation: str, models: Collection[str]
     return dropped
 
 
-async def rebuild(
+@asynccontextmanager
+async def building(
     settings: Settings, redis: Redis, models: Sequence[ReadModel], progress: Progress
-) -> ReplayStats:
-    """Rebuild `models` into a new generation and switch readers to it (steps 1-4)."""
+) -> AsyncIterator[Replay]:
+    """A replay of `models` into a new generation, marked as building it (step 1); given up
+    (ended and dropped) if the block fails or is interrupted."""
     base, names = settings.redis_prefix, [model.name for model in models]
     generation = new_generation()
     await begin(redis, base, generation, names)
     replay = Replay(settings, redis, models, generation, progress)
     try:
-        await replay.live_handover()
+        yield replay
     except BaseException:
         await end(redis, base, names)
         await drop(redis, base, generation, names)
         raise
     finally:
         replay.close()
-    retired = await switch(redis, base, generation, names)
+
+
+async def rebuild(
+    settings: Settings, redis: Redis, models: Sequence[ReadModel], progress: Progress
+) -> ReplayStats:
+    """Rebuild `models` into a new generation and switch readers to it (steps 1-4)."""
+    base, names = settings.redis_prefix, [model.name for model in models]
+    async with building(settings, redis, models, progress) as replay:
+        await replay.live_handover()
+        retired = await switch(redis, base, replay.generation, names)
     await asyncio.sleep(settings.replay_grace_s)
     await end(redis, base, names)
     for name, old in zip(names, retired, strict=True):

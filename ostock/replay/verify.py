@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from ostock.replay.rebuild import Progress, Replay, ReplayStats, begin, drop, end, new_generation
+from ostock.replay.rebuild import Progress, ReplayStats, building, drop, end
 from ostock.settings import Settings
 from ostock.views.keys import FIRST_GENERATION, MODELS, generations_key
 from ostock.views.models import ReadModel
@@ -36,21 +36,16 @@ async def verify(
 ) -> tuple[ReplayStats, list[Difference]]:
     """Rebuild `models` beside the live generation, compare, drop the rebuilt one."""
     base, names = settings.redis_prefix, [model.name for model in models]
-    generation = new_generation()
-    await begin(redis, base, generation, names)
-    replay = Replay(settings, redis, models, generation, progress)
-    try:
+    async with building(settings, redis, models, progress) as replay:
         await replay.live_handover()
         differences: list[Difference] = []
         for name in names:
             live = await live_generation(redis, base, name)
-            await _caught_up(redis, base, name, live, generation)
-            differences += await compare(redis, base, name, live, generation)
-        return replay.stats, differences
-    finally:
-        replay.close()
-        await end(redis, base, names)
-        await drop(redis, base, generation, names)
+            await _caught_up(redis, base, name, live, replay.generation)
+            differences += await compare(redis, base, name, live, replay.generation)
+    await end(redis, base, names)
+    await drop(redis, base, replay.generation, names)
+    return replay.stats, differences
 
 
 async def live_generation(redis: Redis, base: str, model: str) -> str:

@@ -14,11 +14,9 @@ from confluent_kafka import Producer
 
 from ostock.cli.run import PROCESSES
 from ostock.contract import Codec, Record
-from ostock.infra.ports import free_port
-from ostock.infra.redis import RedisServer
-from ostock.infra.topics import ensure_topics
 from ostock.kafka import producer_config
-from ostock.settings import Settings, Topics
+from ostock.settings import Settings
+from tests.isolated import isolated
 from tests.processes import Worker, settings_env
 from tests.records import ACME, SEATS, license_event, organization_event
 from tests.workload import Versions, wait_for_views
@@ -32,20 +30,8 @@ KILLED = ("organization-projector", "license-projector")
 @pytest.fixture
 def own(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """Topics, a Redis and a key base of this test's own."""
-    server = RedisServer(tmp_path / "redis", free_port())
-    server.start()
-    tag = uuid4().hex[:8]
-    own = settings.model_copy(
-        update={
-            "topics": Topics(**{field: f"{name}.{tag}" for field, name in settings.topics}),
-            "redis_prefix": f"fault-{tag}",
-            "redis_url": server.url,
-            "data_dir": tmp_path / "data",
-        }
-    )
-    ensure_topics(own)
-    yield own
-    server.stop()
+    with isolated(settings, tmp_path, "fault") as (own, _):
+        yield own
 
 
 def history(organizations: int) -> tuple[list[Record], Versions]:

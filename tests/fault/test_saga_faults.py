@@ -19,14 +19,14 @@ from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from ostock.contract import Codec
-from ostock.infra.ports import free_port
 from ostock.infra.redis import RedisServer
 from ostock.infra.topics import ensure_topics
 from ostock.kafka import consumer_config, header, producer_config
 from ostock.sagas.cascade_delete import OrganizationMemory, cascade_command_id
-from ostock.settings import Settings, Topics
+from ostock.settings import Settings
 from ostock.views.keys import Keys
 from streams.saga_memory import memory_of
+from tests.isolated import isolated
 from tests.processes import settings_env
 
 pytestmark = pytest.mark.integration
@@ -129,24 +129,11 @@ class World:
 
 @pytest.fixture
 def world(settings: Settings, tmp_path: Path) -> Iterator[World]:
-    server = RedisServer(tmp_path / "redis", free_port())
-    server.start()
-    tag = uuid4().hex[:8]
-    own = settings.model_copy(
-        update={
-            "topics": Topics(**{field: f"{name}.{tag}" for field, name in settings.topics}),
-            "redis_prefix": f"saga-{tag}",
-            "redis_url": server.url,
-            "redis_timeout_s": 0.5,
-            "kafka_timeout_s": 2.0,
-            "data_dir": tmp_path / "data",
-        }
-    )
-    ensure_topics(own)
-    store = redis.Redis.from_url(own.redis_url)
-    yield World(own, server, store, tmp_path)
-    store.close()
-    server.stop()
+    timeouts = {"redis_timeout_s": 0.5, "kafka_timeout_s": 2.0}
+    with isolated(settings, tmp_path, "saga", **timeouts) as (own, server):
+        store = redis.Redis.from_url(own.redis_url)
+        yield World(own, server, store, tmp_path)
+        store.close()
 
 
 def licenses_remembered(

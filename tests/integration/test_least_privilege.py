@@ -14,10 +14,6 @@ from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
 
 from ostock.credentials import redis_password
-from ostock.infra.acls import ensure_acls
-from ostock.infra.local import LocalInfra
-from ostock.infra.ports import free_port
-from ostock.infra.topics import ensure_topics
 from ostock.kafka import admin_config, producer_config
 from ostock.settings import Settings
 from ostock.views import keys as within
@@ -26,6 +22,7 @@ from ostock.views.generations import live_generations
 from ostock.views.keys import ORGANIZATIONS, Keys, generations_key
 from ostock.views.projection import Projected, ViewUpdate
 from ostock.views.store import packed
+from tests.secured import secured_infra
 
 pytestmark = pytest.mark.integration
 
@@ -33,23 +30,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Settings (as the admin) of a secured Kafka and Redis of this module's own."""
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("secured"),
-        kafka_bootstrap=f"127.0.0.1:{free_port()}",
-        kafka_controller_port=free_port(),
-        redis_url=f"redis://127.0.0.1:{free_port()}/0",
-        kafka_security="sasl_scram",
-        redis_security="acl",
-        topic_partitions=1,
-    )
-    local = LocalInfra.from_settings(settings)
-    try:
-        local.up()
-        ensure_topics(settings)
-        ensure_acls(settings)
+    with secured_infra(tmp_path_factory.mktemp("secured")) as settings:
         yield settings
-    finally:
-        local.down()
 
 
 def as_principal(settings: Settings, principal: str) -> Settings:

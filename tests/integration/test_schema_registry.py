@@ -19,14 +19,12 @@ from ostock.contract.codec import MARKER
 from ostock.contract.schemas import SCHEMAS_DIR
 from ostock.handlers.application import kafka_env
 from ostock.handlers.organization import OrganizationService
-from ostock.infra.acls import ensure_acls, grants
-from ostock.infra.local import LocalInfra
-from ostock.infra.ports import free_port
-from ostock.infra.topics import ensure_topics
+from ostock.infra.acls import grants
 from ostock.kafka import admin_config
 from ostock.schema_registry import KafkaSchemaLookup, RegistrationError, register
 from ostock.settings import Settings
 from tests import records
+from tests.secured import secured_infra
 
 CREATED = "ostock.organization.OrganizationCreated"
 ORG = "5d1c0e2a-8f4b-4c3e-9a61-7b2d9e0f4c11"
@@ -51,23 +49,8 @@ def v1_schemas(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Settings (as the admin) of a Kafka of this module's own, with SCRAM logins and ACLs."""
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("secured"),
-        kafka_bootstrap=f"127.0.0.1:{free_port()}",
-        kafka_controller_port=free_port(),
-        redis_url=f"redis://127.0.0.1:{free_port()}/0",
-        kafka_security="sasl_scram",
-        redis_security="acl",
-        topic_partitions=1,
-    )
-    local = LocalInfra.from_settings(settings)
-    try:
-        local.up()
-        ensure_topics(settings)
-        ensure_acls(settings)
+    with secured_infra(tmp_path_factory.mktemp("secured")) as settings:
         yield settings
-    finally:
-        local.down()
 
 
 @pytest.fixture
