@@ -10,6 +10,7 @@ from faust.types import EventT, StreamT
 from redis.exceptions import ResponseError
 
 from ostock.deadletters import Unprocessable
+from ostock.retry import refused, until_done
 from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
 from ostock.views.functions import load_functions
@@ -17,7 +18,6 @@ from ostock.views.models import Positioned, ReadModel
 from ostock.views.store import ViewWriter
 from streams.batches import decode_all, held_batches, redis_client
 from streams.deadletters import DeadLetters, Poison
-from streams.retry import until_done
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,6 @@ def add_projector(
             await redis.aclose()
 
     app.agent(app.topic(*topics), name=name)(agent)
-
-
-def refused(error: Exception) -> bool:
-    """Whether Redis refused a call for what it holds (a function's error reply): the
-    same call would be refused again. Its subclasses (no permission, out of memory,
-    read-only replica, ...) and connection errors may go away, and are retried."""
-    return type(error) is ResponseError
 
 
 def add_model_projector(app: faust.App, settings: Settings, model: ReadModel) -> None:

@@ -24,12 +24,12 @@ import faust
 from faust.types import EventT, StreamT
 
 from ostock.commands import Command
+from ostock.retry import until_done
 from ostock.schema_registry import register, registry_codec
 from ostock.settings import Settings
 from ostock.views.keys import Keys
 from streams.batches import decode_all, held_batches, redis_client
 from streams.deadletters import DeadLetters
-from streams.retry import until_done
 from streams.saga_memory import SagaMemories
 from streams.saga_reactions import EVENTS, Tracked, concerned, react
 from streams.sender import CommandSender

@@ -26,6 +26,9 @@ class Read(NamedTuple):
     value: bytes
 
 
+PREFETCH_KIB = 16 * 1024
+
+
 @dataclass
 class Batch:
     """Records read in one poll, and the partitions ("topic:partition") found at their end."""
@@ -44,10 +47,12 @@ class LogReader:
     group membership (partitions assigned, offsets never committed)."""
 
     def __init__(self, settings: Settings, topics: Collection[str]) -> None:
+        # The group is never joined (partitions are assigned). Prefetch bounded
+        # (librdkafka keeps up to 64 MiB by default): memory must not grow with the log.
         config = consumer_config(
             settings,
             f"{settings.redis_prefix}.replay.{uuid4().hex}",
-            **{"enable.partition.eof": True},
+            **{"enable.partition.eof": True, "queued.max.messages.kbytes": PREFETCH_KIB},
         )
         self.consumer = Consumer(config)
         timeout_s = settings.kafka_timeout_s

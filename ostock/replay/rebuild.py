@@ -18,11 +18,13 @@ from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from redis.asyncio import Redis
 
 from ostock.contract import UndecodableRecord
 from ostock.replay.log import LogReader, Read, sources_of
+from ostock.retry import refused, until_done
 from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
 from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH
@@ -36,6 +38,9 @@ Progress = Callable[[int, int], None]
 
 # The keys ostock.lua keeps per generation and model for replays.
 BOOKKEEPING = ("offsets", "handover")
+
+# Tries of one batch's Redis call before the replay gives up.
+REDIS_ATTEMPTS = 6
 
 # How long one poll waits for records before the replay looks at what it has.
 POLL_S = 0.2
@@ -139,8 +144,12 @@ class Replay:
         return batch.at_end
 
     async def _apply(self, calls: Sequence[tuple[str, Sequence[Projected]]]) -> None:
+        # A batch applied twice changes nothing (offsets), so a Redis reply that timed
+        # out under load is retried: a few times, then the replay fails and gives up.
         for model, events in calls:
-            self.stats.applied += await self.writer.replay(model, self.generation, events)
+            batch = partial(self.writer.replay, model, self.generation, events)
+            what = f"replay of {model}: applying {len(events)}"
+            self.stats.applied += await until_done(batch, what, refused, REDIS_ATTEMPTS)
 
     async def _applied(self) -> None:
         """Wait until every batch sent is applied."""
