@@ -108,7 +108,13 @@ class CommandHandler:
         )
         try:
             while not stop.is_set():
-                messages = self.consumer.consume(num_messages=self.batch_size, timeout=0.1)
+                # A batch is what has arrived once there is something: consume() alone
+                # would wait its whole timeout for a full batch at a low rate.
+                first = self.consumer.poll(0.1)
+                if first is None:
+                    continue
+                rest = self.consumer.consume(num_messages=self.batch_size - 1, timeout=0)
+                messages = [first, *rest]
                 commands = [m for m in messages if m.error() is None]
                 for failed in (m for m in messages if m.error() is not None):
                     log.warning("consumer error: %s", failed.error())
