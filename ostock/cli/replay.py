@@ -41,6 +41,7 @@ def replay(
     model: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="MODEL",
             help="Rebuild only this read model (repeatable): "
             + "; ".join(f"{m.name}: {m.description}" for m in READ_MODELS.values()),
         ),
@@ -56,6 +57,7 @@ def replay(
     until: Annotated[
         datetime | None,
         typer.Option(
+            metavar="TIME",
             help="Build the views as they stood at this moment (ISO 8601, UTC unless it "
             "says) into snapshot --snapshot; live readers are not touched.",
             formats=[
@@ -68,7 +70,7 @@ def replay(
         ),
     ] = None,
     snapshot: Annotated[
-        str | None, typer.Option(help="The snapshot's name (with --until).")
+        str | None, typer.Option(metavar="NAME", help="The snapshot's name (with --until).")
     ] = None,
 ) -> None:
     """Rebuild read models from offset 0 of the event topics into a new generation while
