@@ -1,6 +1,5 @@
 """Child processes of a benchmark: O-stock's workers, servers and the load generator."""
 
-import os
 import subprocess
 import sys
 import time
@@ -9,24 +8,14 @@ from pathlib import Path
 import httpx
 
 from ostock.settings import Settings
+from ostock.settings import settings_env as ostock_settings_env
 
 READY_TIMEOUT_S = 60.0
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """Environment that makes a child process build these same settings."""
-    return {
-        **os.environ,
-        "OSTOCK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "OSTOCK_REDIS_URL": settings.redis_url,
-        "OSTOCK_TOPIC_PARTITIONS": str(settings.topic_partitions),
-        "OSTOCK_REDIS_PREFIX": settings.redis_prefix,
-        "OSTOCK_DATA_DIR": str(settings.data_dir),
-        "OSTOCK_API_PORT": str(settings.api_port),
-        "OSTOCK_CONFIG_DIR": str(settings.config_dir),
-        "OSTOCK_LOG_LEVEL": "WARNING",
-        **extra,
-    }
+    """The environment of a benchmark's child process: `settings`, logging warnings only."""
+    return ostock_settings_env(settings, OSTOCK_LOG_LEVEL="WARNING", **extra)
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> "subprocess.Popen[bytes]":

@@ -47,11 +47,7 @@ def child(
 ) -> dict[str, Any]:
     """benchmarks.replay_child `mode` ("rebuild" or "decode") on `settings`' log; its
     summary. Its progress lines are passed on."""
-    env = settings_env(
-        settings,
-        OSTOCK_TOPICS__ORGANIZATION_EVENTS=settings.topics.organization_events,
-        OSTOCK_TOPICS__LICENSE_EVENTS=settings.topics.license_events,
-    )
+    env = settings_env(settings)
     args = [sys.executable, "-m", "benchmarks.replay_child", mode]
     last = ""
     with log.open("ab") as errors:

@@ -4,6 +4,7 @@ Nothing reads settings at import time; each process's composition root calls
 `Settings()` once and passes the object down.
 """
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -152,3 +153,26 @@ class Settings(BaseSettings):
     )
 
     log_level: str = "INFO"
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment that makes a child process (a test's or a benchmark's) build these
+    same settings, plus `extra`."""
+    return {
+        **os.environ,
+        "OSTOCK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "OSTOCK_REDIS_URL": settings.redis_url,
+        "OSTOCK_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "OSTOCK_REDIS_PREFIX": settings.redis_prefix,
+        "OSTOCK_DATA_DIR": str(settings.data_dir),
+        "OSTOCK_API_PORT": str(settings.api_port),
+        "OSTOCK_CONFIG_DIR": str(settings.config_dir),
+        "OSTOCK_PROFILE": settings.profile,
+        "OSTOCK_AUTH_DEV_ISSUER": str(settings.auth_dev_issuer).lower(),
+        "OSTOCK_AUTH_ISSUER": settings.auth_issuer,
+        "OSTOCK_AUTH_AUDIENCE": settings.auth_audience,
+        "OSTOCK_AUTH_CLIENT": settings.auth_client,
+        **({"OSTOCK_AUTH_JWKS_URL": settings.auth_jwks_url} if settings.auth_jwks_url else {}),
+        **{f"OSTOCK_TOPICS__{field.upper()}": name for field, name in settings.topics},
+        **extra,
+    }

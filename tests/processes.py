@@ -1,34 +1,12 @@
 """Running O-stock's deployables as real processes for integration tests."""
 
-import os
 import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ostock.settings import Settings
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """Environment that makes a child process build these same settings."""
-    return {
-        **os.environ,
-        "OSTOCK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "OSTOCK_REDIS_URL": settings.redis_url,
-        "OSTOCK_TOPIC_PARTITIONS": str(settings.topic_partitions),
-        "OSTOCK_REDIS_PREFIX": settings.redis_prefix,
-        "OSTOCK_DATA_DIR": str(settings.data_dir),
-        "OSTOCK_API_PORT": str(settings.api_port),
-        "OSTOCK_CONFIG_DIR": str(settings.config_dir),
-        "OSTOCK_PROFILE": settings.profile,
-        "OSTOCK_AUTH_DEV_ISSUER": str(settings.auth_dev_issuer).lower(),
-        "OSTOCK_AUTH_ISSUER": settings.auth_issuer,
-        "OSTOCK_AUTH_AUDIENCE": settings.auth_audience,
-        "OSTOCK_AUTH_CLIENT": settings.auth_client,
-        **({"OSTOCK_AUTH_JWKS_URL": settings.auth_jwks_url} if settings.auth_jwks_url else {}),
-        **{f"OSTOCK_TOPICS__{field.upper()}": name for field, name in settings.topics},
-    }
+from ostock.settings import Settings, settings_env
 
 
 @dataclass

@@ -18,10 +18,9 @@ from confluent_kafka import Message, Producer
 from ostock.contract import Record
 from ostock.infra.topics import ensure_topics
 from ostock.kafka import producer_config
-from ostock.settings import Settings, Topics
+from ostock.settings import Settings, Topics, settings_env
 from ostock.views.models import READ_MODELS, Positioned
 from ostock.views.store import ViewWriter
-from tests.processes import settings_env
 
 WAIT_S = 60.0
 #: A Kafka record as produced: key and value.
@@ -50,11 +49,10 @@ class Projector:
     process: "subprocess.Popen[bytes] | None" = None
 
     def start(self) -> "Projector":
-        topics = {f"OSTOCK_TOPICS__{field.upper()}": name for field, name in self.settings.topics}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "streams", self.name],
-                env=settings_env(self.settings) | topics,
+                env=settings_env(self.settings),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

@@ -205,11 +205,10 @@ class ViewReader:
 
     async def history(self, organization_id: str, aggregate_id: str) -> list[bytes]:
         """An aggregate's history entries (JSON), in version order; [] if none."""
-        keys = await self.source.keys()
-        if aggregate_id == organization_id:
-            key = keys.organization_history(organization_id)
-        else:
-            key = keys.license_history(organization_id, aggregate_id)
+        view: ViewName = (
+            "organization_history" if aggregate_id == organization_id else "license_history"
+        )
+        key = _view_key(await self.source.keys(), view, organization_id, aggregate_id)
         return cast(list[bytes], await self.redis.zrange(key, 0, -1))
 
     async def version(self, view: ViewName, organization_id: str, aggregate_id: str) -> int:

@@ -15,9 +15,9 @@ from confluent_kafka import Producer
 from ostock.cli.run import PROCESSES
 from ostock.contract import Codec, Record
 from ostock.kafka import producer_config
-from ostock.settings import Settings
+from ostock.settings import Settings, settings_env
 from tests.isolated import isolated
-from tests.processes import Worker, settings_env
+from tests.processes import Worker
 from tests.records import ACME, SEATS, license_event, organization_event
 from tests.workload import Versions, wait_for_views
 

@@ -23,11 +23,10 @@ from ostock.infra.redis import RedisServer
 from ostock.infra.topics import ensure_topics
 from ostock.kafka import consumer_config, header, producer_config
 from ostock.sagas.cascade_delete import OrganizationMemory, cascade_command_id
-from ostock.settings import Settings
+from ostock.settings import Settings, settings_env
 from ostock.views.keys import Keys
 from streams.saga_memory import memory_of
 from tests.isolated import isolated
-from tests.processes import settings_env
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,9 @@ from ostock.cli.run import PROCESSES
 from ostock.infra.ports import free_port
 from ostock.settings import Settings
 from ostock.views.functions import load_functions
+from ostock.views.generations import FixedKeys
 from ostock.views.keys import Keys
+from ostock.views.store import ViewReader
 from tests.auth import bearer
 from tests.conftest import Endpoints
 from tests.processes import Worker
@@ -34,6 +36,14 @@ async def redis(infra: Endpoints) -> AsyncIterator[Redis]:
 def keys() -> Keys:
     """Keys under a base of the test's own, every read model in its first generation."""
     return Keys(f"test-{uuid4().hex[:8]}")
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def reader(redis: Redis, keys: Keys) -> AsyncIterator[ViewReader]:
+    """A reader of the views under `keys`."""
+    reader = ViewReader(redis, FixedKeys(keys))
+    yield reader
+    await reader.close()
 
 
 @pytest.fixture(scope="session")

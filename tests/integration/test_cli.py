@@ -8,8 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from ostock.settings import Settings
-from tests.processes import settings_env
+from ostock.settings import Settings, settings_env
 
 pytestmark = pytest.mark.integration
 

@@ -31,10 +31,10 @@ from ostock.handlers.organization import OrganizationService
 from ostock.handlers.runner import CommandHandler, HandlerSpec, handler_group
 from ostock.kafka import Headers, producer_config
 from ostock.publisher import CommandPublisher
-from ostock.settings import Settings
+from ostock.settings import Settings, settings_env
 from ostock.views.keys import Keys
 from tests.kafka_helpers import all_results, results_for
-from tests.processes import Worker, settings_env
+from tests.processes import Worker
 from tests.projectors import Projector, fresh, produce
 from tests.records import license_event, organization_event
 

@@ -3,17 +3,14 @@ histories, the organization copy, written as the projectors write them (ViewWrit
 read as the API reads them (ViewReader)."""
 
 import random
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import uuid4
 
 import orjson
 import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 
 from ostock.contract import Record
-from ostock.views.generations import FixedKeys
 from ostock.views.keys import Keys
 from ostock.views.store import Page, ViewReader, ViewWriter
 from tests import projectors
@@ -22,13 +19,6 @@ from tests.records import ACME, AT, SEATS, license_event, organization_event
 pytestmark = pytest.mark.integration
 
 ORG = "org-1"
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def reader(redis: Redis, keys: Keys) -> AsyncIterator[ViewReader]:
-    reader = ViewReader(redis, FixedKeys(keys))
-    yield reader
-    await reader.close()
 
 
 async def project(redis: Redis, keys: Keys, *events: Record) -> int:

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from ostock.cli.run import PROCESSES
 from ostock.publisher import CommandPublisher
-from ostock.settings import Settings
+from ostock.settings import Settings, settings_env
 from ostock.views.generations import LiveKeys
 from ostock.views.keys import (
     FIRST_GENERATION,
@@ -29,7 +29,7 @@ from ostock.views.keys import (
     snapshot_generation,
 )
 from ostock.views.store import ViewReader
-from tests.processes import Worker, settings_env
+from tests.processes import Worker
 from tests.workload import Phase, Workload, build, updates, wait_for_views
 
 VIEW_PROJECTORS = ("organization-projector", "license-projector", "licensing-organizations")

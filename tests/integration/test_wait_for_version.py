@@ -3,11 +3,9 @@ the writes it waits for, over one shared pub/sub connection, across a Redis rest
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -27,13 +25,6 @@ from tests.records import ACME, SEATS, license_event, organization_event
 pytestmark = pytest.mark.integration
 
 ORG = "org-1"
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def reader(redis: Redis, keys: Keys) -> AsyncIterator[ViewReader]:
-    reader = ViewReader(redis, FixedKeys(keys))
-    yield reader
-    await reader.close()
 
 
 def organization(version: int) -> Record:
