@@ -1,11 +1,9 @@
-"""What every stream processor here shares: its Redis client, batches whose offsets
-stay unacked until they are handled, and decoding with poison set aside."""
+"""What every stream processor here shares: its Redis client, and decoding a batch with
+the poison set aside."""
 
-from collections.abc import AsyncIterator, Collection, Sequence
-from typing import cast
+from collections.abc import Collection, Sequence
 
-import faust
-from faust.types import EventT, StreamT
+from faust.types import Message
 from redis.asyncio import Redis
 
 from ostock.contract import Codec, UndecodableRecord
@@ -27,37 +25,13 @@ def redis_client(settings: Settings) -> Redis:
     )
 
 
-async def held_batches(
-    stream: StreamT[bytes], settings: Settings
-) -> AsyncIterator[Sequence[EventT[bytes]]]:
-    """Batches of the stream; a batch's offsets are acked only once the caller asks
-    for the next one, so a batch whose handling failed or was cut short stays unacked.
-
-    take_events acks a batch when it is closed, handled or not, and faust closes it
-    when the worker stops (Stream.on_stop), even in the middle of a retry; acked
-    offsets get committed. Each record holds one more reference while its batch is
-    handled, so that ack cannot complete before.
-    """
-    # take_events is on faust.Stream, what agents get, but not on StreamT.
-    batches = cast(faust.Stream[bytes], stream).take_events
-    async for events in batches(
-        settings.projector_batch_size, within=settings.projector_batch_wait_s
-    ):
-        for event in events:
-            event.message.incref()
-        yield events
-        for event in events:
-            event.message.decref()
-
-
 def decode_all(
-    codec: Codec, events: Sequence[EventT[bytes]], expected: Collection[str]
+    codec: Codec, messages: Sequence[Message], expected: Collection[str]
 ) -> tuple[list[Positioned], list[Poison]]:
     """The records that decode as one of `expected`, and the poison (for the dead letters)."""
     records: list[Positioned] = []
     poison: list[Poison] = []
-    for event in events:
-        message = event.message
+    for message in messages:
         try:
             record = codec.decode(message.value, expected)
         except UndecodableRecord as error:

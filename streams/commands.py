@@ -3,14 +3,13 @@
 
 from collections.abc import Sequence
 
-import faust
-
 from ostock.commands import LICENSE_COMMANDS, ORGANIZATION_COMMANDS
 from ostock.settings import Settings, Topics
 from ostock.views.keys import Keys
 from ostock.views.models import Positioned
 from ostock.views.projection import decided_status, pending_status
 from ostock.views.store import ViewWriter
+from streams.app import BatchApp
 from streams.projector import add_projector
 
 COMMAND_RESULT = "ostock.CommandResult"
@@ -24,8 +23,8 @@ def command_topics(topics: Topics) -> dict[str, frozenset[str]]:
     }
 
 
-def install(app: faust.App, settings: Settings) -> None:
-    """Add the agents marking commands pending and recording their results."""
+def install(app: BatchApp, settings: Settings) -> None:
+    """Add the projectors marking commands pending and recording their results."""
     keys = Keys(settings.redis_prefix)
     ttl_s = settings.command_status_ttl_s
     commands = command_topics(settings.topics)

@@ -1,12 +1,12 @@
-"""A projector agent: batches of records from Kafka, decoded, applied to Redis in one round
+"""A projector: each batch of records from Kafka decoded and applied to Redis in one round
 trip, poison records dead-lettered. At least once, made harmless by idempotent writes."""
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from contextlib import asynccontextmanager
 from functools import partial
 
-import faust
-from faust.types import EventT, StreamT
+from faust.types import Message
 from redis.exceptions import ResponseError
 
 from ostock.deadletters import Unprocessable
@@ -16,7 +16,8 @@ from ostock.settings import Settings
 from ostock.views.functions import load_functions
 from ostock.views.models import Positioned, ReadModel
 from ostock.views.store import ViewWriter
-from streams.batches import decode_all, held_batches, redis_client
+from streams.app import BatchApp, BatchHandler
+from streams.batches import decode_all, redis_client
 from streams.deadletters import DeadLetters, Poison
 
 log = logging.getLogger(__name__)
@@ -25,36 +26,34 @@ Apply = Callable[[ViewWriter, Sequence[Positioned]], Awaitable[object]]
 
 
 def add_projector(
-    app: faust.App,
+    app: BatchApp,
     settings: Settings,
     name: str,
     topics: Collection[str],
     expected: Collection[str],
     apply: Apply,
 ) -> None:
-    """Add agent `name` applying the records of `topics` (named `expected`) with `apply`."""
+    """Add projector `name` applying the records of `topics` (named `expected`) with `apply`."""
     codec = registry_codec(settings)  # finds schemas published after it was built
     dead_letters = DeadLetters(app, settings.topics.dead_letters)
 
-    async def handle(writer: ViewWriter, events: Sequence[EventT[bytes]]) -> None:
-        records, poison = decode_all(codec, events, expected)
+    async def handle(writer: ViewWriter, messages: Sequence[Message]) -> None:
+        records, poison = decode_all(codec, messages, expected)
         try:
             await until_done(
                 lambda: apply(writer, records), f"{name}: applying {len(records)}", refused
             )
         except ResponseError:
-            poison += await one_by_one(writer, records, events)
+            poison += await one_by_one(writer, records, messages)
         if poison:
             await until_done(lambda: dead_letters.send(poison), f"{name}: dead-lettering")
 
     async def one_by_one(
-        writer: ViewWriter, records: Sequence[Positioned], events: Sequence[EventT[bytes]]
+        writer: ViewWriter, records: Sequence[Positioned], batch: Sequence[Message]
     ) -> list[Poison]:
         """Apply a batch that Redis refused record by record: the ones it refuses alone
         are poison, the others applied."""
-        messages = {
-            (e.message.topic, e.message.partition, e.message.offset): e.message for e in events
-        }
+        messages = {(m.topic, m.partition, m.offset): m for m in batch}
         poison: list[Poison] = []
         for record in records:
             try:
@@ -65,22 +64,21 @@ def add_projector(
                 poison.append((message, Unprocessable("apply-error", str(error))))
         return poison
 
-    async def agent(stream: StreamT[bytes]) -> None:
-        # The client lives in the worker's event loop, as long as the agent.
+    @asynccontextmanager
+    async def opened() -> AsyncIterator[BatchHandler]:
+        # The client lives in the worker's event loop, as long as the consumer fetches.
         redis = redis_client(settings)
         try:
             await until_done(lambda: load_functions(redis), f"{name}: loading Redis functions")
-            writer = ViewWriter(redis, settings.redis_prefix)
-            async for events in held_batches(stream, settings):
-                await handle(writer, events)
+            yield partial(handle, ViewWriter(redis, settings.redis_prefix))
         finally:
             await redis.aclose()
 
-    app.agent(app.topic(*topics), name=name)(agent)
+    app.route(name, topics, opened)
 
 
-def add_model_projector(app: faust.App, settings: Settings, model: ReadModel) -> None:
-    """Add the agent building `model` live (ostock.views.models)."""
+def add_model_projector(app: BatchApp, settings: Settings, model: ReadModel) -> None:
+    """Add the projector building `model` live (ostock.views.models)."""
 
     async def apply(writer: ViewWriter, records: Sequence[Positioned]) -> None:
         await writer.project(model.name, model.project(records))

@@ -1,7 +1,7 @@
 """The cascade-delete saga as a stream processor: an organization's deletion deletes its
 licenses, with DeleteLicense commands the licensing service decides like any other.
 
-One agent reads the organization events and the license events as one stream: both
+One handler reads the organization events and the license events as one stream: both
 are keyed by organization id and co-partitioned, so the saga's decisions about one
 organization are made one after another. For each batch, in this order:
 
@@ -18,17 +18,19 @@ skipped.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import partial
 
-import faust
-from faust.types import EventT, StreamT
+from faust.types import Message
 
 from ostock.commands import Command
 from ostock.retry import until_done
 from ostock.schema_registry import register, registry_codec
 from ostock.settings import Settings
 from ostock.views.keys import Keys
-from streams.batches import decode_all, held_batches, redis_client
+from streams.app import BatchApp, BatchHandler
+from streams.batches import decode_all, redis_client
 from streams.deadletters import DeadLetters
 from streams.saga_memory import SagaMemories
 from streams.saga_reactions import EVENTS, Tracked, concerned, react
@@ -39,15 +41,15 @@ log = logging.getLogger(__name__)
 NAME = "cascade-delete-saga"
 
 
-def install(app: faust.App, settings: Settings) -> None:
-    """Add the saga's agent over settings.topics.organization_events and license_events."""
+def install(app: BatchApp, settings: Settings) -> None:
+    """Add the saga over settings.topics.organization_events and license_events."""
     codec = registry_codec(settings)  # finds schemas published after it was built
     register(settings, codec.schemas)  # before it sends a command with one of them
     dead_letters = DeadLetters(app, settings.topics.dead_letters)
     sender = CommandSender(app, settings, codec)
 
-    async def handle(memories: SagaMemories, events: Sequence[EventT[bytes]]) -> None:
-        decoded, poison = decode_all(codec, events, EVENTS)
+    async def handle(memories: SagaMemories, messages: Sequence[Message]) -> None:
+        decoded, poison = decode_all(codec, messages, EVENTS)
         records = [positioned.record for positioned in decoded]
         organizations = concerned(records)
         loaded = await until_done(lambda: memories.load(organizations), f"{NAME}: loading memory")
@@ -59,18 +61,17 @@ def install(app: faust.App, settings: Settings) -> None:
         if poison:
             await until_done(lambda: dead_letters.send(poison), f"{NAME}: dead-lettering")
 
-    async def agent(stream: StreamT[bytes]) -> None:
-        # The client lives in the worker's event loop, as long as the agent.
+    @asynccontextmanager
+    async def opened() -> AsyncIterator[BatchHandler]:
+        # The client lives in the worker's event loop, as long as the consumer fetches.
         redis = redis_client(settings)
-        memories = SagaMemories(redis, Keys(settings.redis_prefix))
         try:
-            async for events in held_batches(stream, settings):
-                await handle(memories, events)
+            yield partial(handle, SagaMemories(redis, Keys(settings.redis_prefix)))
         finally:
             await redis.aclose()
 
-    topics = app.topic(settings.topics.organization_events, settings.topics.license_events)
-    app.agent(topics, name=NAME)(agent)
+    topics = [settings.topics.organization_events, settings.topics.license_events]
+    app.route(NAME, topics, opened)
 
 
 def _log_issued(commands: Sequence[Command]) -> None:

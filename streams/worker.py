@@ -6,10 +6,10 @@ import faust
 
 from ostock.settings import Settings
 from streams import commands, licensing, organization, saga
-from streams.app import create_app
+from streams.app import BatchApp, create_app
 
 #: Each projector is its own consumer group, deployed and scaled on its own.
-PROJECTORS: dict[str, Callable[[faust.App, Settings], None]] = {
+PROJECTORS: dict[str, Callable[[BatchApp, Settings], None]] = {
     "organization-projector": organization.install,
     "command-status-projector": commands.install,
     "license-projector": licensing.install_licenses,
