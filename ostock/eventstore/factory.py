@@ -45,7 +45,14 @@ class KafkaFactory(InfrastructureFactory[TrackingRecorder]):
                 "partitioner": "murmur2_random",
                 "transactional.id": transactional_id,
                 "transaction.timeout.ms": 30000,
-                "linger.ms": 1,
+                # Records wait up to 5 ms to share a request: at 1 ms, each command woke
+                # the client's broker thread (its CPU per command 47 -> 6 µs, the broker's
+                # about halved); the commit sends what still waits at once.
+                "linger.ms": 5,
+                # A transaction begun while the broker still writes the last one's markers
+                # is told CONCURRENT_TRANSACTIONS and retried after this pause: at the
+                # default 100 ms, one batch in ten waited that long.
+                "retry.backoff.ms": 5,
                 **login,
             }
         )

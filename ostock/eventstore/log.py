@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from time import monotonic
 from uuid import UUID
@@ -93,10 +93,11 @@ class KafkaEventLog:
             log.warning("%s: skipped, no event of an aggregate", where)
             return 0
         event = self._stored_event(headers, value)
-        known = self._index.get(str(event.originator_id), [])
+        aggregate_id = str(event.originator_id)
+        known = self._index.get(aggregate_id, [])
         if any(e.originator_version == event.originator_version for e in known):
             return 0
-        self._append(event)
+        self._append(event, aggregate_id)
         return 1
 
     def select(self, originator_id: UUID | str) -> list[StoredEvent]:
@@ -121,28 +122,29 @@ class KafkaEventLog:
         self._check_unique(events)
         with self.transaction():
             for event in events:
+                aggregate_id = str(event.originator_id)
                 key = event.key if isinstance(event, KeyedStoredEvent) else ""
                 self.producer.produce(
                     self.topic,
-                    key=(key or str(event.originator_id)).encode(),
+                    key=(key or aggregate_id).encode(),
                     value=event.state,
                     headers=[
                         (EVENT_TYPE, event.topic.encode()),
-                        (AGGREGATE_ID, str(event.originator_id).encode()),
+                        (AGGREGATE_ID, aggregate_id.encode()),
                         (AGGREGATE_VERSION, str(event.originator_version).encode()),
                         *(headers or ()),
                     ],
                 )
-                self._append(event)
+                self._append(event, aggregate_id)
                 self._uncommitted.append(event)
 
-    @contextmanager
-    def transaction(self) -> Iterator[Producer]:
+    def transaction(self) -> AbstractContextManager[Producer]:
         """One Kafka transaction; nested use joins the outer one. On failure the
         transaction is aborted and the index forgets what it added."""
-        if self._in_transaction:
-            yield self.producer
-            return
+        return nullcontext(self.producer) if self._in_transaction else self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Producer]:
         self.producer.begin_transaction()
         self._in_transaction = True
         try:
@@ -165,8 +167,8 @@ class KafkaEventLog:
                 raise IntegrityError(f"aggregate {position[0]} already has version {position[1]}")
             seen.add(position)
 
-    def _append(self, event: StoredEvent) -> None:
-        events = self._index.setdefault(str(event.originator_id), [])
+    def _append(self, event: StoredEvent, aggregate_id: str) -> None:
+        events = self._index.setdefault(aggregate_id, [])
         events.append(event)
         if len(events) > 1 and events[-2].originator_version > event.originator_version:
             events.sort(key=lambda e: e.originator_version)

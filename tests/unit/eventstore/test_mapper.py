@@ -5,7 +5,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import NAMESPACE_URL, uuid4, uuid5
 
 from eventsourcing.persistence import StoredEvent
 
@@ -13,7 +13,7 @@ from ostock.contract import Codec, load_schemas
 from ostock.contract.schemas import SCHEMAS_DIR
 from ostock.domain.aggregate import Issued
 from ostock.domain.organization import Organization, OrganizationDetails
-from ostock.eventstore.mapper import AvroMapper
+from ostock.eventstore.mapper import AvroMapper, event_id
 from tests import records
 
 CREATED = "ostock.organization.OrganizationCreated"
@@ -57,3 +57,10 @@ def test_an_organization_created_by_a_v1_event_takes_an_update_with_a_website(
         2,
         "https://acme.example",
     )
+
+
+def test_event_ids_are_the_uuid5_of_aggregate_and_version() -> None:
+    for version in range(1, 200):
+        aggregate_id = str(uuid4())
+        expected = uuid5(NAMESPACE_URL, f"ostock:{aggregate_id}:{version}")
+        assert event_id(aggregate_id, version) == str(expected)
