@@ -4,7 +4,7 @@ A bare confluent-kafka + fastavro loop: consume the commands of TOPIC (every par
 from the start), decode each with the project's Codec, write its view (one HSET of the
 same key shape as the projector's, under key base BASE) and announce it like the
 projector does (PUBLISH <view key> <version>), one pipelined Redis round trip per batch,
-batches as big and as long to wait for as the projector's. Settings (Kafka, Redis, batch)
+batches of what has arrived, as big at most as the projector's. Settings (Kafka, Redis, batch)
 from the environment; runs until SIGTERM.
 """
 
@@ -35,11 +35,12 @@ def main() -> None:
     codec, keys = Codec(), Keys(base)
     with Redis.from_url(settings.redis_url) as redis:
         while not stopping.is_set():
-            messages = consumer.consume(
-                settings.projector_batch_size, timeout=settings.projector_batch_wait_s
-            )
-            if not messages:
+            # What has arrived, as the projector takes it: no wait to fill a batch.
+            first = consumer.poll(0.1)
+            if first is None:
                 continue
+            rest = consumer.consume(settings.projector_batch_size - 1, timeout=0)
+            messages = [first, *rest]
             pipe = redis.pipeline(transaction=False)
             for message in messages:
                 if message.error() is not None:

@@ -98,12 +98,10 @@ class Settings(BaseSettings):
     )
 
     projector_batch_size: int = Field(
-        default=500, ge=1, description="Most records a projector applies in one Redis round trip."
-    )
-    projector_batch_wait_s: float = Field(
-        default=0.01,
-        gt=0,
-        description="Longest a projector waits to fill a batch: the latency it adds when idle.",
+        default=500,
+        ge=1,
+        description="Most records a stream processor takes from one fetch and applies in "
+        "one Redis round trip; it takes what has arrived, never waiting to fill a batch.",
     )
 
     api_host: str = "127.0.0.1"
