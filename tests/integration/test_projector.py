@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 import orjson
 import pytest
 import redis
-from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from ostock.contract import Codec
 from ostock.infra.ports import free_port
@@ -159,6 +159,77 @@ def test_events_of_an_aborted_transaction_are_never_projected(
     projector.wait_for("the view after the abort", lambda: views.organization(after))
 
     assert views.organization(aborted) is None
+
+
+def test_offsets_are_committed_past_an_aborted_transaction(
+    projectors: dict[str, Projector], own_settings: Settings, views: Views
+) -> None:
+    """The records a read_committed consumer never sees (an aborted transaction's, the
+    markers) leave gaps in the offsets it acks; the commit must step over them, or the
+    group would stay behind them for good and a restart would read everything again."""
+    key = str(uuid4())
+    producer = Producer(producer_config(own_settings, **{"transactional.id": f"test-{key}"}))
+    producer.init_transactions(10)
+    organizations = [str(uuid4()) for _ in range(3)]
+    for organization_id, commit in zip(organizations, (True, False, True), strict=True):
+        producer.begin_transaction()
+        for version in (1, 2):
+            record_key, value = event(
+                "OrganizationCreated" if version == 1 else "OrganizationUpdated",
+                organization_id,
+                version,
+                key,
+                **DETAILS,
+            )
+            producer.produce(own_settings.topics.organization_events, key=record_key, value=value)
+        producer.flush(10)
+        if commit:
+            producer.commit_transaction(10)
+        else:
+            producer.abort_transaction(10)
+    projector = projectors["organization-projector"]
+    projector.wait_for("the last view", lambda: views.organization(organizations[2], 2))
+    topic = own_settings.topics.organization_events
+    partition, offset = last_offset(own_settings, topic, key.encode())
+
+    group = f"{own_settings.redis_prefix}.organization-projector"
+    projector.wait_for(
+        "the commit past the aborted transaction",
+        lambda: committed(own_settings, group, topic, partition) > offset,
+    )
+    assert views.organization(organizations[1]) is None
+
+
+def last_offset(settings: Settings, topic: str, key: bytes) -> tuple[int, int]:
+    """The partition and offset of the last committed record with `key` on `topic`."""
+    consumer = Consumer(
+        consumer_config(settings, f"test-{uuid4()}", **{"enable.partition.eof": True})
+    )
+    consumer.subscribe([topic])
+    found: Message | None = None
+    deadline = time.monotonic() + WAIT_S
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error() is None and message.key() == key:
+                found = message
+            elif found is not None and message.partition() == found.partition():
+                return cast(int, found.partition()), cast(int, found.offset())  # its end
+    finally:
+        consumer.close()
+    raise AssertionError(f"no record with key {key!r} on {topic} in {WAIT_S}s")
+
+
+def committed(settings: Settings, group: str, topic: str, partition: int) -> int:
+    """The offset `group` has committed on a partition (-1001 if none)."""
+    consumer = Consumer(consumer_config(settings, group))
+    try:
+        (position,) = consumer.committed([TopicPartition(topic, partition)], timeout=10)
+    finally:
+        consumer.close()
+    return int(position.offset)
 
 
 def test_a_poison_record_is_dead_lettered_and_the_stream_goes_on(
