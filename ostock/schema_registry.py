@@ -101,6 +101,10 @@ class KafkaSchemaLookup:
                     self._read_new()
                 except KafkaException as error:
                     log.warning("schema registry unreadable: %s", error)
+                finally:
+                    # From the end of the read: one slower than refresh_s (a loaded
+                    # machine, a slow broker) must not be followed by another at once.
+                    self._read_at = time.monotonic()
             return self._schemas.get(fingerprint)
 
     def close(self) -> None:
@@ -111,11 +115,7 @@ class KafkaSchemaLookup:
                 self._consumer = None
 
     def _due(self) -> bool:
-        now = time.monotonic()
-        if now - self._read_at < self._refresh_s:
-            return False
-        self._read_at = now
-        return True
+        return time.monotonic() - self._read_at >= self._refresh_s
 
     def _read_new(self) -> None:
         deadline = time.monotonic() + self._settings.kafka_timeout_s
