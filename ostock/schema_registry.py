@@ -79,9 +79,10 @@ class KafkaSchemaLookup:
     """Writer schemas by fingerprint, read from the registry topic: a Codec's lookup.
 
     The first unknown fingerprint reads the topic from its beginning, later ones read
-    what came since, at most once every `refresh_s`. Every read ends within the Kafka
-    timeout; what it did not reach is read the next time. A broker that does not
-    answer makes a lookup find nothing (the record is dead-lettered, never dropped).
+    what came since, no sooner than `refresh_s` after the last read. Every read ends
+    within the Kafka timeout; what it did not reach is read the next time. A broker that
+    does not answer makes a lookup find nothing (the record is dead-lettered, never
+    dropped).
     Thread-safe; a read blocks the caller, an event loop included, that long at most.
     """
 
