@@ -2,9 +2,10 @@
 
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from time import monotonic
+from typing import NamedTuple
 from uuid import UUID
 
 from confluent_kafka import Consumer as KafkaConsumer
@@ -25,6 +26,15 @@ class KeyedStoredEvent(StoredEvent):
     """A stored event with the Kafka key it is published under (its organization id)."""
 
     key: str = ""
+
+
+class Outgoing(NamedTuple):
+    """A record to produce in a transaction."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
 
 
 class EventLogError(RuntimeError):
@@ -50,8 +60,9 @@ class KafkaEventLog:
         self.timeout_s = timeout_s
         self._consumer_config = consumer_config
         self._index: dict[str, list[StoredEvent]] = {}
-        self._uncommitted: list[StoredEvent] = []
-        self._in_transaction = False
+        # While staging: the records of the events appended, and the events.
+        self._staged: list[Outgoing] | None = None
+        self._staged_events: list[StoredEvent] = []
 
     # Reading
 
@@ -118,45 +129,73 @@ class KafkaEventLog:
     # Writing
 
     def append(self, events: Sequence[StoredEvent], headers: Headers | None = None) -> None:
-        """Publish events, atomically: all or none, and never a version twice."""
+        """Publish events, atomically: all or none, and never a version twice. Inside
+        `staging()`, they are indexed and staged for the caller's transaction instead."""
         self._check_unique(events)
-        with self.transaction():
-            for event in events:
-                aggregate_id = str(event.originator_id)
-                key = event.key if isinstance(event, KeyedStoredEvent) else ""
-                self.producer.produce(
-                    self.topic,
-                    key=(key or aggregate_id).encode(),
-                    value=event.state,
-                    headers=[
-                        (EVENT_TYPE, event.topic.encode()),
-                        (AGGREGATE_ID, aggregate_id.encode()),
-                        (AGGREGATE_VERSION, str(event.originator_version).encode()),
-                        *(headers or ()),
-                    ],
-                )
-                self._append(event, aggregate_id)
-                self._uncommitted.append(event)
-
-    def transaction(self) -> AbstractContextManager[Producer]:
-        """One Kafka transaction; nested use joins the outer one. On failure the
-        transaction is aborted and the index forgets what it added."""
-        return nullcontext(self.producer) if self._in_transaction else self._transaction()
+        records = [self._indexed(event, headers or []) for event in events]
+        if self._staged is not None:
+            self._staged.extend(records)
+            self._staged_events.extend(events)
+            return
+        try:
+            self.publish(records)
+        except BaseException:
+            self._forget(events)
+            raise
 
     @contextmanager
-    def _transaction(self) -> Iterator[Producer]:
-        self.producer.begin_transaction()
-        self._in_transaction = True
+    def staging(self) -> Iterator[list[Outgoing]]:
+        """Events appended in the block are indexed, and their records staged in the list
+        it yields, where the caller adds records of its own and which it then publishes.
+        If the block fails, the index forgets them; if publishing fails, the caller
+        reloads the log."""
+        staged: list[Outgoing] = []
+        self._staged, self._staged_events = staged, []
         try:
-            yield self.producer
-            self.producer.commit_transaction(self.timeout_s)
+            yield staged
         except BaseException:
-            self._undo()
-            self.producer.abort_transaction(self.timeout_s)
+            self._forget(self._staged_events)
             raise
         finally:
-            self._in_transaction = False
-            self._uncommitted.clear()
+            self._staged, self._staged_events = None, []
+
+    def publish(
+        self,
+        records: Sequence[Outgoing],
+        offsets: list[TopicPartition] | None = None,
+        group: object | None = None,
+    ) -> None:
+        """Produce `records` and commit consumer `group`'s `offsets` in one transaction,
+        aborted as a whole if any of it fails."""
+        self.producer.begin_transaction()
+        try:
+            for record in records:
+                self.producer.produce(
+                    record.topic, key=record.key, value=record.value, headers=record.headers
+                )
+            if offsets:
+                self.producer.send_offsets_to_transaction(offsets, group, self.timeout_s)
+            self.producer.commit_transaction(self.timeout_s)
+        except BaseException:
+            self.producer.abort_transaction(self.timeout_s)
+            raise
+
+    def _indexed(self, event: StoredEvent, headers: Headers) -> Outgoing:
+        """Index `event`; its record."""
+        aggregate_id = str(event.originator_id)
+        key = event.key if isinstance(event, KeyedStoredEvent) else ""
+        self._append(event, aggregate_id)
+        return Outgoing(
+            self.topic,
+            (key or aggregate_id).encode(),
+            event.state,
+            [
+                (EVENT_TYPE, event.topic.encode()),
+                (AGGREGATE_ID, aggregate_id.encode()),
+                (AGGREGATE_VERSION, str(event.originator_version).encode()),
+                *headers,
+            ],
+        )
 
     def _check_unique(self, events: Sequence[StoredEvent]) -> None:
         seen: set[tuple[str, int]] = set()
@@ -173,6 +212,6 @@ class KafkaEventLog:
         if len(events) > 1 and events[-2].originator_version > event.originator_version:
             events.sort(key=lambda e: e.originator_version)
 
-    def _undo(self) -> None:
-        for event in reversed(self._uncommitted):
+    def _forget(self, events: Sequence[StoredEvent]) -> None:
+        for event in reversed(events):
             self._index[str(event.originator_id)].remove(event)

@@ -18,8 +18,19 @@ from ostock.infra.process import PidFile, spawn, terminate, wait_ready
 from ostock.kafka import SCRAM_MECHANISM, scram_login
 
 POM = Path(__file__).with_name("pom.xml")
-# The machine is small (2 cores) and one node holds little data.
-BROKER_JVM = ["-Xms256m", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true"]
+# The machine is small (2 cores) and one node holds little data. The garbage collector
+# settings are those of Kafka's own start scripts (kafka-run-class.sh): G1's default
+# pause goal of 200 ms let young collections take 25 ms on average here.
+BROKER_JVM = [
+    "-Xms256m",
+    "-Xmx512m",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-Djava.awt.headless=true",
+]
 TOOL_JVM = ["-Xmx256m"]  # StorageTool runs for about a second
 TOOL_TIMEOUT_S = 120.0
 START_TIMEOUT_S = 120.0

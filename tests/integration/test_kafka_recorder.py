@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
+from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.tests.persistence import AggregateRecorderTestCase
@@ -71,13 +72,27 @@ def test_a_new_writer_reads_what_an_earlier_one_committed(settings: Settings, to
     assert [e.state for e in second.select_events("b")] == [b"b:1"]
 
 
-def test_an_aborted_transaction_leaves_no_event(settings: Settings, topic: str) -> None:
+def test_a_failed_batch_leaves_no_event(settings: Settings, topic: str) -> None:
     factory = recorder_factory(settings, topic)
     recorder = factory.aggregate_recorder()
-    with pytest.raises(RuntimeError), factory.log.transaction():
+    with pytest.raises(RuntimeError), factory.log.staging():
         recorder.insert_events([event("a", 1)])
-        raise RuntimeError("the batch fails after the event was produced")
+        raise RuntimeError("the batch fails after the event was staged")
     assert recorder.select_events("a") == []
     recorder.insert_events([event("a", 1)])
     reread = recorder_factory(settings, topic).aggregate_recorder()
     assert [e.state for e in reread.select_events("a")] == [b"a:1"]
+
+
+def test_an_aborted_transaction_leaves_no_event(settings: Settings, topic: str) -> None:
+    factory = recorder_factory(settings, topic)
+    with factory.log.staging() as staged:
+        factory.aggregate_recorder().insert_events([event("b", 1)])
+    offsets = [TopicPartition("no-such-topic", 0, 1)]
+    # The event is produced, then sending offsets without a group's metadata fails.
+    with pytest.raises(TypeError):
+        factory.log.publish(staged, offsets, None)
+    factory.aggregate_recorder().insert_events([event("c", 1)])  # a transaction begins
+    reread = recorder_factory(settings, topic).aggregate_recorder()
+    assert reread.select_events("b") == []
+    assert [e.state for e in reread.select_events("c")] == [b"c:1"]

@@ -8,39 +8,38 @@ from typing import Any, cast
 from uuid import uuid4
 
 import pytest
-from confluent_kafka import Message
+from confluent_kafka import Message, TopicPartition
 
 from ostock import deadletters as dlq
 from ostock.commands import Issuer, organization_command
 from ostock.contract import Codec, Record
 from ostock.domain.aggregate import Issued
+from ostock.eventstore.log import Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.runner import ATTEMPTS, CommandHandler, HandlerSpec
 from ostock.kafka import Headers, header
 from ostock.settings import Settings
 
 TOPIC = "ostock.organization.commands"
-Produced = tuple[str, dict[str, Any]]
 
 
 class FakeLog:
-    """The events log's transaction: what is produced inside an aborted one is gone."""
+    """The events log's staging and transactions: what a batch stages is committed only
+    when it is published."""
 
     def __init__(self) -> None:
-        self.committed: list[Produced] = []
-        self._pending: list[Produced] = []
+        self.committed: list[Outgoing] = []
+        self.failing_commits = 0
 
     @contextmanager
-    def transaction(self) -> Iterator["FakeLog"]:
-        self._pending = []
-        yield self
-        self.committed += self._pending
+    def staging(self) -> Iterator[list[Outgoing]]:
+        yield []
 
-    def produce(self, topic: str, **record: Any) -> None:
-        self._pending.append((topic, record))
-
-    def send_offsets_to_transaction(self, *_: object) -> None:
-        pass
+    def publish(self, records: list[Outgoing], *_: object) -> None:
+        if self.failing_commits:
+            self.failing_commits -= 1
+            raise TimeoutError("the commit timed out")
+        self.committed += records
 
     def load(self, partitions: list[int]) -> int:
         return 0
@@ -67,11 +66,14 @@ class FakeApplication:
 
 
 class FakeConsumer:
+    def __init__(self) -> None:
+        self.seeks: list[tuple[int, int]] = []
+
     def consumer_group_metadata(self) -> object:
         return object()
 
-    def seek(self, partition: object) -> None:
-        pass
+    def seek(self, partition: TopicPartition) -> None:
+        self.seeks.append((partition.partition, partition.offset))
 
     def assignment(self) -> list[object]:
         return []
@@ -91,24 +93,32 @@ def handler(application: FakeApplication) -> CommandHandler:
     return handler
 
 
-def commands(*names: str) -> list[Message]:
+def commands(*names: str, partition: int = 0) -> list[Message]:
     codec = Codec()
     batch = []
     for offset, name in enumerate(names):
         command = organization_command("create", str(uuid4()), Issuer("test"), {"name": name})
         value = codec.encode(command.name, command.fields)
-        batch.append(Message(topic=TOPIC, partition=0, offset=offset, key=b"k", value=value))
+        batch.append(
+            Message(topic=TOPIC, partition=partition, offset=offset, key=b"k", value=value)
+        )
     return batch
+
+
+def decide(subject: CommandHandler, batch: list[Message]) -> None:
+    """Process a batch and wait for its commit, if it gets one."""
+    subject._process(batch)
+    subject._settle()
 
 
 def outcome(log: FakeLog) -> list[str]:
     """What each committed record says: a result's status or a dead letter's reason."""
     said = []
-    for topic, record in log.committed:
-        if topic == Settings().topics.dead_letters:
-            said.append(f"dead: {header(record['headers'], dlq.REASON)}")
+    for record in log.committed:
+        if record.topic == Settings().topics.dead_letters:
+            said.append(f"dead: {header(record.headers, dlq.REASON)}")
         else:
-            said.append(Codec().decode(record["value"]).fields["status"])
+            said.append(Codec().decode(record.value).fields["status"])
     return said
 
 
@@ -118,15 +128,15 @@ def test_a_command_whose_decision_keeps_failing_is_dead_lettered_with_its_error(
     subject = handler(application)
 
     for _ in range(ATTEMPTS):
-        subject._process(batch)
+        decide(subject, batch)
         assert application.event_log.committed == []  # each try aborted as a whole
-    subject._process(batch)
+    decide(subject, batch)
 
     assert outcome(application.event_log) == ["accepted", "dead: handler-error", "accepted"]
-    _, letter = application.event_log.committed[1]
-    assert header(letter["headers"], dlq.ERROR) == "RuntimeError: a bug"
-    assert header(letter["headers"], dlq.SOURCE_OFFSET) == "1"
-    assert letter["value"] == batch[1].value()
+    letter = application.event_log.committed[1]
+    assert header(letter.headers, dlq.ERROR) == "RuntimeError: a bug"
+    assert header(letter.headers, dlq.SOURCE_OFFSET) == "1"
+    assert letter.value == batch[1].value()
 
 
 def test_an_infrastructure_failure_is_retried_and_never_dead_lettered() -> None:
@@ -135,9 +145,25 @@ def test_an_infrastructure_failure_is_retried_and_never_dead_lettered() -> None:
     subject = handler(application)
 
     for _ in range(3 * ATTEMPTS):
-        subject._process(batch)
+        decide(subject, batch)
     assert application.event_log.committed == []
     application.failing.clear()  # Kafka is back
-    subject._process(batch)
+    decide(subject, batch)
 
     assert outcome(application.event_log) == ["accepted"]
+
+
+def test_a_failed_commit_is_redone_with_the_batch_decided_after_it() -> None:
+    application = FakeApplication({})
+    first, second = commands("Acme", "Globex"), commands("Initech", partition=1)
+    subject = handler(application)
+    consumer = cast(FakeConsumer, subject.consumer)
+    application.event_log.failing_commits = 1
+
+    subject._process(first)  # its commit fails in the committer thread
+    subject._process(second)  # decided meanwhile, on top of the first
+
+    assert application.event_log.committed == []
+    assert consumer.seeks == [(0, 0), (1, 0)]  # both batches consumed again
+    decide(subject, [*first, *second])
+    assert outcome(application.event_log) == ["accepted"] * 3
