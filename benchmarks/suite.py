@@ -41,6 +41,11 @@ def measure_pipeline(
     rate = Figure("pipeline", "commands/s")
     progress("starting the organization handler and projector, and the bare loop")
     with pipeline.system(settings, logs) as system, pipeline.bare(settings, logs) as bare:
+        # One run of each side first, not counted: the broker's JIT compiler and the
+        # workers' first batches would otherwise weigh on the first measured run only.
+        progress(f"warm-up: {workload.commands} commands through each side")
+        pipeline.run(settings, system, workload.commands)
+        pipeline.run(settings, bare, workload.commands)
         for run in range(1, workload.runs + 1):
             progress(f"pipeline run {run}/{workload.runs}: {workload.commands} commands")
             measured, organization_id = pipeline.run(settings, system, workload.commands)

@@ -29,7 +29,7 @@ FULL = Workload(
     replay_sizes=(10_000, 100_000, 1_000_000), replay_runs=3,
 )  # fmt: skip
 QUICK = Workload(
-    runs=3, commands=5_000, clients=32, api_seconds=5, api_max_requests=500_000,
+    runs=3, commands=10_000, clients=32, api_seconds=5, api_max_requests=500_000,
     offered=(500, 1000), offered_seconds=5,
     replay_sizes=(10_000, 100_000), replay_runs=3,
 )  # fmt: skip

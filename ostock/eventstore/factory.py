@@ -49,10 +49,12 @@ class KafkaFactory(InfrastructureFactory[TrackingRecorder]):
                 # the client's broker thread (its CPU per command 47 -> 6 µs, the broker's
                 # about halved); the commit sends what still waits at once.
                 "linger.ms": 5,
-                # A transaction begun while the broker still writes the last one's markers
-                # is told CONCURRENT_TRANSACTIONS and retried after this pause: at the
-                # default 100 ms, one batch in ten waited that long.
-                "retry.backoff.ms": 5,
+                # A transaction begun while the broker still completes the last one (the
+                # handler begins the next at once, ostock.handlers.runner) is told
+                # CONCURRENT_TRANSACTIONS and retried after this pause, doubled each time:
+                # at the default 100 ms, one batch in ten waited that long; back-to-back
+                # transactions here sent their offsets in 8.8 ms (p50) at 5 ms, 4.7 at 1.
+                "retry.backoff.ms": 1,
                 **login,
             }
         )
