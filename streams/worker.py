@@ -1,5 +1,6 @@
 """A projector's process: its composition root, run with `python -m streams PROJECTOR`."""
 
+import gc
 from collections.abc import Callable
 
 import faust
@@ -24,4 +25,5 @@ def run_projector(settings: Settings, projector: str) -> None:
     app.conf.datadir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     PROJECTORS[projector](app, settings)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    gc.freeze()  # what exists now lives as long as the process: no need to scan it again
     worker.execute_from_commandline()

@@ -48,6 +48,13 @@ def _originator_id(text: str) -> UUID | str:
         return text
 
 
+#: An indexed event: (version, topic, state). The index holds an aggregate's events as a
+#: tuple of such tuples, plain immutable values that Python's garbage collector stops
+#: tracking: kept as lists of StoredEvent objects (four tracked objects per event of a
+#: new aggregate), an index of 40,000 events made each full collection take 90 ms.
+Indexed = tuple[int, str, bytes]
+
+
 class KafkaEventLog:
     """Appends events to one topic through a transactional producer and answers
     per-aggregate reads from the partitions this writer has loaded."""
@@ -59,7 +66,7 @@ class KafkaEventLog:
         self.topic = topic
         self.timeout_s = timeout_s
         self._consumer_config = consumer_config
-        self._index: dict[str, list[StoredEvent]] = {}
+        self._index: dict[str, tuple[Indexed, ...]] = {}
         # While staging: the records of the events appended, and the events.
         self._staged: list[Outgoing] | None = None
         self._staged_events: list[StoredEvent] = []
@@ -99,32 +106,26 @@ class KafkaEventLog:
         event of ours (the projectors dead-letter it) and a version already indexed (an
         event requeued from the dead letters: each consumer ignores the repeat)."""
         headers, value = message.headers(), message.value()
-        if header(headers, AGGREGATE_ID) is None or value is None:
-            where = f"{self.topic}[{message.partition()}]@{message.offset()}"
-            log.warning("%s: skipped, no event of an aggregate", where)
-            return 0
-        event = self._stored_event(headers, value)
-        aggregate_id = str(event.originator_id)
-        known = self._index.get(aggregate_id, [])
-        if any(e.originator_version == event.originator_version for e in known):
-            return 0
-        self._append(event, aggregate_id)
-        return 1
-
-    def select(self, originator_id: UUID | str) -> list[StoredEvent]:
-        """Every event of one aggregate, in version order."""
-        return self._index.get(str(originator_id), [])
-
-    @staticmethod
-    def _stored_event(
-        headers: Headers | dict[str, str | bytes | None] | None, value: bytes | None
-    ) -> StoredEvent:
         aggregate_id = header(headers, AGGREGATE_ID)
         version = header(headers, AGGREGATE_VERSION)
         event_type = header(headers, EVENT_TYPE)
         if aggregate_id is None or version is None or event_type is None or value is None:
-            raise EventLogError("an event record lacks its aggregate headers")
-        return StoredEvent(_originator_id(aggregate_id), int(version), event_type, value)
+            where = f"{self.topic}[{message.partition()}]@{message.offset()}"
+            log.warning("%s: skipped, no event of an aggregate", where)
+            return 0
+        if any(indexed[0] == int(version) for indexed in self._index.get(aggregate_id, ())):
+            return 0
+        self._append(aggregate_id, (int(version), event_type, value))
+        return 1
+
+    def select(self, originator_id: UUID | str) -> list[StoredEvent]:
+        """Every event of one aggregate, in version order."""
+        indexed = self._index.get(str(originator_id))
+        if not indexed:
+            return []
+        if not isinstance(originator_id, UUID):
+            originator_id = _originator_id(originator_id)
+        return [StoredEvent(originator_id, *event) for event in indexed]
 
     # Writing
 
@@ -184,7 +185,7 @@ class KafkaEventLog:
         """Index `event`; its record."""
         aggregate_id = str(event.originator_id)
         key = event.key if isinstance(event, KeyedStoredEvent) else ""
-        self._append(event, aggregate_id)
+        self._append(aggregate_id, (event.originator_version, event.topic, event.state))
         return Outgoing(
             self.topic,
             (key or aggregate_id).encode(),
@@ -201,17 +202,19 @@ class KafkaEventLog:
         seen: set[tuple[str, int]] = set()
         for event in events:
             position = (str(event.originator_id), event.originator_version)
-            existing = self._index.get(position[0], [])
-            if position in seen or any(e.originator_version == position[1] for e in existing):
+            existing = self._index.get(position[0], ())
+            if position in seen or any(indexed[0] == position[1] for indexed in existing):
                 raise IntegrityError(f"aggregate {position[0]} already has version {position[1]}")
             seen.add(position)
 
-    def _append(self, event: StoredEvent, aggregate_id: str) -> None:
-        events = self._index.setdefault(aggregate_id, [])
-        events.append(event)
-        if len(events) > 1 and events[-2].originator_version > event.originator_version:
-            events.sort(key=lambda e: e.originator_version)
+    def _append(self, aggregate_id: str, event: Indexed) -> None:
+        events = (*self._index.get(aggregate_id, ()), event)
+        if len(events) > 1 and events[-2][0] > event[0]:
+            events = tuple(sorted(events, key=lambda indexed: indexed[0]))
+        self._index[aggregate_id] = events
 
     def _forget(self, events: Sequence[StoredEvent]) -> None:
-        for event in reversed(events):
-            self._index[str(event.originator_id)].remove(event)
+        for event in events:
+            aggregate_id = str(event.originator_id)
+            kept = tuple(e for e in self._index[aggregate_id] if e[0] != event.originator_version)
+            self._index[aggregate_id] = kept

@@ -1,5 +1,6 @@
 """The command-handler process of each service: its composition root."""
 
+import gc
 import logging
 import signal
 import threading
@@ -78,6 +79,9 @@ def run_handler(settings: Settings, service: str, instance: str = "1") -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     log.info("%s handler %s consuming %s", service, instance, spec.commands_topic)
+    # What exists now lives as long as the process: the garbage collector need not scan
+    # it again (with it, each full collection of a handler took ~50 ms).
+    gc.freeze()
     handler.run(stop)
     application.close()
     lookup.close()
