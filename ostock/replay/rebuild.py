@@ -14,7 +14,7 @@ their own while the system stays live (read-models/README.md, "Generations").
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 
 from ostock.contract import UndecodableRecord
 from ostock.replay.log import LogReader, Read, sources_of
+from ostock.replay.merging import BatchMerge
 from ostock.retry import refused, until_done
 from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
@@ -88,8 +89,9 @@ class Replay:
         self.writer = ViewWriter(redis, self.base)
         self.codec = registry_codec(settings)  # finds schemas published after it was built
         self.stats = ReplayStats(generation)
-        topics = {model.topic(settings.topics) for model in models}
-        self.reader = LogReader(settings, topics)
+        self._topics = [(model, model.topic(settings.topics)) for model in models]
+        self._expected = frozenset().union(*(model.events for model in models))
+        self.reader = LogReader(settings, {topic for _, topic in self._topics})
         self._read = 0
         self._started: float | None = None
         self._in_flight: asyncio.Future[None] | None = None
@@ -131,12 +133,10 @@ class Replay:
         if self._started is None:
             self._started = time.monotonic()
         batch = await asyncio.to_thread(self.reader.poll, self.settings.replay_batch_size, POLL_S)
-        decoded = self._decoded(batch.records)
-        calls = []
-        for model in self.models:
-            topic = model.topic(self.settings.topics)
-            records = [r for r in decoded if r.topic == topic and r.record.name in model.events]
-            calls.append((model.name, model.project(records)))
+        merge = BatchMerge(self._topics)
+        for record in self._decoded(batch.records):
+            merge.add(record)
+        calls = merge.projected()
         await self._applied()
         self._in_flight = asyncio.ensure_future(self._apply(calls))
         self.stats.events += len(batch.records)
@@ -160,21 +160,18 @@ class Replay:
             self.stats.seconds = time.monotonic() - self._started
         self.progress(self._read, max(self._read, self.reader.total))
 
-    def _decoded(self, reads: Sequence[Read]) -> list[Positioned]:
+    def _decoded(self, reads: Sequence[Read]) -> Iterator[Positioned]:
         """The records a model takes, up to `until` if set; poison is skipped (the live
         projectors dead-lettered it)."""
-        expected = frozenset().union(*(model.events for model in self.models))
-        records: list[Positioned] = []
         for read in reads:
             try:
-                record = self.codec.decode(read.value, expected)
+                record = self.codec.decode(read.value, self._expected)
             except UndecodableRecord:
                 self.stats.undecodable += 1
                 continue
             if self.until is not None and record.fields["meta"]["occurred_at"] > self.until:
                 continue
-            records.append(Positioned(record, read.topic, read.partition, read.offset))
-        return records
+            yield Positioned(record, read.topic, read.partition, read.offset)
 
     def close(self) -> None:
         self.reader.close()

@@ -7,6 +7,7 @@ of the records.
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Any, NamedTuple
 
 import orjson
@@ -61,8 +62,23 @@ class HistoryEntry(NamedTuple):
         return HISTORY_WRITE, (self.key,), (self.version, self.entry)
 
 
+class HistoryEntries(NamedTuple):
+    """Add `entries` (version, entry), in version order, to the history at `key`, each
+    unless the history already reaches its version: the entries of several events of one
+    aggregate in one write."""
+
+    key: str
+    entries: tuple[tuple[int, bytes], ...]
+
+    def part(self) -> Part:
+        return HISTORY_WRITE, (self.key,), tuple(chain.from_iterable(self.entries))
+
+
+#: A view an event leaves.
+View = ViewUpdate | ListedView
+
 #: A write of a projected event.
-Write = ViewUpdate | ListedView | HistoryEntry
+Write = ViewUpdate | ListedView | HistoryEntry | HistoryEntries
 
 
 class Projected(NamedTuple):
@@ -88,7 +104,7 @@ class CommandStatus(NamedTuple):
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds: 2024-05-01T12:00:00.000Z."""
     utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    return utc.isoformat(timespec="milliseconds")[: -len("+00:00")] + "Z"
 
 
 class Change(NamedTuple):
@@ -107,20 +123,32 @@ DELETED = Change("deleted", created=False, details=False)
 
 
 def view_body(
-    head: dict[str, Any], details: tuple[str, ...], event: dict[str, Any], change: Change
+    head: dict[str, Any],
+    details: tuple[str, ...],
+    event: dict[str, Any],
+    change: Change,
+    created_at: datetime | None = None,
 ) -> bytes:
     """An aggregate's view after `event`: `head` (its ids), `details`, status, version,
     created_at, updated_at. A deletion leaves a tombstone of the same shape, details null,
-    rather than nothing: its version stops an older replayed event from bringing it back."""
+    rather than nothing: its version stops an older replayed event from bringing it back.
+    `created_at`: when the aggregate was created, if the caller knows it although `event`
+    is not the creation (a replay merging an aggregate's events)."""
     meta = event["meta"]
     at = iso(meta["occurred_at"])
     # Insertion order is the body's field order.
     view = dict(head)
-    view.update((field, event[field] if change.details else None) for field in details)
+    if change.details:
+        for field in details:
+            view[field] = event[field]
+    else:
+        view.update(dict.fromkeys(details))
     view["status"] = change.status
     view["version"] = meta["version"]
-    # null asks ostock.lua to keep the stored created_at.
-    view["created_at"] = at if change.created else None
+    if change.created:
+        view["created_at"] = at
+    else:  # null asks ostock.lua to keep the stored created_at
+        view["created_at"] = None if created_at is None else iso(created_at)
     view["updated_at"] = at
     return orjson.dumps(view)
 
@@ -134,20 +162,36 @@ ORGANIZATION_CHANGES = {
 ORGANIZATION_EVENTS = frozenset(ORGANIZATION_CHANGES)
 
 
-def organization_view(event: Record) -> ViewUpdate:
-    """The organization view after `event` (one of ORGANIZATION_EVENTS)."""
+def organization_view(event: Record, created_at: datetime | None = None) -> ViewUpdate:
+    """The organization view after `event` (one of ORGANIZATION_EVENTS); `created_at` as
+    for view_body."""
     meta = event.fields["meta"]
     organization_id = meta["organization_id"]
     head = {"organization_id": organization_id}
     change = ORGANIZATION_CHANGES[event.name]
-    body = view_body(head, ORGANIZATION_DETAILS, event.fields, change)
+    body = view_body(head, ORGANIZATION_DETAILS, event.fields, change, created_at)
     return ViewUpdate(keys.organization(organization_id), meta["version"], body)
 
 
 def history_entry(event: Record) -> HistoryEntry:
-    """The entry `event` adds to its aggregate's history: the event's short type, its
-    envelope, and `changes`, the fields it carries (for an update, the new values)."""
+    """The entry `event` adds to its aggregate's history."""
+    return HistoryEntry(history_key(event), event.fields["meta"]["version"], history_json(event))
+
+
+def history_key(event: Record) -> str:
+    """The key of the history of `event`'s aggregate."""
     meta = event.fields["meta"]
+    if event.name in ORGANIZATION_EVENTS:
+        return keys.organization_history(meta["organization_id"])
+    return keys.license_history(meta["organization_id"], meta["aggregate_id"])
+
+
+def history_json(event: Record) -> bytes:
+    """`event`'s history entry: its short type, its envelope, and `changes`, the fields it
+    carries (for an update, the new values)."""
+    meta = event.fields["meta"]
+    changes = event.fields.copy()
+    del changes["meta"]
     entry = {
         "type": event.name.rsplit(".", 1)[1],
         "version": meta["version"],
@@ -155,14 +199,9 @@ def history_entry(event: Record) -> HistoryEntry:
         "command_id": meta["command_id"],
         "issued_by": meta["issued_by"],
         "correlation_id": meta["correlation_id"],
-        "changes": {field: value for field, value in event.fields.items() if field != "meta"},
+        "changes": changes,
     }
-    organization_id, aggregate_id = meta["organization_id"], meta["aggregate_id"]
-    if event.name in ORGANIZATION_EVENTS:
-        key = keys.organization_history(organization_id)
-    else:
-        key = keys.license_history(organization_id, aggregate_id)
-    return HistoryEntry(key, meta["version"], orjson.dumps(entry))
+    return orjson.dumps(entry)
 
 
 def _command_body(
