@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ostock.contract import Record
-from ostock.views.models import Positioned, ReadModel
+from ostock.views.models import ReadModel
 from ostock.views.projection import (
     HistoryEntries,
     Projected,
@@ -48,8 +48,8 @@ class Merge:
         self._creations = frozenset(name for name, c in model.changes.items() if c.created)
         self._aggregates: dict[tuple[int, str], _Aggregate] = {}
 
-    def add(self, positioned: Positioned) -> None:
-        record, topic, partition, offset = positioned
+    def add(self, record: Record, topic: str, partition: int, offset: int) -> None:
+        """The next record of `model`, read at `offset` of `topic`'s `partition`."""
         meta = record.fields["meta"]
         key = (partition, meta["aggregate_id"])
         aggregate = self._aggregates.pop(key, None)
@@ -93,9 +93,10 @@ class BatchMerge:
             for name in model.changes:
                 self._takers.setdefault((topic, name), []).append(merge)
 
-    def add(self, positioned: Positioned) -> None:
-        for merge in self._takers.get((positioned.topic, positioned.record.name), ()):
-            merge.add(positioned)
+    def add(self, record: Record, topic: str, partition: int, offset: int) -> None:
+        """The next record read, at `offset` of `topic`'s `partition`."""
+        for merge in self._takers.get((topic, record.name), ()):
+            merge.add(record, topic, partition, offset)
 
     def projected(self) -> list[tuple[str, list[Projected]]]:
         """Each model's name and its merged writes."""

@@ -17,8 +17,9 @@ from ostock.views import keys
 from ostock.views.functions import HISTORY_WRITE, LISTED_WRITE, VIEW_WRITE
 from ostock.views.keys import Keys
 
-#: One write of an event: its name, its keys (within a generation) and its args.
-Part = tuple[str, tuple[str, ...], tuple[Any, ...]]
+#: One write of an event as ostock.lua takes it: its name, its keys (within a
+#: generation), then its args.
+Part = tuple[Any, ...]
 
 
 class ViewUpdate(NamedTuple):
@@ -31,7 +32,7 @@ class ViewUpdate(NamedTuple):
     body: bytes
 
     def part(self) -> Part:
-        return VIEW_WRITE, (self.key,), (self.version, self.body)
+        return VIEW_WRITE, self.key, self.version, self.body
 
 
 class ListedView(NamedTuple):
@@ -47,8 +48,15 @@ class ListedView(NamedTuple):
     listed: bool
 
     def part(self) -> Part:
-        keys = (self.key, self.index_key)
-        return LISTED_WRITE, keys, (self.version, self.body, self.entry, int(self.listed))
+        return (
+            LISTED_WRITE,
+            self.key,
+            self.index_key,
+            self.version,
+            self.body,
+            self.entry,
+            int(self.listed),
+        )
 
 
 class HistoryEntry(NamedTuple):
@@ -59,7 +67,7 @@ class HistoryEntry(NamedTuple):
     entry: bytes
 
     def part(self) -> Part:
-        return HISTORY_WRITE, (self.key,), (self.version, self.entry)
+        return HISTORY_WRITE, self.key, self.version, self.entry
 
 
 class HistoryEntries(NamedTuple):
@@ -71,7 +79,7 @@ class HistoryEntries(NamedTuple):
     entries: tuple[tuple[int, bytes], ...]
 
     def part(self) -> Part:
-        return HISTORY_WRITE, (self.key,), tuple(chain.from_iterable(self.entries))
+        return HISTORY_WRITE, self.key, *chain.from_iterable(self.entries)
 
 
 #: A view an event leaves.
@@ -100,11 +108,23 @@ class CommandStatus(NamedTuple):
     expire_at: int
 
 
-@lru_cache(maxsize=64)  # an event's view and its history entry format the same moment
+# An event's view and its history entry format the same moment; a replay formats the
+# newest event of an aggregate again for its view at the end of a batch (replay_batch_size).
+@lru_cache(maxsize=4096)
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds: 2024-05-01T12:00:00.000Z."""
-    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-    return utc.isoformat(timespec="milliseconds")[: -len("+00:00")] + "Z"
+    u = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    # %-formatting: 0.9 us here against 1.3 for isoformat(timespec=...) and 1.5 for an
+    # f-string with format specs, and it runs for each event.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031
+        u.year,
+        u.month,
+        u.day,
+        u.hour,
+        u.minute,
+        u.second,
+        u.microsecond // 1000,
+    )
 
 
 class Change(NamedTuple):

@@ -1,7 +1,7 @@
 """Reading and writing the read models: ViewWriter for projectors, ViewReader for the API."""
 
 import asyncio
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -28,7 +28,7 @@ from ostock.views.licensing import (
     listed,
 )
 from ostock.views.notifications import Notifications
-from ostock.views.projection import CommandStatus, Part, Projected, Write
+from ostock.views.projection import CommandStatus, Projected
 
 
 class ViewWriter:
@@ -91,19 +91,11 @@ def packed(events: Sequence[Projected]) -> bytes:
     source, offset and writes, each write its name, keys and args. One argument, not
     thousands: redis-py packs every argument in Python."""
     packed: bytes = msgpack.packb(
-        [
-            (source, offset, [(name, *keys, *args) for name, keys, args in parts(writes)])
-            for source, offset, writes in events
-        ],
+        [(source, offset, [write.part() for write in writes]) for source, offset, writes in events],
         # Redis's cmsgpack predates the bin types: bytes go as raw strings.
         use_bin_type=False,
     )
     return packed
-
-
-def parts(writes: Sequence[Write]) -> Iterator[Part]:
-    """Each write's name, keys and args."""
-    return (write.part() for write in writes)
 
 
 #: A view a reader can wait for (ViewReader.wait_for_version).
