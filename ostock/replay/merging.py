@@ -23,11 +23,11 @@ class _Aggregate:
 
     __slots__ = ("created_at", "entries", "newest", "offset", "source", "version")
 
-    def __init__(self, source: str, newest: Record) -> None:
+    def __init__(self, source: str, record: Record, offset: int, version: int) -> None:
         self.source = source
-        self.offset = -1
-        self.version = -1
-        self.newest = newest
+        self.offset = offset
+        self.version = version
+        self.newest = record
         #: When it was created, if its creation is among the events.
         self.created_at: datetime | None = None
         #: (version, entry) of each event, if the model keeps histories.
@@ -47,20 +47,33 @@ class Merge:
         self.model = model
         self._creations = frozenset(name for name, c in model.changes.items() if c.created)
         self._aggregates: dict[tuple[int, str], _Aggregate] = {}
+        # The aggregate of the record before: an aggregate's events often come in a row,
+        # and it is already last.
+        self._last: tuple[int, str] | None = None
 
     def add(self, record: Record, topic: str, partition: int, offset: int) -> None:
         """The next record of `model`, read at `offset` of `topic`'s `partition`."""
         meta = record.fields["meta"]
         key = (partition, meta["aggregate_id"])
-        aggregate = self._aggregates.pop(key, None)
-        if aggregate is None:
-            aggregate = _Aggregate(f"{topic}:{partition}", record)
-        self._aggregates[key] = aggregate  # last: the order of the last events
-        aggregate.offset = offset
         version = meta["version"]
-        if version <= aggregate.version:
-            return
-        aggregate.version, aggregate.newest = version, record
+        if key == self._last:
+            aggregate = self._aggregates[key]
+            aggregate.offset = offset
+            if version <= aggregate.version:
+                return
+            aggregate.version, aggregate.newest = version, record
+        else:
+            self._last = key
+            known = self._aggregates.pop(key, None)
+            if known is None:
+                aggregate = _Aggregate(f"{topic}:{partition}", record, offset, version)
+                self._aggregates[key] = aggregate
+            else:
+                self._aggregates[key] = aggregate = known  # last: the order of last events
+                aggregate.offset = offset
+                if version <= aggregate.version:
+                    return
+                aggregate.version, aggregate.newest = version, record
         if record.name in self._creations:
             aggregate.created_at = meta["occurred_at"]
         if self.model.history:
