@@ -16,6 +16,7 @@ import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from confluent_kafka import Message
 from redis.asyncio import Redis
 
 from ostock.contract import Record, UndecodableRecord
-from ostock.replay.log import LogReader, sources_of
+from ostock.replay.log import Batch, LogReader, sources_of
 from ostock.replay.merging import BatchMerge
 from ostock.retry import refused, until_done
 from ostock.schema_registry import registry_codec
@@ -112,6 +113,10 @@ class Replay:
         self._topics = [(model, model.topic(settings.topics)) for model in models]
         self._expected = frozenset().union(*(model.events for model in models))
         self.reader = LogReader(settings, {topic for _, topic in self._topics})
+        # One poll at a time, in a thread of its own: the next batch is read while this
+        # one is decoded and applied.
+        self._polls = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-poll")
+        self._next: Future[Batch] | None = None
         self._read = 0
         self._started: float | None = None
         self._in_flight: asyncio.Future[None] | None = None
@@ -149,12 +154,14 @@ class Replay:
         return bool(await self.redis.fcall(REPLAY_HANDOVER, 0, *args))
 
     async def _step(self) -> set[str]:
-        """One poll decoded and projected, its writes sent once the previous batch's are
-        applied; returns the partitions found at their end. Redis applies a batch while
-        the next one is read and projected (two cores, two at work)."""
+        """One poll decoded and merged, its writes sent (every model's in one round trip)
+        once the previous batch's are applied; returns the partitions found at their end.
+        Redis applies a batch while the next one is decoded and merged (two cores, two at
+        work), and the one after is read meanwhile."""
         if self._started is None:
             self._started = time.monotonic()
-        batch = await asyncio.to_thread(self.reader.poll, self.settings.replay_batch_size, POLL_S)
+        batch = await asyncio.wrap_future(self._next or self._poll())
+        self._next = self._poll()
         merge = BatchMerge(self._topics)
         for record, topic, partition, offset in self._decoded(batch.records):
             merge.add(record, topic, partition, offset)
@@ -165,13 +172,12 @@ class Replay:
         self._read += len(batch.records)
         return batch.at_end
 
-    async def _apply(self, calls: Sequence[tuple[str, Sequence[Projected]]]) -> None:
+    async def _apply(self, batches: Sequence[tuple[str, Sequence[Projected]]]) -> None:
         # A batch applied twice changes nothing (offsets), so a Redis reply that timed
         # out under load is retried: a few times, then the replay fails and gives up.
-        for model, events in calls:
-            batch = partial(self.writer.replay, model, self.generation, events)
-            what = f"replay of {model}: applying {len(events)}"
-            self.stats.applied += await until_done(batch, what, refused, REDIS_ATTEMPTS)
+        apply = partial(self.writer.replay, self.generation, batches)
+        what = f"replay: applying {sum(len(events) for _, events in batches)}"
+        self.stats.applied += await until_done(apply, what, refused, REDIS_ATTEMPTS)
 
     async def _applied(self) -> None:
         """Wait until every batch sent is applied."""
@@ -197,7 +203,11 @@ class Replay:
             topic, partition = cast(str, message.topic()), cast(int, message.partition())
             yield record, topic, partition, cast(int, message.offset())
 
+    def _poll(self) -> "Future[Batch]":
+        return self._polls.submit(self.reader.poll, self.settings.replay_batch_size, POLL_S)
+
     def close(self) -> None:
+        self._polls.shutdown()  # waits for a poll under way: the consumer is not shared
         self.reader.close()
 
 

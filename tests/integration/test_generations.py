@@ -69,7 +69,7 @@ class Replay:
         await self.redis.fcall(REPLAY_BEGIN, 0, self.base, generation, *models)
 
     async def apply(self, generation: str, projected: list[Projected]) -> int:
-        return await self.writer.replay(ORGANIZATIONS, generation, projected)
+        return await self.writer.replay(generation, [(ORGANIZATIONS, projected)])
 
     async def handover(self, generation: str, source: str, model: str = ORGANIZATIONS) -> int:
         args = (self.base, model, generation, source)

@@ -72,8 +72,7 @@ async def replayed(writer: ViewWriter, log: Sequence[Positioned], batch: int) ->
         merge = BatchMerge(models)
         for record, topic, partition, offset in log[start : start + batch]:
             merge.add(record, topic, partition, offset)
-        for model, events in merge.projected():
-            await writer.replay(model, BUILT, events)
+        await writer.replay(BUILT, merge.projected())
 
 
 async def differences(redis: Redis, keys: Keys) -> list[str]:
@@ -106,7 +105,7 @@ async def test_a_merged_batch_over_events_the_generation_already_has_changes_not
     for event in log()[:already]:
         for model in READ_MODELS.values():
             if event.topic == topic_of(model.name) and event.record.name in model.events:
-                await writer.replay(model.name, BUILT, model.project([event]))
+                await writer.replay(BUILT, [(model.name, model.project([event]))])
 
     await replayed(writer, log(), 100)
 
