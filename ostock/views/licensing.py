@@ -42,6 +42,7 @@ ENRICHMENT = {
 }
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 # An index entry: the license's creation time in microseconds since the epoch, zero-padded
 # so that entries sort by it (creation order; the id breaks a tie), ":", its id.
 _MICROS_DIGITS = 20
@@ -65,15 +66,15 @@ def license_view(event: Record, created_at: datetime | None = None) -> ListedVie
         keys.licenses_of(organization_id),
         meta["version"],
         view_body(head, LICENSE_DETAILS, event.fields, change, created_at),
-        entry="" if created is None else index_entry(created, license_id),
-        listed=change.status == "active",
+        "" if created is None else index_entry(created, license_id),
+        change.status == "active",
     )
 
 
 def index_entry(created_at: datetime, license_id: str) -> str:
     """A license's member in its organization's index: creation order, then its id."""
-    micros = (created_at - _EPOCH) // timedelta(microseconds=1)
-    return f"{micros:0{_MICROS_DIGITS}d}:{license_id}"
+    micros = (created_at - _EPOCH) // _MICROSECOND
+    return "%0*d:%s" % (_MICROS_DIGITS, micros, license_id)  # noqa: UP031 (a third cheaper)
 
 
 def organization_copy(event: Record) -> ViewUpdate:

@@ -6,7 +6,7 @@ of the records.
 """
 
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -149,15 +149,16 @@ def view_body(
     change: Change,
     created_at: datetime | None = None,
 ) -> bytes:
-    """An aggregate's view after `event`: `head` (its ids), `details`, status, version,
-    created_at, updated_at. A deletion leaves a tombstone of the same shape, details null,
-    rather than nothing: its version stops an older replayed event from bringing it back.
-    `created_at`: when the aggregate was created, if the caller knows it although `event`
-    is not the creation (a replay merging an aggregate's events)."""
+    """An aggregate's view after `event`: `head` (its ids; the dict is the caller's and
+    becomes the view), `details`, status, version, created_at, updated_at. A deletion
+    leaves a tombstone of the same shape, details null, rather than nothing: its version
+    stops an older replayed event from bringing it back. `created_at`: when the aggregate
+    was created, if the caller knows it although `event` is not the creation (a replay
+    merging an aggregate's events)."""
     meta = event["meta"]
     at = iso(meta["occurred_at"])
     # Insertion order is the body's field order.
-    view = dict(head)
+    view = head
     if change.details:
         for field in details:
             view[field] = event[field]
@@ -206,6 +207,12 @@ def history_key(event: Record) -> str:
     return keys.license_history(meta["organization_id"], meta["aggregate_id"])
 
 
+@cache
+def short_type(name: str) -> str:
+    """A record's name without its namespace: OrganizationCreated."""
+    return name.rsplit(".", 1)[1]
+
+
 def history_json(event: Record) -> bytes:
     """`event`'s history entry: its short type, its envelope, and `changes`, the fields it
     carries (for an update, the new values)."""
@@ -213,7 +220,7 @@ def history_json(event: Record) -> bytes:
     changes = event.fields.copy()
     del changes["meta"]
     entry = {
-        "type": event.name.rsplit(".", 1)[1],
+        "type": short_type(event.name),
         "version": meta["version"],
         "occurred_at": iso(meta["occurred_at"]),
         "command_id": meta["command_id"],
