@@ -35,8 +35,7 @@ from ostock.settings import Settings
 from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH
 from ostock.views.keys import MODELS
 from ostock.views.models import ReadModel
-from ostock.views.projection import Projected
-from ostock.views.store import ViewWriter
+from ostock.views.store import ViewWriter, packed
 
 #: Told how many log offsets were read so far and how many there are (both grow).
 Progress = Callable[[int, int], None]
@@ -165,18 +164,22 @@ class Replay:
         merge = BatchMerge(self._topics)
         for record, topic, partition, offset in self._decoded(batch.records):
             merge.add(record, topic, partition, offset)
-        calls = merge.projected()
+        # Packed before waiting for the batch before: Redis gets this one the moment it
+        # is free.
+        projected = merge.projected()
+        batches = [(model, packed(events)) for model, events in projected if events]
+        merged = sum(len(events) for _, events in projected)
         await self._applied()
-        self._in_flight = asyncio.ensure_future(self._apply(calls))
+        self._in_flight = asyncio.ensure_future(self._apply(batches, merged))
         self.stats.events += len(batch.records)
         self._read += len(batch.records)
         return batch.at_end
 
-    async def _apply(self, batches: Sequence[tuple[str, Sequence[Projected]]]) -> None:
+    async def _apply(self, batches: Sequence[tuple[str, bytes]], merged: int) -> None:
         # A batch applied twice changes nothing (offsets), so a Redis reply that timed
         # out under load is retried: a few times, then the replay fails and gives up.
         apply = partial(self.writer.replay, self.generation, batches)
-        what = f"replay: applying {sum(len(events) for _, events in batches)}"
+        what = f"replay: applying {merged} merged events"
         self.stats.applied += await until_done(apply, what, refused, REDIS_ATTEMPTS)
 
     async def _applied(self) -> None:

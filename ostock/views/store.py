@@ -50,17 +50,11 @@ class ViewWriter:
         (applied,) = await self._fcalls([(PROJECT, 0, self.base, model, packed(events))])
         return applied
 
-    async def replay(
-        self, generation: str, batches: Sequence[tuple[str, Sequence[Projected]]]
-    ) -> int:
-        """Apply each (model, events) of `batches` to `generation` of the model, skipping
-        events already there; return how many writes applied. One round trip for all: Redis
-        applies them back to back."""
-        calls = [
-            (REPLAY, 0, self.base, model, generation, packed(events))
-            for model, events in batches
-            if events
-        ]
+    async def replay(self, generation: str, batches: Sequence[tuple[str, bytes]]) -> int:
+        """Apply each (model, batch) of `batches`, the batch `packed` events, to
+        `generation` of the model, skipping events already there; return how many writes
+        applied. One round trip for all: Redis applies them back to back."""
+        calls = [(REPLAY, 0, self.base, model, generation, batch) for model, batch in batches]
         return sum(await self._fcalls(calls)) if calls else 0
 
     async def command_statuses(self, statuses: Iterable[CommandStatus]) -> None:

@@ -12,7 +12,7 @@ from ostock.replay.merging import BatchMerge
 from ostock.replay.verify import compare
 from ostock.views.keys import FIRST_GENERATION, MODELS, Keys
 from ostock.views.models import READ_MODELS, Positioned
-from ostock.views.store import ViewWriter
+from ostock.views.store import ViewWriter, packed
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 
 pytestmark = pytest.mark.integration
@@ -72,7 +72,7 @@ async def replayed(writer: ViewWriter, log: Sequence[Positioned], batch: int) ->
         merge = BatchMerge(models)
         for record, topic, partition, offset in log[start : start + batch]:
             merge.add(record, topic, partition, offset)
-        await writer.replay(BUILT, merge.projected())
+        await writer.replay(BUILT, [(model, packed(events)) for model, events in merge.projected()])
 
 
 async def differences(redis: Redis, keys: Keys) -> list[str]:
@@ -105,7 +105,7 @@ async def test_a_merged_batch_over_events_the_generation_already_has_changes_not
     for event in log()[:already]:
         for model in READ_MODELS.values():
             if event.topic == topic_of(model.name) and event.record.name in model.events:
-                await writer.replay(BUILT, [(model.name, model.project([event]))])
+                await writer.replay(BUILT, [(model.name, packed(model.project([event])))])
 
     await replayed(writer, log(), 100)
 
