@@ -25,19 +25,28 @@ local function bad_version(version)
   return redis.error_reply('ERR version must be a number, got ' .. tostring(version))
 end
 
+-- The stored fields of the view at `key` (HMGET: version first, then `fields`) if
+-- `version` is newer than the stored one; nil if not; an error reply if it is no number.
+local function older_view(key, version, ...)
+  local new = tonumber(version)
+  if not new then
+    return nil, bad_version(version)
+  end
+  local stored = redis.call('HMGET', key, 'version', ...)
+  if stored[1] and tonumber(stored[1]) >= new then
+    return nil
+  end
+  return stored
+end
+
 -- 1 if applied, 0 if ignored (or an error reply). `announce`: PUBLISH the change (not
 -- while a replay builds a generation nobody reads yet).
 local function apply_view(key, version, body, announce)
-  local new = tonumber(version)
-  if not new then
-    return bad_version(version)
+  local stored, refused = older_view(key, version, 'body')
+  if not stored then
+    return refused or 0
   end
-  local stored = redis.call('HMGET', key, 'version', 'body')
-  if stored[1] and tonumber(stored[1]) >= new then
-    return 0
-  end
-  body = keep_created_at(body, stored[2])
-  redis.call('HSET', key, 'version', version, 'body', body)
+  redis.call('HSET', key, 'version', version, 'body', keep_created_at(body, stored[2]))
   if announce then
     -- The channel is the key itself: a reader waiting for one view subscribes to its key.
     redis.call('PUBLISH', key, version)
@@ -50,14 +59,19 @@ end
 -- The creation brings the entry ("<created_at, microseconds, zero-padded>:<id>": creation
 -- order), kept in the view's hash, field `entry`, for the events after it, which bring ''.
 local function apply_listed_view(view_key, index_key, version, body, entry, listed, announce)
-  local applied = apply_view(view_key, version, body, announce)
-  if applied ~= 1 then
-    return applied
+  local stored, refused = older_view(view_key, version, 'body', 'entry')
+  if not stored then
+    return refused or 0
   end
+  body = keep_created_at(body, stored[2])
   if entry == '' then
-    entry = redis.call('HGET', view_key, 'entry')
+    entry = stored[3]
+    redis.call('HSET', view_key, 'version', version, 'body', body)
   else
-    redis.call('HSET', view_key, 'entry', entry)
+    redis.call('HSET', view_key, 'version', version, 'body', body, 'entry', entry)
+  end
+  if announce then
+    redis.call('PUBLISH', view_key, version)
   end
   if entry then
     if tostring(listed) == '1' then
@@ -69,26 +83,42 @@ local function apply_listed_view(view_key, index_key, version, body, entry, list
   return 1
 end
 
+-- Score-member pairs added to a sorted set at most this many per ZADD (Lua's unpack has
+-- a stack limit).
+local ZADD_PAIRS = 500
+
 -- An event history is a sorted set of entries scored by version: an entry is added only
--- if its version is above the highest one there, so a repeated or older event adds nothing.
-local function add_history(key, version, entry, announce)
-  local new = tonumber(version)
-  if not new then
-    return bad_version(version)
-  end
+-- if its version is above the highest one there, so a repeated or older event adds
+-- nothing. `w` holds (version, entry) pairs from position `first` on, in version order
+-- (a replay merges the entries of an aggregate's events in a batch into one write).
+-- Returns the number of entries added (or an error reply).
+local function add_history(key, w, first, announce)
   local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  if last[2] and tonumber(last[2]) >= new then
-    return 0
+  local top = last[2] and tonumber(last[2])
+  local pairs_added = {}
+  for i = first, #w, 2 do
+    local new = tonumber(w[i])
+    if not new then
+      return bad_version(w[i])
+    end
+    if not top or new > top then
+      pairs_added[#pairs_added + 1] = new
+      pairs_added[#pairs_added + 1] = w[i + 1]
+      top = new
+    end
   end
-  redis.call('ZADD', key, new, entry)
-  if announce then
-    redis.call('PUBLISH', key, version)
+  for i = 1, #pairs_added, 2 * ZADD_PAIRS do
+    redis.call('ZADD', key, unpack(pairs_added, i, math.min(i + 2 * ZADD_PAIRS - 1, #pairs_added)))
   end
-  return 1
+  if announce and #pairs_added > 0 then
+    redis.call('PUBLISH', key, top)
+  end
+  return #pairs_added / 2
 end
 
--- The writes an event asks for: how many keys and args each takes, and what applies it
--- (given its keys, the write, the position of its first arg there, and `announce`).
+-- The writes an event asks for: how many keys and args each takes (`repeated`: its args
+-- come in groups of that many, one or more), and what applies it (given its keys, the
+-- write, the position of its first arg there, and `announce`).
 local WRITES = {
   view = {keys = 1, args = 2, apply = function(keys, w, a, announce)
     return apply_view(keys[1], w[a], w[a + 1], announce)
@@ -96,10 +126,19 @@ local WRITES = {
   listed = {keys = 2, args = 4, apply = function(keys, w, a, announce)
     return apply_listed_view(keys[1], keys[2], w[a], w[a + 1], w[a + 2], w[a + 3], announce)
   end},
-  history = {keys = 1, args = 2, apply = function(keys, w, a, announce)
-    return add_history(keys[1], w[a], w[a + 1], announce)
+  history = {keys = 1, args = 2, repeated = true, apply = function(keys, w, a, announce)
+    return add_history(keys[1], w, a, announce)
   end},
 }
+
+-- Whether write `w` has as many keys and args as its kind takes.
+local function well_formed(write, w)
+  local args = #w - 1 - write.keys
+  if write.repeated then
+    return args >= write.args and args % write.args == 0
+  end
+  return args == write.args
+end
 
 -- Read models live in generations: <base>:<generation>:<key>. The hash <base>:generations
 -- names each model's live generation (field <model>; 'g0' while unset), the one a replay
@@ -132,9 +171,10 @@ local function apply_event(prefix, writes, announce)
     if not write then
       return redis.error_reply('ERR unknown write ' .. tostring(w[1]))
     end
-    if #w ~= 1 + write.keys + write.args then
+    if not well_formed(write, w) then
+      local args = write.repeated and ' args, or a multiple' or ' args'
       return redis.error_reply('ERR ' .. w[1] .. ' takes ' .. write.keys .. ' keys and '
-        .. write.args .. ' args')
+        .. write.args .. args)
     end
     local keys = {}
     for i = 1, write.keys do

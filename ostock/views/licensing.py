@@ -42,6 +42,7 @@ ENRICHMENT = {
 }
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 # An index entry: the license's creation time in microseconds since the epoch, zero-padded
 # so that entries sort by it (creation order; the id breaks a tie), ":", its id.
 _MICROS_DIGITS = 20
@@ -50,22 +51,30 @@ _ENTRY = re.compile(rb"\d{%d}:[^:\s]+" % _MICROS_DIGITS)
 _DELETED = b'"status":"deleted"'
 
 
-def license_view(event: Record) -> ListedView:
+def license_view(event: Record, created_at: datetime | None = None) -> ListedView:
     """The license view after `event` (one of LICENSE_EVENTS), listed in its organization's
-    index unless deleted; a deletion leaves a tombstone, as for organizations."""
+    index unless deleted; a deletion leaves a tombstone, as for organizations. `created_at`:
+    when the license was created, if known although `event` is not the creation (as for
+    view_body); it gives the view its entry in the index too."""
     meta = event.fields["meta"]
     organization_id, license_id = meta["organization_id"], meta["aggregate_id"]
     head = {"license_id": license_id, "organization_id": organization_id}
     change = LICENSE_CHANGES[event.name]
-    micros = (meta["occurred_at"] - _EPOCH) // timedelta(microseconds=1)
+    created = meta["occurred_at"] if change.created else created_at
     return ListedView(
         keys.license(organization_id, license_id),
         keys.licenses_of(organization_id),
         meta["version"],
-        view_body(head, LICENSE_DETAILS, event.fields, change),
-        entry=f"{micros:0{_MICROS_DIGITS}d}:{license_id}" if change.created else "",
-        listed=change.status == "active",
+        view_body(head, LICENSE_DETAILS, event.fields, change, created_at),
+        "" if created is None else index_entry(created, license_id),
+        change.status == "active",
     )
+
+
+def index_entry(created_at: datetime, license_id: str) -> str:
+    """A license's member in its organization's index: creation order, then its id."""
+    micros = (created_at - _EPOCH) // _MICROSECOND
+    return "%0*d:%s" % (_MICROS_DIGITS, micros, license_id)  # noqa: UP031 (a third cheaper)
 
 
 def organization_copy(event: Record) -> ViewUpdate:

@@ -2,17 +2,21 @@
 it reads, the events it takes, and the writes of one event. The live projectors
 (streams/) and the replay (ostock/replay) project through the same table."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 from typing import NamedTuple
 
 from ostock.contract import Record
 from ostock.settings import Topics
 from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS
-from ostock.views.licensing import LICENSE_EVENTS, license_view, organization_copy
+from ostock.views.licensing import LICENSE_CHANGES, license_view, organization_copy
 from ostock.views.projection import (
-    ORGANIZATION_EVENTS,
+    ORGANIZATION_CHANGES,
+    Change,
     Projected,
+    View,
     Write,
     history_entry,
     organization_view,
@@ -30,16 +34,32 @@ class Positioned(NamedTuple):
 
 @dataclass(frozen=True)
 class ReadModel:
-    """One read model: what it is built from, and how."""
+    """One read model: what it is built from, and how.
+
+    Every write of an event is about the event's aggregate: its view (the newest event's
+    wins) and, if the model keeps them, its history (every event adds an entry)."""
 
     name: str
     #: Its event topic, given the topic names.
     topic: Callable[[Topics], str]
-    #: The records it takes (their full names).
-    events: frozenset[str]
-    #: The writes one event asks for.
-    writes: Callable[[Record], tuple[Write, ...]]
+    #: What each record it takes (by full name) does to its aggregate.
+    changes: Mapping[str, Change]
+    #: The view an event leaves, given when its aggregate was created if the caller knows
+    #: it although the event is not the creation (None: ostock.lua keeps the stored one).
+    view: Callable[[Record, datetime | None], View]
+    #: Whether each event adds an entry to its aggregate's history.
+    history: bool
     description: str
+
+    @cached_property
+    def events(self) -> frozenset[str]:
+        """The records it takes (their full names)."""
+        return frozenset(self.changes)
+
+    def writes(self, record: Record) -> tuple[Write, ...]:
+        """The writes one event asks for."""
+        view = self.view(record, None)
+        return (view, history_entry(record)) if self.history else (view,)
 
     def project(self, records: Iterable[Positioned]) -> list[Projected]:
         """Each record's writes, with its source and offset."""
@@ -55,22 +75,25 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel(
             ORGANIZATIONS,
             lambda topics: topics.organization_events,
-            ORGANIZATION_EVENTS,
-            lambda event: (organization_view(event), history_entry(event)),
+            ORGANIZATION_CHANGES,
+            organization_view,
+            True,
             "organization views and histories",
         ),
         ReadModel(
             LICENSES,
             lambda topics: topics.license_events,
-            LICENSE_EVENTS,
-            lambda event: (license_view(event), history_entry(event)),
+            LICENSE_CHANGES,
+            license_view,
+            True,
             "license views, the licenses-by-organization index, license histories",
         ),
         ReadModel(
             ORGANIZATION_COPIES,
             lambda topics: topics.organization_events,
-            ORGANIZATION_EVENTS,
-            lambda event: (organization_copy(event),),
+            ORGANIZATION_CHANGES,
+            lambda event, _created_at: organization_copy(event),
+            False,
             "the licensing service's copy of each organization",
         ),
     )

@@ -6,7 +6,8 @@ of the records.
 """
 
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
+from itertools import chain
 from typing import Any, NamedTuple
 
 import orjson
@@ -16,8 +17,9 @@ from ostock.views import keys
 from ostock.views.functions import HISTORY_WRITE, LISTED_WRITE, VIEW_WRITE
 from ostock.views.keys import Keys
 
-#: One write of an event: its name, its keys (within a generation) and its args.
-Part = tuple[str, tuple[str, ...], tuple[Any, ...]]
+#: One write of an event as ostock.lua takes it: its name, its keys (within a
+#: generation), then its args.
+Part = tuple[Any, ...]
 
 
 class ViewUpdate(NamedTuple):
@@ -30,7 +32,7 @@ class ViewUpdate(NamedTuple):
     body: bytes
 
     def part(self) -> Part:
-        return VIEW_WRITE, (self.key,), (self.version, self.body)
+        return VIEW_WRITE, self.key, self.version, self.body
 
 
 class ListedView(NamedTuple):
@@ -46,8 +48,15 @@ class ListedView(NamedTuple):
     listed: bool
 
     def part(self) -> Part:
-        keys = (self.key, self.index_key)
-        return LISTED_WRITE, keys, (self.version, self.body, self.entry, int(self.listed))
+        return (
+            LISTED_WRITE,
+            self.key,
+            self.index_key,
+            self.version,
+            self.body,
+            self.entry,
+            int(self.listed),
+        )
 
 
 class HistoryEntry(NamedTuple):
@@ -58,11 +67,26 @@ class HistoryEntry(NamedTuple):
     entry: bytes
 
     def part(self) -> Part:
-        return HISTORY_WRITE, (self.key,), (self.version, self.entry)
+        return HISTORY_WRITE, self.key, self.version, self.entry
 
+
+class HistoryEntries(NamedTuple):
+    """Add `entries` (version, entry), in version order, to the history at `key`, each
+    unless the history already reaches its version: the entries of several events of one
+    aggregate in one write."""
+
+    key: str
+    entries: tuple[tuple[int, bytes], ...]
+
+    def part(self) -> Part:
+        return HISTORY_WRITE, self.key, *chain.from_iterable(self.entries)
+
+
+#: A view an event leaves.
+View = ViewUpdate | ListedView
 
 #: A write of a projected event.
-Write = ViewUpdate | ListedView | HistoryEntry
+Write = ViewUpdate | ListedView | HistoryEntry | HistoryEntries
 
 
 class Projected(NamedTuple):
@@ -84,11 +108,23 @@ class CommandStatus(NamedTuple):
     expire_at: int
 
 
-@lru_cache(maxsize=64)  # an event's view and its history entry format the same moment
+# An event's view and its history entry format the same moment; a replay formats the
+# newest event of an aggregate again for its view at the end of a batch (replay_batch_size).
+@lru_cache(maxsize=4096)
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds: 2024-05-01T12:00:00.000Z."""
-    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    u = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    # %-formatting: 0.9 us here against 1.3 for isoformat(timespec=...) and 1.5 for an
+    # f-string with format specs, and it runs for each event.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031
+        u.year,
+        u.month,
+        u.day,
+        u.hour,
+        u.minute,
+        u.second,
+        u.microsecond // 1000,
+    )
 
 
 class Change(NamedTuple):
@@ -107,20 +143,33 @@ DELETED = Change("deleted", created=False, details=False)
 
 
 def view_body(
-    head: dict[str, Any], details: tuple[str, ...], event: dict[str, Any], change: Change
+    head: dict[str, Any],
+    details: tuple[str, ...],
+    event: dict[str, Any],
+    change: Change,
+    created_at: datetime | None = None,
 ) -> bytes:
-    """An aggregate's view after `event`: `head` (its ids), `details`, status, version,
-    created_at, updated_at. A deletion leaves a tombstone of the same shape, details null,
-    rather than nothing: its version stops an older replayed event from bringing it back."""
+    """An aggregate's view after `event`: `head` (its ids; the dict is the caller's and
+    becomes the view), `details`, status, version, created_at, updated_at. A deletion
+    leaves a tombstone of the same shape, details null, rather than nothing: its version
+    stops an older replayed event from bringing it back. `created_at`: when the aggregate
+    was created, if the caller knows it although `event` is not the creation (a replay
+    merging an aggregate's events)."""
     meta = event["meta"]
     at = iso(meta["occurred_at"])
     # Insertion order is the body's field order.
-    view = dict(head)
-    view.update((field, event[field] if change.details else None) for field in details)
+    view = head
+    if change.details:
+        for field in details:
+            view[field] = event[field]
+    else:
+        view.update(dict.fromkeys(details))
     view["status"] = change.status
     view["version"] = meta["version"]
-    # null asks ostock.lua to keep the stored created_at.
-    view["created_at"] = at if change.created else None
+    if change.created:
+        view["created_at"] = at
+    else:  # null asks ostock.lua to keep the stored created_at
+        view["created_at"] = None if created_at is None else iso(created_at)
     view["updated_at"] = at
     return orjson.dumps(view)
 
@@ -134,35 +183,52 @@ ORGANIZATION_CHANGES = {
 ORGANIZATION_EVENTS = frozenset(ORGANIZATION_CHANGES)
 
 
-def organization_view(event: Record) -> ViewUpdate:
-    """The organization view after `event` (one of ORGANIZATION_EVENTS)."""
+def organization_view(event: Record, created_at: datetime | None = None) -> ViewUpdate:
+    """The organization view after `event` (one of ORGANIZATION_EVENTS); `created_at` as
+    for view_body."""
     meta = event.fields["meta"]
     organization_id = meta["organization_id"]
     head = {"organization_id": organization_id}
     change = ORGANIZATION_CHANGES[event.name]
-    body = view_body(head, ORGANIZATION_DETAILS, event.fields, change)
+    body = view_body(head, ORGANIZATION_DETAILS, event.fields, change, created_at)
     return ViewUpdate(keys.organization(organization_id), meta["version"], body)
 
 
 def history_entry(event: Record) -> HistoryEntry:
-    """The entry `event` adds to its aggregate's history: the event's short type, its
-    envelope, and `changes`, the fields it carries (for an update, the new values)."""
+    """The entry `event` adds to its aggregate's history."""
+    return HistoryEntry(history_key(event), event.fields["meta"]["version"], history_json(event))
+
+
+def history_key(event: Record) -> str:
+    """The key of the history of `event`'s aggregate."""
     meta = event.fields["meta"]
+    if event.name in ORGANIZATION_EVENTS:
+        return keys.organization_history(meta["organization_id"])
+    return keys.license_history(meta["organization_id"], meta["aggregate_id"])
+
+
+@cache
+def short_type(name: str) -> str:
+    """A record's name without its namespace: OrganizationCreated."""
+    return name.rsplit(".", 1)[1]
+
+
+def history_json(event: Record) -> bytes:
+    """`event`'s history entry: its short type, its envelope, and `changes`, the fields it
+    carries (for an update, the new values)."""
+    meta = event.fields["meta"]
+    changes = event.fields.copy()
+    del changes["meta"]
     entry = {
-        "type": event.name.rsplit(".", 1)[1],
+        "type": short_type(event.name),
         "version": meta["version"],
         "occurred_at": iso(meta["occurred_at"]),
         "command_id": meta["command_id"],
         "issued_by": meta["issued_by"],
         "correlation_id": meta["correlation_id"],
-        "changes": {field: value for field, value in event.fields.items() if field != "meta"},
+        "changes": changes,
     }
-    organization_id, aggregate_id = meta["organization_id"], meta["aggregate_id"]
-    if event.name in ORGANIZATION_EVENTS:
-        key = keys.organization_history(organization_id)
-    else:
-        key = keys.license_history(organization_id, aggregate_id)
-    return HistoryEntry(key, meta["version"], orjson.dumps(entry))
+    return orjson.dumps(entry)
 
 
 def _command_body(

@@ -20,7 +20,7 @@ from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, RE
 from ostock.views.generations import LiveKeys
 from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS, Keys, generations_key
 from ostock.views.projection import Projected, ViewUpdate
-from ostock.views.store import ViewReader, ViewWriter
+from ostock.views.store import ViewReader, ViewWriter, packed
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ class Replay:
         await self.redis.fcall(REPLAY_BEGIN, 0, self.base, generation, *models)
 
     async def apply(self, generation: str, projected: list[Projected]) -> int:
-        return await self.writer.replay(ORGANIZATIONS, generation, projected)
+        return await self.writer.replay(generation, [(ORGANIZATIONS, packed(projected))])
 
     async def handover(self, generation: str, source: str, model: str = ORGANIZATIONS) -> int:
         args = (self.base, model, generation, source)

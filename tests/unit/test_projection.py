@@ -10,6 +10,7 @@ from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS, Keys
 from ostock.views.models import READ_MODELS, Positioned
 from ostock.views.projection import (
     ORGANIZATION_EVENTS,
+    HistoryEntries,
     HistoryEntry,
     ListedView,
     Projected,
@@ -195,14 +196,16 @@ def test_a_history_entry_is_the_events_envelope_and_the_fields_it_carries() -> N
     )
 
 
-def test_each_write_is_a_part_of_its_events_args() -> None:
+def test_each_write_is_its_name_keys_and_args_as_ostock_lua_takes_them() -> None:
     view = ViewUpdate("k", 2, b"{}")
     listed = ListedView("k", "index", 2, b"{}", entry="", listed=False)
     entry = HistoryEntry("h", 2, b"{}")
+    entries = HistoryEntries("h", ((2, b"{2}"), (3, b"{3}")))
 
-    assert view.part() == ("view", ("k",), (2, b"{}"))
-    assert listed.part() == ("listed", ("k", "index"), (2, b"{}", "", 0))
-    assert entry.part() == ("history", ("h",), (2, b"{}"))
+    assert view.part() == ("view", "k", 2, b"{}")
+    assert listed.part() == ("listed", "k", "index", 2, b"{}", "", 0)
+    assert entry.part() == ("history", "h", 2, b"{}")
+    assert entries.part() == ("history", "h", 2, b"{2}", 3, b"{3}")
 
 
 def test_each_event_is_projected_with_its_source_and_offset() -> None:
