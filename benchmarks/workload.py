@@ -12,6 +12,8 @@ class Workload:
 
     runs: int
     commands: int
+    #: How long both pipeline sides run, uncounted, before the first measured run.
+    warm_up_s: float
     clients: int
     api_seconds: float
     api_max_requests: int
@@ -24,17 +26,17 @@ class Workload:
 
 
 FULL = Workload(
-    runs=5, commands=20_000, clients=32, api_seconds=10, api_max_requests=1_000_000,
+    runs=5, commands=20_000, warm_up_s=120, clients=32, api_seconds=10, api_max_requests=1_000_000,
     offered=(500, 1000), offered_seconds=10,
     replay_sizes=(10_000, 100_000, 1_000_000), replay_runs=3,
 )  # fmt: skip
 QUICK = Workload(
-    runs=3, commands=10_000, clients=32, api_seconds=5, api_max_requests=500_000,
+    runs=3, commands=10_000, warm_up_s=60, clients=32, api_seconds=5, api_max_requests=500_000,
     offered=(500, 1000), offered_seconds=5,
     replay_sizes=(10_000, 100_000), replay_runs=3,
 )  # fmt: skip
 TINY = Workload(
-    runs=3, commands=300, clients=32, api_seconds=2, api_max_requests=100_000,
+    runs=3, commands=300, warm_up_s=0, clients=32, api_seconds=2, api_max_requests=100_000,
     offered=(500, 1000), offered_seconds=1,
     replay_sizes=(2_000,), replay_runs=2,
 )  # fmt: skip
