@@ -2,7 +2,8 @@
 dead-lettered; a command whose decision keeps failing otherwise is dead-lettered with
 its error after ATTEMPTS tries, and the commands beside it are decided."""
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 from uuid import uuid4
@@ -29,17 +30,22 @@ class FakeLog:
 
     def __init__(self) -> None:
         self.committed: list[Outgoing] = []
+        self.transactions: list[int] = []  # how many records each commit held
         self.failing_commits = 0
+        self.open = threading.Event()  # a commit ends once this is set
+        self.open.set()
 
     @contextmanager
     def staging(self) -> Iterator[list[Outgoing]]:
         yield []
 
     def publish(self, records: list[Outgoing], *_: object) -> None:
+        self.open.wait(10)
         if self.failing_commits:
             self.failing_commits -= 1
             raise TimeoutError("the commit timed out")
         self.committed += records
+        self.transactions.append(len(records))
 
     def load(self, partitions: list[int]) -> int:
         return 0
@@ -66,11 +72,17 @@ class FakeApplication:
 
 
 class FakeConsumer:
+    """Each consume() call runs the next of `arrivals`, which says what has arrived."""
+
     def __init__(self) -> None:
         self.seeks: list[tuple[int, int]] = []
+        self.arrivals: list[Callable[[], list[Message]]] = []
 
     def consumer_group_metadata(self) -> object:
         return object()
+
+    def consume(self, num_messages: int, timeout: float) -> list[Message]:
+        return self.arrivals.pop(0)() if self.arrivals else []
 
     def seek(self, partition: TopicPartition) -> None:
         self.seeks.append((partition.partition, partition.offset))
@@ -107,7 +119,7 @@ def commands(*names: str, partition: int = 0) -> list[Message]:
 
 def decide(subject: CommandHandler, batch: list[Message]) -> None:
     """Process a batch and wait for its commit, if it gets one."""
-    subject._process(batch)
+    subject._process(batch, subject._rebalances)
     subject._settle()
 
 
@@ -160,10 +172,48 @@ def test_a_failed_commit_is_redone_with_the_batch_decided_after_it() -> None:
     consumer = cast(FakeConsumer, subject.consumer)
     application.event_log.failing_commits = 1
 
-    subject._process(first)  # its commit fails in the committer thread
-    subject._process(second)  # decided meanwhile, on top of the first
+    subject._process(first, 0)  # its commit fails in the committer thread
+    subject._process(second, 0)  # decided meanwhile, on top of the first
 
     assert application.event_log.committed == []
     assert consumer.seeks == [(0, 0), (1, 0)]  # both batches consumed again
     decide(subject, [*first, *second])
     assert outcome(application.event_log) == ["accepted"] * 3
+
+
+def test_commands_that_arrive_during_a_commit_join_the_batch_decided_meanwhile() -> None:
+    application = FakeApplication({})
+    subject = handler(application)
+    consumer = cast(FakeConsumer, subject.consumer)
+    later = commands("Initech", partition=1)
+
+    def arrived() -> list[Message]:
+        application.event_log.open.set()  # the commit in flight ends after this
+        return later
+
+    application.event_log.open.clear()
+    subject._process(commands("Acme"), 0)
+    consumer.arrivals.append(arrived)
+    decide(subject, commands("Globex", partition=2))
+
+    assert application.event_log.transactions == [1, 2]
+    assert outcome(application.event_log) == ["accepted"] * 3
+
+
+def test_a_batch_consumed_across_a_rebalance_is_dropped_for_the_next_owner() -> None:
+    application = FakeApplication({})
+    subject = handler(application)
+    consumer = cast(FakeConsumer, subject.consumer)
+
+    def revoked() -> list[Message]:
+        application.event_log.open.set()
+        subject._on_revoke(subject.consumer, [])  # as the consumer calls it, mid-batch
+        return commands("Initech", partition=1)
+
+    application.event_log.open.clear()
+    subject._process(commands("Acme"), 0)
+    consumer.arrivals.append(revoked)
+    decide(subject, commands("Globex", partition=2))
+
+    assert application.event_log.transactions == [1]  # only the batch before it
+    assert consumer.seeks == []  # the committed offsets are where the next owner starts
