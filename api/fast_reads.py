@@ -6,10 +6,11 @@ through it reached 0.23x the rate of a bare ASGI endpoint doing the same HGET
 (docs/benchmarks.md). Most reads are plain, so this middleware serves those itself,
 with the same ViewReader, the same verified-token cache and the same 404 rules
 (api.reads): ids in canonical form, no query string, a bearer token verified before and
-allowed to read. Every other request (a token not seen yet or refused, ?min_version,
-?snapshot, an id spelled otherwise, a path of its own) goes on to the FastAPI routes,
-which stay the API's contract and its documentation. A missing view and an unreachable
-Redis are answered by the app's own problem handlers.
+allowed to read; it runs before FastAPI's own middleware too (api.main). Every other
+request (a token not seen yet or refused, ?min_version, ?snapshot, an id spelled
+otherwise, a path of its own) goes on to the FastAPI routes, which stay the API's
+contract and its documentation. A missing view, an unreachable Redis and a bug are
+answered by the app's own problem handlers.
 """
 
 import re
@@ -67,9 +68,13 @@ class FastReads:
                 body = await organization_view(views, organization_id)
             else:
                 body = await license_view(views, organization_id, license_id)
-        except (Problem, RedisConnectionError, RedisTimeoutError) as error:
+        except Exception as error:
+            # Answered by the app's own handlers, a bug as a 500 problem; the bug is then
+            # raised again for the server to log, as FastAPI's error middleware does.
             response = await handled(Request(scope, receive, send), error)
             await response(scope, receive, send)
+            if not isinstance(error, (Problem, RedisConnectionError, RedisTimeoutError)):
+                raise
             return
         headers = [_JSON, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -80,7 +80,12 @@ async def test_a_command_without_kafka_is_503_within_the_kafka_timeout(
 async def test_a_read_without_redis_is_503_within_the_redis_timeout(
     client: httpx.AsyncClient,
 ) -> None:
-    for path in (f"/v1/organizations/{uuid4()}", f"/v1/commands/{uuid4()}"):
+    paths = [
+        f"/v1/organizations/{uuid4()}",
+        f"/v1/organizations/{uuid4()}/licenses/{uuid4()}",  # a pipeline of two reads
+        f"/v1/commands/{uuid4()}",
+    ]
+    for path in paths:
         response, elapsed = await timed(client.get(path))
 
         assert response.status_code == 503

@@ -159,3 +159,18 @@ async def test_fast_reads_are_counted_by_route_template(
         assert any(
             row.startswith(line) and float(row.split()[-1]) >= count for row in metrics.splitlines()
         )
+
+
+async def test_a_bug_is_a_500_problem_as_the_routes_answer_it(
+    app: tuple[FastAPI, FakeViews, Routed],
+) -> None:
+    api, views, routed = app
+    path = f"/v1/organizations/{ORGANIZATION_ID}"
+    views.error = RuntimeError("a bug")
+    routed_answer = await routed_get(api, path)
+    async with client(api, bearer(api.state.settings, "user")) as reader:
+        await reader.get(path)  # verifies the token
+        fast_answer = await reader.get(path)
+
+    assert routed.reads == 2
+    assert problem(fast_answer, 500) == problem(routed_answer, 500)

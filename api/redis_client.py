@@ -1,0 +1,85 @@
+"""The API's Redis client: every command and pipeline ends within the Redis timeout.
+
+redis-py's `socket_timeout` bounds each send and each read on its own, and on Python
+3.11 its send runs in an `asyncio.wait_for`, a task of its own per command: with it a
+view read cost the API ~50 µs more of CPU than without (a third of the read's cost,
+docs/performance.md). One `asyncio.timeout` per command bounds the whole call instead:
+connecting, the handshake, the send and the read. A call cut short disconnects its
+connection (redis-py drops one interrupted mid-read), and fails as a Redis
+TimeoutError, which the API answers with 503.
+"""
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from api.redis_pool import WaitingConnectionPool
+from ostock.credentials import redis_login
+from ostock.settings import Settings
+
+T = TypeVar("T")
+
+
+class DeadlineRedis(Redis):
+    """A client whose commands and pipelines each end within `deadline_s` seconds."""
+
+    deadline_s: float
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        call = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        return await _within(self.deadline_s, call)
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+        pipe = DeadlinePipeline(
+            self.connection_pool, self.response_callbacks, transaction, shard_hint
+        )
+        pipe.deadline_s = self.deadline_s
+        return pipe
+
+
+class DeadlinePipeline(Pipeline):
+    """A pipeline whose execution ends within `deadline_s` seconds."""
+
+    deadline_s: float
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        return await _within(self.deadline_s, super().execute(raise_on_error))
+
+
+async def _within(seconds: float, work: Awaitable[T]) -> T:
+    try:
+        async with asyncio.timeout(seconds):
+            return await work
+    except TimeoutError:
+        raise RedisTimeoutError(f"Redis did not answer within {seconds}s") from None
+
+
+def redis_client(settings: Settings) -> DeadlineRedis:
+    """A pooled client whose every call ends within the Redis timeout.
+
+    One immediate retry, on connection errors only, replaces a pooled connection that
+    died with a Redis restart; the default policy retries ten times, backing off.
+    The pool is bounded and blocking: a burst waits for a free connection (within
+    the timeout) instead of failing once the pool is exhausted.
+    """
+    username, password = redis_login(settings)
+    pool = WaitingConnectionPool.from_url(
+        settings.redis_url,
+        username=username,
+        password=password,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_timeout_s,
+        socket_timeout=None,  # redis-py's default is 5 s: bounded here by the deadline
+        socket_connect_timeout=settings.redis_timeout_s,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
+    client = cast(DeadlineRedis, DeadlineRedis.from_pool(pool))
+    client.deadline_s = settings.redis_timeout_s
+    return client
