@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 from uuid import uuid4
 
 from confluent_kafka import Message, Producer
@@ -22,7 +22,7 @@ from confluent_kafka import Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from redis import Redis
 
-from benchmarks.processes import settings_env, start, stop
+from benchmarks.processes import cpu_seconds, settings_env, start, stop
 from ostock.cli.run import PROCESSES
 from ostock.commands import Issuer, organization_command
 from ostock.contract import Codec
@@ -34,6 +34,9 @@ from ostock.views.keys import Keys, generations_key
 Record = tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]
 WORKERS = ("organization-handler", "organization-projector")
 WAIT_TIMEOUT_S = 120.0
+#: Names in a Run's cpu_us: Redis's, and the bare loop process's.
+REDIS = "Redis"
+BARE_LOOP = "bare loop"
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def bare(settings: Settings, logs: Path) -> Iterator[Side]:
     process = start(
         ["-m", "benchmarks.bare_loop", topic, base], settings_env(settings), logs / "bare.log"
     )
-    side = Side(topic, base, {"bare loop": process.pid})
+    side = Side(topic, base, {BARE_LOOP: process.pid})
     try:
         run(settings, side, 1)
         yield side
@@ -150,13 +153,23 @@ def bare(settings: Settings, logs: Path) -> Iterator[Side]:
         admin.delete_topics([topic])
 
 
-def run(settings: Settings, side: Side, count: int) -> tuple[float, str]:
+class Run(NamedTuple):
+    """One run through a side: its rate, an organization whose view now exists, and the
+    CPU (user + system) each of the side's processes and Redis used per command, in µs."""
+
+    rate: float
+    organization_id: str
+    cpu_us: dict[str, float]
+
+
+def run(settings: Settings, side: Side, count: int) -> Run:
     """Commands per second through a running side, from the first publish until the last
-    view exists, and one organization id whose view now exists."""
+    view exists."""
     ids, records = commands(Codec(), count)
     producer = Producer(producer_config(settings))
     with Redis.from_url(settings.redis_url) as redis:
         keys = view_keys(redis, side.base)
+        used = _cpu_seconds(redis, side)
         started = time.perf_counter()
         last = produce_all(producer, side.topic, records)
         wait_for_keys(
@@ -164,4 +177,17 @@ def run(settings: Settings, side: Side, count: int) -> tuple[float, str]:
             [keys.organization(key.decode()) for key in last.values()],
             [keys.organization(organization_id) for organization_id in ids],
         )
-        return count / (time.perf_counter() - started), ids[-1]
+        elapsed = time.perf_counter() - started
+        cpu_us = {
+            name: (seconds - used[name]) * 1e6 / count
+            for name, seconds in _cpu_seconds(redis, side).items()
+        }
+        return Run(count / elapsed, ids[-1], cpu_us)
+
+
+def _cpu_seconds(redis: Redis, side: Side) -> dict[str, float]:
+    """The CPU time each of the side's processes, and Redis, has used so far."""
+    used = {name: cpu_seconds(pid) for name, pid in side.pids.items()}
+    info = cast(dict[str, float], redis.info("cpu"))
+    used[REDIS] = info["used_cpu_user"] + info["used_cpu_sys"]
+    return used

@@ -1,5 +1,6 @@
 """Child processes of a benchmark: O-stock's workers, servers and the load generator."""
 
+import os
 import subprocess
 import sys
 import time
@@ -61,3 +62,10 @@ def peak_rss_mib(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a running process has used so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -43,21 +43,40 @@ def measure_pipeline(
     progress("starting the organization handler and projector, and the bare loop")
     with pipeline.system(settings, logs) as system, pipeline.bare(settings, logs) as bare:
         warm_up(settings, workload, system, bare, progress)
+        measured_runs, bare_runs = [], []
         for run in range(1, workload.runs + 1):
             progress(f"pipeline run {run}/{workload.runs}: {workload.commands} commands")
-            measured, organization_id = pipeline.run(settings, system, workload.commands)
-            rate.measured.runs.append(measured)
+            measured_runs.append(pipeline.run(settings, system, workload.commands))
             progress(f"bare loop run {run}/{workload.runs}")
-            rate.baseline.runs.append(pipeline.run(settings, bare, workload.commands)[0])
+            bare_runs.append(pipeline.run(settings, bare, workload.commands))
+        rate.measured.runs = [run.rate for run in measured_runs]
+        rate.baseline.runs = [run.rate for run in bare_runs]
         (bare_pid,) = bare.pids.values()
-        figures = [rate]
+        figures = [rate, *cpu_per_command(measured_runs, bare_runs)]
         for name, pid in system.pids.items():
             rss = Figure(f"peak RSS {name} (pipeline runs)", "MiB")
             rss.measured.runs.append(peak_rss_mib(pid))
             rss.baseline.runs.append(peak_rss_mib(bare_pid))
             figures.append(rss)
         figures += measure_latency(settings, workload, system, bare, progress)
-    return figures, organization_id
+    return figures, measured_runs[-1].organization_id
+
+
+def cpu_per_command(measured: list[pipeline.Run], bare: list[pipeline.Run]) -> list[Figure]:
+    """CPU per command of every process and Redis together, then of each: a pipeline
+    process beside the bare loop's process, Redis beside Redis in the bare runs."""
+    unit = "µs"
+    total = Figure("CPU per command, processes and Redis", unit)
+    total.measured.runs = [sum(run.cpu_us.values()) for run in measured]
+    total.baseline.runs = [sum(run.cpu_us.values()) for run in bare]
+    figures = [total]
+    for name in measured[0].cpu_us:
+        figure = Figure(f"CPU per command, {name}", unit)
+        figure.measured.runs = [run.cpu_us[name] for run in measured]
+        baseline = name if name == pipeline.REDIS else pipeline.BARE_LOOP
+        figure.baseline.runs = [run.cpu_us[baseline] for run in bare]
+        figures.append(figure)
+    return figures
 
 
 def warm_up(
