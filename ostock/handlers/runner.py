@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from ostock.contract import Codec, Record, UndecodableRecord
 from ostock.deadletters import dead_letter_headers
@@ -112,8 +112,7 @@ class CommandHandler:
         # The commit in flight, and its batch.
         self._commit: Future[None] | None = None
         self._committing: Sequence[Message] = ()
-        # Counts rebalances: a batch consumed across one is dropped, not committed (the
-        # assignment is eager, so every partition starts again from its committed offset).
+        # Counts rebalances: a batch consumed across one is dropped, not committed.
         self._rebalances = 0
 
     def run(self, stop: threading.Event) -> None:
@@ -162,8 +161,7 @@ class CommandHandler:
         self._rebalances += 1
         self._settle_given_up()
         log.info("revoked %s", sorted(p.partition for p in partitions))
-        self.app.event_log.load([])
-        self.app.assigned([])
+        self._reload([])
 
     def _process(self, commands: Sequence[Message], rebalances: int) -> None:
         """Decide a batch, growing it with what arrives while the commit in flight lasts
@@ -171,8 +169,8 @@ class CommandHandler:
         commit too), then commit it in the committer thread once that commit has ended.
 
         A batch consumed across a rebalance (`rebalances` counts those before its first
-        command) is dropped: the assignment starts again from the committed offsets, so
-        its commands are read again, and decided on the state loaded for it."""
+        command) is dropped, and what is owned now is consumed again from its committed
+        offsets."""
         batch: list[Message] = []
         try:
             with self.app.event_log.staging() as outgoing:
@@ -188,18 +186,35 @@ class CommandHandler:
                         break
                     commands = _commands(self.consumer.consume(room, timeout=ARRIVAL_WAIT_S))
         except Exception as error:
-            if self._settle(decided_after=batch) and self._rebalances == rebalances:
+            if not self._settle(decided_after=batch):
+                return
+            if self._rebalances != rebalances:
+                self._drop(batch)
+            else:
                 self._failed(batch, error)
             return
         if not self._settle(decided_after=batch):
             return
         if self._rebalances != rebalances:
-            log.info("batch of %d commands dropped: consumed across a rebalance", len(batch))
+            self._drop(batch)
             return
         offsets = _next_offsets(batch)
         group = self.consumer.consumer_group_metadata()
         self._commit = self._committer.submit(self.app.event_log.publish, outgoing, offsets, group)
         self._committing = batch
+
+    def _drop(self, batch: Sequence[Message]) -> None:
+        """Let a batch consumed across a rebalance go: what is owned now is consumed again
+        from its committed offsets (the batch's commands consumed since the rebalance
+        included), on its state reloaded (the batch's decisions leave no trace)."""
+        log.info("batch of %d commands dropped: consumed across a rebalance", len(batch))
+        owned = self.consumer.assignment()
+        timeout = max(self.settings.kafka_timeout_s * 6, 30)
+        for partition in self.consumer.committed(owned, timeout=timeout):
+            if partition.offset < 0:  # nothing committed yet: from the start, as assigned
+                partition.offset = OFFSET_BEGINNING
+            self.consumer.seek(partition)
+        self._reload([p.partition for p in owned])
 
     def _settle(self, decided_after: Sequence[Message] = ()) -> bool:
         """Wait for the commit in flight. If it failed, its batch is consumed again, and
@@ -337,7 +352,10 @@ class CommandHandler:
             firsts.setdefault(message.partition() or 0, message.offset() or 0)
         for partition, offset in firsts.items():
             self.consumer.seek(TopicPartition(self.spec.commands_topic, partition, offset))
-        owned = [p.partition for p in self.consumer.assignment()]
+        self._reload([p.partition for p in self.consumer.assignment()])
+
+    def _reload(self, owned: list[int]) -> None:
+        """The owned partitions' state as their events log holds it."""
         self.app.event_log.load(owned)
         self.app.assigned(owned)
 

@@ -77,6 +77,7 @@ class FakeConsumer:
     def __init__(self) -> None:
         self.seeks: list[tuple[int, int]] = []
         self.arrivals: list[Callable[[], list[Message]]] = []
+        self.committed_offsets: dict[int, int] = {}  # the partitions owned, and their offsets
 
     def consumer_group_metadata(self) -> object:
         return object()
@@ -87,8 +88,14 @@ class FakeConsumer:
     def seek(self, partition: TopicPartition) -> None:
         self.seeks.append((partition.partition, partition.offset))
 
-    def assignment(self) -> list[object]:
-        return []
+    def assignment(self) -> list[TopicPartition]:
+        return [TopicPartition(TOPIC, partition) for partition in self.committed_offsets]
+
+    def committed(self, partitions: list[TopicPartition], timeout: float) -> list[TopicPartition]:
+        return [
+            TopicPartition(TOPIC, p.partition, self.committed_offsets[p.partition])
+            for p in partitions
+        ]
 
 
 @pytest.fixture(autouse=True)
@@ -200,20 +207,22 @@ def test_commands_that_arrive_during_a_commit_join_the_batch_decided_meanwhile()
     assert outcome(application.event_log) == ["accepted"] * 3
 
 
-def test_a_batch_consumed_across_a_rebalance_is_dropped_for_the_next_owner() -> None:
+def test_a_batch_consumed_across_a_rebalance_is_dropped_and_consumed_again() -> None:
     application = FakeApplication({})
     subject = handler(application)
     consumer = cast(FakeConsumer, subject.consumer)
 
-    def revoked() -> list[Message]:
+    def reassigned() -> list[Message]:
         application.event_log.open.set()
-        subject._on_revoke(subject.consumer, [])  # as the consumer calls it, mid-batch
-        return commands("Initech", partition=1)
+        # As the consumer calls them, mid-batch: partition 2 goes, 1 stays.
+        subject._on_revoke(subject.consumer, [])
+        consumer.committed_offsets = {1: 40}
+        return commands("Initech", partition=1)  # consumed after the rebalance
 
     application.event_log.open.clear()
     subject._process(commands("Acme"), 0)
-    consumer.arrivals.append(revoked)
+    consumer.arrivals.append(reassigned)
     decide(subject, commands("Globex", partition=2))
 
     assert application.event_log.transactions == [1]  # only the batch before it
-    assert consumer.seeks == []  # the committed offsets are where the next owner starts
+    assert consumer.seeks == [(1, 40)]  # what is owned now, from its committed offset
