@@ -1,6 +1,7 @@
 """The organization service's command handler as a real process on the real broker."""
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -180,3 +181,64 @@ def test_a_killed_handler_loses_no_command_and_duplicates_no_event(
         for r in decoded([m for m in events if (m.key() or b"").decode() in wanted])
     ]
     assert len(positions) == len(set(positions)) == 240
+
+
+def test_partitions_moving_to_a_second_instance_and_back_lose_and_duplicate_nothing(
+    settings: Settings, handler: Worker, publisher: CommandPublisher, tmp_path: Path
+) -> None:
+    """Commands keep coming while a second instance joins, then leaves: a batch consumed
+    across either rebalance is dropped and decided again by whoever owns it next."""
+    organizations = [str(uuid4()) for _ in range(60)]
+    commands = [organization_command("create", o, Issuer("tester"), ACME) for o in organizations]
+    commands += [
+        organization_command("update", o, Issuer("tester"), ACME | {"name": f"v{i}"})
+        for i in range(8)
+        for o in organizations
+    ]
+    ids = {c.command_id for c in commands}
+    chunks = [commands[start : start + 10] for start in range(0, len(commands), 10)]
+    second = Worker(
+        ["worker", "handler", "organization", "--instance", "second"],
+        settings,
+        tmp_path / "second-handler.log",
+    )
+
+    def publish_until(done: Callable[[], bool]) -> None:
+        """A chunk every 0.2 s until `done` (then ten more), or until none is left."""
+        after = 10
+        while chunks and after:
+            publisher.publish(chunks.pop(0))
+            time.sleep(0.2)
+            after -= done()
+
+    try:
+        publisher.publish(chunks.pop(0))  # the creates come first
+        second.start()
+        publish_until(lambda: "assigned" in second.output())  # the first rebalance
+        second.stop()  # its partitions go back to the first once its session times out
+        assert second.process is not None and second.process.returncode == 0, second.output()
+        publish_until(lambda: False)
+        results = read_until(
+            settings,
+            settings.topics.command_results,
+            lambda records: ids <= {(m.key() or b"").decode() for m in records},
+            timeout_s=90,
+        )
+    finally:
+        second.stop()
+    assert "assigned" in second.output(), "the second instance never owned a partition"
+    mine = [r.fields for r in decoded(results) if r.fields["command_id"] in ids]
+    assert len(mine) == len(ids), "every command has exactly one result"
+    assert all(r["status"] == "accepted" for r in mine)
+
+    wanted = set(organizations)
+    events = read_until(
+        settings,
+        settings.topics.organization_events,
+        lambda records: sum((m.key() or b"").decode() in wanted for m in records) >= len(ids),
+    )
+    positions = [
+        (r.fields["meta"]["aggregate_id"], r.fields["meta"]["version"])
+        for r in decoded([m for m in events if (m.key() or b"").decode() in wanted])
+    ]
+    assert len(positions) == len(set(positions)) == len(ids)
