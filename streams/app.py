@@ -38,7 +38,6 @@ FETCH_WAIT_S = 1.0
 class Route:
     """The records of `topics` go to the handler that `open` opens."""
 
-    name: str
     topics: frozenset[str]
     open: OpenHandler
 
@@ -125,10 +124,10 @@ class BatchApp(faust.App):
     def _new_transport(self) -> Any:
         return _BatchTransport(self.conf.broker_consumer, self)
 
-    def route(self, name: str, topics: Collection[str], open_handler: OpenHandler) -> None:
+    def route(self, topics: Collection[str], open_handler: OpenHandler) -> None:
         """Subscribe to `topics` and hand their records to the handler `open_handler` opens."""
         self.topics.add(self.topic(*topics))
-        self.routes.append(Route(name, frozenset(topics), open_handler))
+        self.routes.append(Route(frozenset(topics), open_handler))
 
 
 def create_app(settings: Settings, processor: str) -> BatchApp:

@@ -74,7 +74,7 @@ def add_projector(
         finally:
             await redis.aclose()
 
-    app.route(name, topics, opened)
+    app.route(topics, opened)
 
 
 def add_model_projector(app: BatchApp, settings: Settings, model: ReadModel) -> None:

@@ -71,7 +71,7 @@ def install(app: BatchApp, settings: Settings) -> None:
             await redis.aclose()
 
     topics = [settings.topics.organization_events, settings.topics.license_events]
-    app.route(NAME, topics, opened)
+    app.route(topics, opened)
 
 
 def _log_issued(commands: Sequence[Command]) -> None:

@@ -142,14 +142,9 @@ class CommandHandler:
         self._rebalances += 1
         # The events read next must include those of the commit in flight.
         self._settle_given_up()
-        # Committed offsets are fetched "stable" by a read_committed consumer: this
-        # waits until a previous owner's open transaction is resolved, so the
-        # events read next include everything it committed.
-        consumer.committed(partitions, timeout=max(self.settings.kafka_timeout_s * 6, 30))
+        self._committed(partitions)  # waits for a previous owner's open transaction
         started = time.monotonic()
-        owned = [p.partition for p in partitions]
-        loaded = self.app.event_log.load(owned)
-        self.app.assigned(owned)
+        loaded = self._reload([p.partition for p in partitions])
         log.info(
             "assigned %s: %d events loaded in %.2fs",
             sorted(p.partition for p in partitions),
@@ -172,6 +167,7 @@ class CommandHandler:
         command) is dropped, and what is owned now is consumed again from its committed
         offsets."""
         batch: list[Message] = []
+        failure: Exception | None = None
         try:
             with self.app.event_log.staging() as outgoing:
                 while True:
@@ -186,18 +182,18 @@ class CommandHandler:
                         break
                     commands = _commands(self.consumer.consume(room, timeout=ARRIVAL_WAIT_S))
         except Exception as error:
-            if not self._settle(decided_after=batch):
-                return
-            if self._rebalances != rebalances:
-                self._drop(batch)
-            else:
-                self._failed(batch, error)
-            return
+            failure = error
         if not self._settle(decided_after=batch):
             return
         if self._rebalances != rebalances:
             self._drop(batch)
-            return
+        elif failure is not None:
+            self._failed(batch, failure)
+        else:
+            self._commit_later(outgoing, batch)
+
+    def _commit_later(self, outgoing: list[Outgoing], batch: list[Message]) -> None:
+        """Commit `outgoing` and `batch`'s offsets in the committer thread."""
         offsets = _next_offsets(batch)
         group = self.consumer.consumer_group_metadata()
         self._commit = self._committer.submit(self.app.event_log.publish, outgoing, offsets, group)
@@ -209,12 +205,18 @@ class CommandHandler:
         included), on its state reloaded (the batch's decisions leave no trace)."""
         log.info("batch of %d commands dropped: consumed across a rebalance", len(batch))
         owned = self.consumer.assignment()
-        timeout = max(self.settings.kafka_timeout_s * 6, 30)
-        for partition in self.consumer.committed(owned, timeout=timeout):
+        for partition in self._committed(owned):
             if partition.offset < 0:  # nothing committed yet: from the start, as assigned
                 partition.offset = OFFSET_BEGINNING
             self.consumer.seek(partition)
         self._reload([p.partition for p in owned])
+
+    def _committed(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        """The committed offsets of `partitions`. A read_committed consumer fetches them
+        "stable": this waits until a previous owner's open transaction is resolved, so
+        the events read next include everything it committed."""
+        timeout = max(self.settings.kafka_timeout_s * 6, 30)
+        return self.consumer.committed(partitions, timeout=timeout)
 
     def _settle(self, decided_after: Sequence[Message] = ()) -> bool:
         """Wait for the commit in flight. If it failed, its batch is consumed again, and
@@ -341,9 +343,7 @@ class CommandHandler:
             consumer=self.group_id,
             original=_header_list(message.headers()),
         )
-        return Outgoing(
-            self.settings.topics.dead_letters, message.key() or b"", message.value() or b"", headers
-        )
+        return Outgoing(self.settings.topics.dead_letters, message.key(), message.value(), headers)
 
     def _rewind(self, messages: Sequence[Message]) -> None:
         # Reload the owned partitions too: the aborted batch must leave no trace.
@@ -354,10 +354,11 @@ class CommandHandler:
             self.consumer.seek(TopicPartition(self.spec.commands_topic, partition, offset))
         self._reload([p.partition for p in self.consumer.assignment()])
 
-    def _reload(self, owned: list[int]) -> None:
-        """The owned partitions' state as their events log holds it."""
-        self.app.event_log.load(owned)
+    def _reload(self, owned: list[int]) -> int:
+        """The owned partitions' state as their events log holds it; how many events."""
+        loaded = self.app.event_log.load(owned)
         self.app.assigned(owned)
+        return loaded
 
 
 def _commands(messages: Sequence[Message]) -> list[Message]:

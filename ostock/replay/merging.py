@@ -23,11 +23,11 @@ class _Aggregate:
 
     __slots__ = ("created_at", "entries", "newest", "offset", "source", "version")
 
-    def __init__(self, source: str, record: Record, offset: int, version: int) -> None:
+    def __init__(self, source: str, newest: Record) -> None:
         self.source = source
-        self.offset = offset
-        self.version = version
-        self.newest = record
+        self.offset = -1
+        self.version = -1
+        self.newest = newest
         #: When it was created, if its creation is among the events.
         self.created_at: datetime | None = None
         #: (version, entry) of each event, if the model keeps histories.
@@ -58,22 +58,15 @@ class Merge:
         version = meta["version"]
         if key == self._last:
             aggregate = self._aggregates[key]
-            aggregate.offset = offset
-            if version <= aggregate.version:
-                return
-            aggregate.version, aggregate.newest = version, record
         else:
             self._last = key
             known = self._aggregates.pop(key, None)
-            if known is None:
-                aggregate = _Aggregate(f"{topic}:{partition}", record, offset, version)
-                self._aggregates[key] = aggregate
-            else:
-                self._aggregates[key] = aggregate = known  # last: the order of last events
-                aggregate.offset = offset
-                if version <= aggregate.version:
-                    return
-                aggregate.version, aggregate.newest = version, record
+            aggregate = known or _Aggregate(f"{topic}:{partition}", record)
+            self._aggregates[key] = aggregate  # last: the order of the last events
+        aggregate.offset = offset
+        if version <= aggregate.version:
+            return
+        aggregate.version, aggregate.newest = version, record
         if record.name in self._creations:
             aggregate.created_at = meta["occurred_at"]
         if self.model.history:
