@@ -1,8 +1,10 @@
 """`ostock run`: the whole system in the foreground, on local Kafka and Redis.
 
 Starts the infrastructure unless it already runs, creates the topics, starts every
-worker and the API as child processes with their logs in files, and stops all of
-it on Ctrl-C (the infrastructure too, if this command started it).
+worker and the API as child processes with their logs in files, starts again any
+that exits (after a pause that grows while it keeps exiting), and stops all of it on
+Ctrl-C or SIGTERM (the infrastructure too, if this command started it), or when a
+child keeps failing at start.
 """
 
 import os
@@ -10,7 +12,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -46,6 +49,40 @@ PRINCIPALS: dict[str, tuple[str, str | None]] = {
 }
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
+#: Pause before a restart: doubled after each exit up to the cap, back to the first
+#: once the child stayed up STEADY_S.
+FIRST_PAUSE_S = 1.0
+MAX_PAUSE_S = 30.0
+STEADY_S = 60.0
+#: A child that exits within EARLY_EXIT_S of its start this many times in a row
+#: cannot start (bad configuration, a broken build): restarting it again is futile.
+EARLY_EXIT_S = 5.0
+EARLY_EXITS_MAX = 5
+
+
+@dataclass
+class _Child:
+    """One supervised process and what its restarts need to remember."""
+
+    name: str
+    log: Path
+    process: "subprocess.Popen[bytes]"
+    started_at: float
+    pause_s: float = FIRST_PAUSE_S
+    early_exits: int = 0
+    restart_at: float | None = None  # set while it waits out its pause
+
+    @classmethod
+    def start(cls, name: str, logs: Path) -> "_Child":
+        log = logs / f"{name}.log"
+        return cls(name, log, _start(name, log), time.monotonic())
+
+    def tell(self, message: str) -> None:
+        """Say `message` on the console and in the child's log, whose reader would
+        otherwise see the child's output stop and start again unexplained."""
+        typer.echo(f"{message} (log: {self.log})")
+        with self.log.open("a") as log:
+            log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} ostock run: {message}\n")
 
 
 def run() -> None:
@@ -59,10 +96,7 @@ def run() -> None:
     ensure_acls(settings)
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    children = {
-        name: _start(args, logs / f"{name}.log", PRINCIPALS[name])
-        for name, args in PROCESSES.items()
-    }
+    children = [_Child.start(name, logs) for name in PROCESSES]
     stopping = False
 
     def stop(*_: object) -> None:
@@ -71,29 +105,60 @@ def run() -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    failed = False
     try:
         base = f"http://{settings.api_host}:{settings.api_port}"
-        _wait_ready(f"{base}/health/ready", children, lambda: stopping)
-        _banner(settings, infra, base, logs, time.monotonic() - started_at)
-        while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    typer.echo(f"{name} exited with {child.returncode}; see {logs / name}.log")
-                    stopping = True
+        ready_by = started_at + READY_TIMEOUT_S
+        announced = False
+        while not stopping and not failed:
+            failed = any(_supervise(child) for child in children)
+            if not announced and (_ready(f"{base}/health/ready") or time.monotonic() > ready_by):
+                _banner(settings, infra, base, logs, time.monotonic() - started_at)
+                announced = True
             time.sleep(0.2)
     finally:
         typer.echo("stopping...")
-        for child in children.values():
-            _stop(child)
+        for child in children:
+            _stop(child.process)
         if ours:
             infra.down()
         typer.echo("stopped")
+    if failed:
+        raise typer.Exit(1)
 
 
-def _start(
-    args: list[str], log: Path, principal: tuple[str, str | None]
-) -> "subprocess.Popen[bytes]":
-    kafka_principal, redis_user = principal
+def _supervise(child: _Child) -> bool:
+    """Start `child` again once its pause is over, or begin that pause if it just
+    exited; True when it keeps failing at start and the system should stop."""
+    now = time.monotonic()
+    if child.restart_at is not None:
+        if now >= child.restart_at:
+            child.process = _start(child.name, child.log)
+            child.started_at, child.restart_at = now, None
+        return False
+    code = child.process.poll()
+    if code is None:
+        return False
+    up_s = now - child.started_at
+    child.early_exits = child.early_exits + 1 if up_s < EARLY_EXIT_S else 0
+    if child.early_exits >= EARLY_EXITS_MAX:
+        child.tell(
+            f"{child.name} exited with {code} within {EARLY_EXIT_S:.0f}s of its start "
+            f"{EARLY_EXITS_MAX} times in a row: it cannot start; stopping everything"
+        )
+        return True
+    if up_s >= STEADY_S:
+        child.pause_s = FIRST_PAUSE_S
+    child.restart_at = now + child.pause_s
+    child.tell(
+        f"{child.name} exited with {code} after {up_s:.1f}s; restarting it in {child.pause_s:.0f}s"
+    )
+    child.pause_s = min(child.pause_s * 2, MAX_PAUSE_S)
+    return False
+
+
+def _start(name: str, log: Path) -> "subprocess.Popen[bytes]":
+    kafka_principal, redis_user = PRINCIPALS[name]
     # Settings read them only under the secured profile; the passwords come from files.
     env = {**os.environ, "OSTOCK_KAFKA_PRINCIPAL": kafka_principal}
     if redis_user is not None:
@@ -102,7 +167,7 @@ def _start(
         # Their own session: a Ctrl-C reaches only this supervisor, which then
         # stops the children in order.
         return subprocess.Popen(
-            [sys.executable, "-m", "ostock", *args],
+            [sys.executable, "-m", "ostock", *PROCESSES[name]],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -111,19 +176,11 @@ def _start(
         )
 
 
-def _wait_ready(
-    url: str, children: dict[str, "subprocess.Popen[bytes]"], stopping: Callable[[], bool]
-) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline and not stopping():
-        if any(child.poll() is not None for child in children.values()):
-            return  # the main loop reports which one
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _stop(child: "subprocess.Popen[bytes]") -> None:
