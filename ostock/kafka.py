@@ -3,6 +3,9 @@ that make clients agree (partitioner, isolation) and bound every call."""
 
 from typing import Any
 
+from aiokafka.partitioner import murmur2
+from confluent_kafka import Consumer
+
 from ostock.credentials import kafka_password
 from ostock.settings import Settings
 
@@ -10,6 +13,29 @@ SCRAM_MECHANISM = "SCRAM-SHA-512"
 
 #: Kafka record headers as confluent-kafka gives and takes them.
 Headers = list[tuple[str, str | bytes | None]]
+#: Produce to the partition the producer's partitioner picks from the key.
+ANY_PARTITION = -1
+
+
+class PartitioningError(RuntimeError):
+    """Topics that must be partitioned alike are not."""
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition of a record keyed `key` among `partitions`: murmur2 as Java's and
+    aiokafka's default partitioners and librdkafka's murmur2_random choose it."""
+    hashed: int = murmur2(key.encode())
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
+def co_partitioned(consumer: Consumer, topics: list[str], timeout_s: float) -> int:
+    """The partition count that all `topics` share, or PartitioningError: records keyed
+    alike must land on the same partition number in each."""
+    metadata = consumer.list_topics(timeout=timeout_s).topics
+    counts = {t: len(metadata[t].partitions) if t in metadata else 0 for t in topics}
+    if len(set(counts.values())) != 1 or 0 in counts.values():
+        raise PartitioningError(f"topics must exist with the same partition count: {counts}")
+    return counts[topics[0]]
 
 
 def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,27 @@ class Worker:
     def kill(self) -> None:
         """SIGKILL: no clean-up at all, as when a machine dies."""
         self.stop(signal.SIGKILL)
+
+    def pause(self) -> None:
+        """SIGSTOP: the process stops answering, as in a long pause of its machine."""
+        if self.alive():
+            self.send(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.alive():
+            self.send(signal.SIGCONT)
+
+    def send(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    def wait_for(self, text: str, timeout_s: float) -> None:
+        """Until `text` is in the output; AssertionError after `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while text not in self.output():
+            assert self.alive(), f"exited: {self.output()[-3000:]}"
+            assert time.monotonic() < deadline, f"no {text!r} in {timeout_s}s"
+            time.sleep(0.2)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

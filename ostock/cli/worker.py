@@ -1,11 +1,14 @@
 """`ostock worker`: run one deployable of the system in the foreground."""
 
+import logging
 from typing import Annotated
 
 import typer
 
 from ostock.auth.configured import AuthConfigError
+from ostock.eventstore.log import WriterFenced
 from ostock.handlers.worker import SERVICES, run_handler
+from ostock.kafka import PartitioningError
 from ostock.logs import configure_logging
 from ostock.settings import Settings
 
@@ -24,7 +27,11 @@ def handler(
         raise typer.BadParameter(f"unknown service {service!r}; known: {', '.join(SERVICES)}")
     settings = Settings()
     configure_logging(settings, f"{service}-handler")
-    run_handler(settings, service, instance)
+    try:
+        run_handler(settings, service, instance)
+    except (PartitioningError, WriterFenced) as error:
+        logging.getLogger(__name__).error("%s handler stopped: %s", service, error)
+        raise typer.Exit(2) from error
 
 
 @app.command()

@@ -39,28 +39,31 @@ class KafkaFactory(InfrastructureFactory[TrackingRecorder]):
         transactional_id = self.env.get("KAFKA_TRANSACTIONAL_ID") or f"ostock.{self.env.name}"
         login = {option: self.env.get(env_name(option)) for option in LOGIN_OPTIONS}
         login = {option: value for option, value in login.items() if value}
-        producer = Producer(
-            {
-                "bootstrap.servers": bootstrap,
-                "partitioner": "murmur2_random",
-                "transactional.id": transactional_id,
-                "transaction.timeout.ms": 30000,
-                # Records wait up to 5 ms to share a request: at 1 ms, each command woke
-                # the client's broker thread (its CPU per command 47 -> 6 µs, the broker's
-                # about halved); the commit sends what still waits at once.
-                "linger.ms": 5,
-                # A transaction begun while the broker still completes the last one (the
-                # handler begins the next at once, ostock.handlers.runner) is told
-                # CONCURRENT_TRANSACTIONS and retried after this pause, doubled each time:
-                # at the default 100 ms, one batch in ten waited that long; back-to-back
-                # transactions here sent their offsets in 8.8 ms (p50) at 5 ms, 4.7 at 1.
-                "retry.backoff.ms": 1,
-                **login,
-            }
-        )
-        producer.init_transactions(max(timeout_s * 6, 30.0))
+        config = {
+            "bootstrap.servers": bootstrap,
+            "partitioner": "murmur2_random",
+            "transactional.id": transactional_id,
+            "transaction.timeout.ms": 30000,
+            # Records wait up to 5 ms to share a request: at 1 ms, each command woke
+            # the client's broker thread (its CPU per command 47 -> 6 µs, the broker's
+            # about halved); the commit sends what still waits at once.
+            "linger.ms": 5,
+            # A transaction begun while the broker still completes the last one (the
+            # handler begins the next at once, ostock.handlers.runner) is told
+            # CONCURRENT_TRANSACTIONS and retried after this pause, doubled each time:
+            # at the default 100 ms, one batch in ten waited that long; back-to-back
+            # transactions here sent their offsets in 8.8 ms (p50) at 5 ms, 4.7 at 1.
+            "retry.backoff.ms": 1,
+            **login,
+        }
+
+        def new_producer() -> Producer:
+            producer = Producer(config)
+            producer.init_transactions(max(timeout_s * 6, 30.0))
+            return producer
+
         self.log = KafkaEventLog(
-            producer,
+            new_producer,
             topic=self.env.get("KAFKA_EVENTS_TOPIC") or "ostock.events",
             consumer_config={
                 "bootstrap.servers": bootstrap,

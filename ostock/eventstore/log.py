@@ -1,7 +1,7 @@
 """The events topic as an append-only store with an in-memory index per aggregate."""
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from time import monotonic
@@ -9,10 +9,10 @@ from typing import NamedTuple
 from uuid import UUID
 
 from confluent_kafka import Consumer as KafkaConsumer
-from confluent_kafka import KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from ostock.kafka import Headers, header
+from ostock.kafka import ANY_PARTITION, Headers, header
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +29,25 @@ class KeyedStoredEvent(StoredEvent):
 
 
 class Outgoing(NamedTuple):
-    """A record to produce in a transaction."""
+    """A record to produce in a transaction; to `partition`, or where its key leads."""
 
     topic: str
     key: bytes | None
     value: bytes | None
     headers: Headers
+    partition: int = ANY_PARTITION
 
 
 class EventLogError(RuntimeError):
     """The events topic could not be read or written in time."""
+
+
+class WriterFenced(RuntimeError):
+    """Another live writer took this one's transactional id: only one may run."""
+
+
+#: Errors of a producer that a newer epoch of its transactional id fenced.
+FENCED = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
 
 
 def _originator_id(text: str) -> UUID | str:
@@ -57,12 +66,28 @@ Indexed = tuple[int, str, bytes]
 
 class KafkaEventLog:
     """Appends events to one topic through a transactional producer and answers
-    per-aggregate reads from the partitions this writer has loaded."""
+    per-aggregate reads from the partitions this writer has loaded.
+
+    A producer that can no longer go on (a fatal error: after a broker restart the
+    coordinator may bump its epoch while it recovers the open transaction) is replaced
+    by a new one, `new_producer()` with the same transactional id, before the next
+    transaction. If the new one is fenced before it has committed anything, another
+    writer with that id is alive: WriterFenced.
+    """
 
     def __init__(
-        self, producer: Producer, topic: str, consumer_config: dict[str, object], timeout_s: float
+        self,
+        new_producer: Callable[[], Producer],
+        topic: str,
+        consumer_config: dict[str, object],
+        timeout_s: float,
     ) -> None:
-        self.producer = producer
+        self._new_producer = new_producer
+        self.producer = new_producer()
+        # Why the producer must be replaced, if it must; whether it committed since it
+        # was made.
+        self._broken: KafkaException | None = None
+        self._committed = False
         self.topic = topic
         self.timeout_s = timeout_s
         self._consumer_config = consumer_config
@@ -167,19 +192,57 @@ class KafkaEventLog:
         group: object | None = None,
     ) -> None:
         """Produce `records` and commit consumer `group`'s `offsets` in one transaction,
-        aborted as a whole if any of it fails."""
-        self.producer.begin_transaction()
+        aborted as a whole if any of it fails. A producer that failed fatally before is
+        replaced first; a fatal failure now raises EventLogError, retried like others."""
+        if self._broken is not None:
+            self._renew(self._broken)
         try:
+            self.producer.begin_transaction()
             for record in records:
                 self.producer.produce(
-                    record.topic, key=record.key, value=record.value, headers=record.headers
+                    record.topic,
+                    key=record.key,
+                    value=record.value,
+                    headers=record.headers,
+                    partition=record.partition,
                 )
             if offsets:
                 self.producer.send_offsets_to_transaction(offsets, group, self.timeout_s)
             self.producer.commit_transaction(self.timeout_s)
+        except KafkaException as error:
+            self._abort(error)
+            if self._broken is not None:
+                raise EventLogError(f"transaction failed, producer to replace: {error}") from error
+            raise
         except BaseException:
             self.producer.abort_transaction(self.timeout_s)
             raise
+        self._committed = True
+
+    def _abort(self, error: KafkaException) -> None:
+        """Abort the open transaction; if the producer cannot (a fatal error), mark it
+        to be replaced: a new one aborts the transaction when it starts."""
+        if not error.args[0].fatal():
+            try:
+                self.producer.abort_transaction(self.timeout_s)
+                return
+            except KafkaException as abort_error:
+                if not abort_error.args[0].fatal():
+                    raise
+                error = abort_error
+        self._broken = error
+
+    def _renew(self, error: KafkaException) -> None:
+        """Replace the producer; KafkaException if the new one cannot start yet."""
+        if error.args[0].code() in FENCED and not self._committed:
+            raise WriterFenced(
+                f"fenced again before its first commit ({error.args[0]}): another writer "
+                f"with this transactional id runs; stop it, or give this one another name"
+            )
+        log.warning("replacing the transactional producer after: %s", error.args[0])
+        self.producer.purge()
+        self.producer = self._new_producer()  # init_transactions aborts what was open
+        self._broken, self._committed = None, False
 
     def _indexed(self, event: StoredEvent, headers: Headers) -> Outgoing:
         """Index `event`; its record."""

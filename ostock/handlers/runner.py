@@ -35,12 +35,14 @@ from ostock.domain.aggregate import Issued
 from ostock.domain.errors import DomainError
 from ostock.eventstore.log import EventLogError, Outgoing
 from ostock.handlers.application import CommandApplication
-from ostock.kafka import Headers, consumer_config
+from ostock.kafka import Headers, co_partitioned, consumer_config, partition_for
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CARRIED_HEADERS = ("correlation-id", "traceparent")
+#: Where a command sent on to its organization's partition first arrived: topic[p]@offset.
+FORWARDED_FROM = "forwarded-from"
 #: Failures of the infrastructure, retried and never dead-lettered (TimeoutError is an OSError).
 TRANSIENT = (KafkaException, EventLogError, OSError, BufferError)
 #: Failed decisions of one command before it is dead-lettered as a handler error.
@@ -75,6 +77,9 @@ class HandlerSpec:
     service: str
     commands_topic: str
     command_names: Collection[str]
+    #: Topics partitioned like the commands: the owner of command partition p reads and
+    #: writes partition p of each.
+    co_partitioned: tuple[str, ...] = ()
 
 
 class CommandHandler:
@@ -105,6 +110,9 @@ class CommandHandler:
             )
         )
         self.handled = 0
+        self.forwarded = 0
+        #: Partitions of the commands topic (and of every co-partitioned topic), read by run.
+        self.partitions = 0
         # Failed decisions by command position: how many in a row, the last error.
         self._failures: dict[tuple[int, int], tuple[int, str]] = {}
         self._pause_s = FIRST_PAUSE_S
@@ -114,14 +122,23 @@ class CommandHandler:
         self._committing: Sequence[Message] = ()
         # Counts rebalances: a batch consumed across one is dropped, not committed.
         self._rebalances = 0
+        # Whether what is owned must be consumed again from its committed offsets, on
+        # its state reloaded, before the next command is decided.
+        self._stale = False
 
     def run(self, stop: threading.Event) -> None:
-        """Consume and decide until `stop` is set; a fatal Kafka error ends the loop."""
+        """Consume and decide until `stop` is set; a fatal Kafka error ends the loop, and so
+        does PartitioningError before the first command."""
+        topics = [self.spec.commands_topic, *self.spec.co_partitioned]
+        self.partitions = co_partitioned(self.consumer, topics, self.settings.kafka_timeout_s)
         self.consumer.subscribe(
             [self.spec.commands_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
         try:
             while not stop.is_set():
+                if self._stale:
+                    self._recover()
+                    continue
                 rebalances = self._rebalances
                 # A batch is what has arrived once there is something: consume() alone
                 # would wait its whole timeout for a full batch at a low rate.
@@ -142,9 +159,15 @@ class CommandHandler:
         self._rebalances += 1
         # The events read next must include those of the commit in flight.
         self._settle_given_up()
-        self._committed(partitions)  # waits for a previous owner's open transaction
         started = time.monotonic()
-        loaded = self._reload([p.partition for p in partitions])
+        try:
+            self._committed(partitions)  # waits for a previous owner's open transaction
+            loaded = self._reload([p.partition for p in partitions])
+        except TRANSIENT as error:
+            log.warning("assigned %s, state not loaded yet: %r", partitions, error)
+            self._stale = True
+            return
+        self._stale = False  # the consumer starts from the committed offsets
         log.info(
             "assigned %s: %d events loaded in %.2fs",
             sorted(p.partition for p in partitions),
@@ -183,13 +206,14 @@ class CommandHandler:
                     commands = _commands(self.consumer.consume(room, timeout=ARRIVAL_WAIT_S))
         except Exception as error:
             failure = error
-        if not self._settle(decided_after=batch):
+        if not self._settle():
             return
         if self._rebalances != rebalances:
-            self._drop(batch)
+            log.info("batch of %d commands dropped: consumed across a rebalance", len(batch))
+            self._stale = True
         elif failure is not None:
-            self._failed(batch, failure)
-        else:
+            self._failed(failure)
+        elif not self._stale:
             self._commit_later(outgoing, batch)
 
     def _commit_later(self, outgoing: list[Outgoing], batch: list[Message]) -> None:
@@ -199,17 +223,22 @@ class CommandHandler:
         self._commit = self._committer.submit(self.app.event_log.publish, outgoing, offsets, group)
         self._committing = batch
 
-    def _drop(self, batch: Sequence[Message]) -> None:
-        """Let a batch consumed across a rebalance go: what is owned now is consumed again
-        from its committed offsets (the batch's commands consumed since the rebalance
-        included), on its state reloaded (the batch's decisions leave no trace)."""
-        log.info("batch of %d commands dropped: consumed across a rebalance", len(batch))
+    def _recover(self) -> None:
+        """Consume what is owned again from its committed offsets, on its state reloaded:
+        whatever was decided since leaves no trace. A failure of Kafka or of the event
+        log is tried again after a pause."""
         owned = self.consumer.assignment()
-        for partition in self._committed(owned):
-            if partition.offset < 0:  # nothing committed yet: from the start, as assigned
-                partition.offset = OFFSET_BEGINNING
-            self.consumer.seek(partition)
-        self._reload([p.partition for p in owned])
+        try:
+            for partition in self._committed(owned):
+                if partition.offset < 0:  # nothing committed yet: from the start, as assigned
+                    partition.offset = OFFSET_BEGINNING
+                self.consumer.seek(partition)
+            self._reload([p.partition for p in owned])
+        except TRANSIENT as error:
+            log.warning("state not reloaded, trying again in %.1fs: %r", self._pause_s, error)
+            self._pause()
+            return
+        self._stale = False
 
     def _committed(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
         """The committed offsets of `partitions`. A read_committed consumer fetches them
@@ -218,12 +247,12 @@ class CommandHandler:
         timeout = max(self.settings.kafka_timeout_s * 6, 30)
         return self.consumer.committed(partitions, timeout=timeout)
 
-    def _settle(self, decided_after: Sequence[Message] = ()) -> bool:
+    def _settle(self) -> bool:
         """Wait for the commit in flight. If it failed, its batch is consumed again, and
-        `decided_after` (decided on top of it) with it: False."""
-        batch, error = self._wait_for_commit()
+        whatever was decided on top of it: False."""
+        error = self._wait_for_commit()
         if error is not None:
-            self._failed([*batch, *decided_after], error)
+            self._failed(error)
             return False
         return True
 
@@ -231,31 +260,31 @@ class CommandHandler:
         """Wait for the commit in flight, and let its batch go if it failed: the consumer
         is closing or its partitions are reassigned, so whoever owns them next (from the
         committed offsets) reads it again."""
-        _, error = self._wait_for_commit()
+        error = self._wait_for_commit()
         if error is not None:
             log.warning("batch not committed, left to the partitions' next owner: %r", error)
 
-    def _wait_for_commit(self) -> tuple[Sequence[Message], Exception | None]:
-        """The batch of the commit in flight once it has ended, and its failure if any."""
+    def _wait_for_commit(self) -> Exception | None:
+        """Wait for the commit in flight to end; its failure if any."""
         commit, batch = self._commit, self._committing
         self._commit, self._committing = None, ()
         if commit is None:
-            return batch, None
+            return None
         try:
             commit.result()
         except Exception as error:
-            return batch, error
+            return error
         self.handled += len(batch)
         if self._failures:
             for message in batch:
                 self._failures.pop(_position(message), None)
         self._pause_s = FIRST_PAUSE_S
-        return batch, None
+        return None
 
-    def _failed(self, messages: Sequence[Message], error: Exception) -> None:
-        """A batch that failed (with the batch decided after it, if any) is consumed again
-        after a pause, unless Kafka's failure is fatal; an error of no known kind ends
-        the loop."""
+    def _failed(self, error: Exception) -> None:
+        """A batch that failed (with what was decided after it) is consumed again after a
+        pause, unless the consumer's failure is fatal (the event log replaces a fatal
+        producer itself); an error of no known kind ends the loop."""
         if isinstance(error, KafkaException) and error.args[0].fatal():
             raise error
         if isinstance(error, DecisionFailed):
@@ -263,11 +292,11 @@ class CommandHandler:
             self._failures[error.position] = (count + 1, error.error)
         elif not isinstance(error, TRANSIENT):
             raise error
-        self._retry(messages, error)
-
-    def _retry(self, messages: Sequence[Message], error: Exception) -> None:
         log.warning("batch aborted, retrying it in %.1fs: %r", self._pause_s, error)
-        self._rewind(messages)
+        self._pause()
+        self._stale = True
+
+    def _pause(self) -> None:
         time.sleep(self._pause_s)
         self._pause_s = min(self._pause_s * 2, MAX_PAUSE_S)
 
@@ -277,6 +306,11 @@ class CommandHandler:
             command = self.codec.decode(message.value(), expected=self.spec.command_names)
         except UndecodableRecord as error:
             outgoing.append(self._dead_letter(message, error.reason, str(error)))
+            return
+        organization_id = command.fields["meta"]["organization_id"]
+        home = partition_for(organization_id, self.partitions)
+        if home != message.partition():
+            outgoing.append(self._forwarded(message, organization_id, home))
             return
         position = _position(message)
         failures, last_error = self._failures.get(position, (0, ""))
@@ -326,6 +360,24 @@ class CommandHandler:
             "decided_at": datetime.now(UTC),
         }
 
+    def _forwarded(self, message: Message, organization_id: str, home: int) -> Outgoing:
+        """The command sent on to partition `home`, its organization's: its producer
+        partitions unlike Kafka's default (murmur2), and deciding it here would read and
+        write an organization whose events another writer owns."""
+        self.forwarded += 1
+        where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
+        if self.forwarded == 1:
+            log.warning(
+                "%s belongs on partition %d (murmur2 of its organization id): forwarded; "
+                "its producer should use Kafka's default partitioner",
+                where,
+                home,
+            )
+        headers = [*_header_list(message.headers()), (FORWARDED_FROM, where.encode())]
+        return Outgoing(
+            self.spec.commands_topic, organization_id.encode(), message.value(), headers, home
+        )
+
     def _dead_letter(self, message: Message, reason: str, error: str) -> Outgoing:
         log.warning(
             "dead-lettering %s[%d]@%d: %s",
@@ -344,15 +396,6 @@ class CommandHandler:
             original=_header_list(message.headers()),
         )
         return Outgoing(self.settings.topics.dead_letters, message.key(), message.value(), headers)
-
-    def _rewind(self, messages: Sequence[Message]) -> None:
-        # Reload the owned partitions too: the aborted batch must leave no trace.
-        firsts: dict[int, int] = {}
-        for message in messages:
-            firsts.setdefault(message.partition() or 0, message.offset() or 0)
-        for partition, offset in firsts.items():
-            self.consumer.seek(TopicPartition(self.spec.commands_topic, partition, offset))
-        self._reload([p.partition for p in self.consumer.assignment()])
 
     def _reload(self, owned: list[int]) -> int:
         """The owned partitions' state as their events log holds it; how many events."""

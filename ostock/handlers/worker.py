@@ -31,6 +31,7 @@ def _organization(
         OrganizationService.name,
         settings.topics.organization_commands,
         tuple(OrganizationService.decisions),
+        (settings.topics.organization_events,),
     )
     env = kafka_env(
         settings, settings.topics.organization_events, f"ostock.{spec.service}.{instance}"
@@ -41,17 +42,22 @@ def _organization(
 def _licensing(
     settings: Settings, instance: str, codec: Codec
 ) -> tuple[HandlerSpec, CommandApplication]:
+    topics = settings.topics
+    # The directory reads partition p of the organization events and commands.
     spec = HandlerSpec(
-        LicensingService.name, settings.topics.license_commands, tuple(LicensingService.decisions)
+        LicensingService.name,
+        topics.license_commands,
+        tuple(LicensingService.decisions),
+        (topics.license_events, topics.organization_events, topics.organization_commands),
     )
-    env = kafka_env(settings, settings.topics.license_events, f"ostock.{spec.service}.{instance}")
+    env = kafka_env(settings, topics.license_events, f"ostock.{spec.service}.{instance}")
     # Its own reader of organization events: assigned partitions, offsets never committed.
     reader = Consumer(consumer_config(settings, f"ostock.{spec.service}.organizations"))
     directory = OrganizationDirectory(
         reader,
         AdminClient(admin_config(settings)),
-        settings.topics.organization_events,
-        settings.topics.organization_commands,
+        topics.organization_events,
+        topics.organization_commands,
         handler_group(OrganizationService.name),
         codec,
         settings.kafka_timeout_s,

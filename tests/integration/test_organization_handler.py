@@ -1,7 +1,7 @@
 """The organization service's command handler as a real process on the real broker."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -14,6 +14,8 @@ from ostock.deadletters import CONSUMER, REASON, SOURCE_OFFSET, SOURCE_TOPIC
 from ostock.kafka import header, producer_config
 from ostock.publisher import CommandPublisher
 from ostock.settings import Settings
+from tests.decisions import assert_decided_rightly
+from tests.flow import Flow
 from tests.kafka_helpers import all_results, decoded, read_until, results_for
 from tests.processes import Worker
 
@@ -153,35 +155,6 @@ def creates_and_updates(organizations: list[str], rounds: int) -> list[Command]:
     return commands
 
 
-def assert_decided_once(
-    settings: Settings, commands: list[Command], organizations: list[str], timeout_s: float
-) -> None:
-    """Every command has exactly one result, an acceptance, and one event whose position
-    (aggregate, version) no other event has."""
-    ids = {c.command_id for c in commands}
-    results = read_until(
-        settings,
-        settings.topics.command_results,
-        lambda records: ids <= {(m.key() or b"").decode() for m in records},
-        timeout_s=timeout_s,
-    )
-    mine = [r.fields for r in decoded(results) if r.fields["command_id"] in ids]
-    assert len(mine) == len(ids), "every command has exactly one result"
-    assert all(r["status"] == "accepted" for r in mine)
-
-    wanted = set(organizations)
-    events = read_until(
-        settings,
-        settings.topics.organization_events,
-        lambda records: sum((m.key() or b"").decode() in wanted for m in records) >= len(ids),
-    )
-    positions = [
-        (r.fields["meta"]["aggregate_id"], r.fields["meta"]["version"])
-        for r in decoded([m for m in events if (m.key() or b"").decode() in wanted])
-    ]
-    assert len(positions) == len(set(positions)) == len(ids)
-
-
 def test_a_killed_handler_loses_no_command_and_duplicates_no_event(
     settings: Settings, handler: Worker, publisher: CommandPublisher
 ) -> None:
@@ -194,39 +167,70 @@ def test_a_killed_handler_loses_no_command_and_duplicates_no_event(
     time.sleep(0.5)
     handler.start()
 
-    assert_decided_once(settings, commands, organizations, timeout_s=60)
+    assert_decided_rightly(settings, commands, *organization_topics(settings))
 
 
-def test_partitions_moving_to_a_second_instance_and_back_lose_and_duplicate_nothing(
-    settings: Settings, handler: Worker, publisher: CommandPublisher, tmp_path: Path
-) -> None:
-    """Commands keep coming while a second instance joins, then leaves: a batch consumed
-    across either rebalance is dropped and decided again by whoever owns it next."""
-    organizations = [str(uuid4()) for _ in range(60)]
-    commands = creates_and_updates(organizations, 8)
-    chunks = [commands[start : start + 10] for start in range(0, len(commands), 10)]
-    second = Worker(
+def organization_topics(settings: Settings) -> tuple[str, str]:
+    return settings.topics.organization_commands, settings.topics.organization_events
+
+
+@pytest.fixture
+def second(settings: Settings, tmp_path: Path) -> Iterator[Worker]:
+    """A second organization handler, not yet started; stopped at the end."""
+    worker = Worker(
         ["worker", "handler", "organization", "--instance", "second"],
         settings,
         tmp_path / "second-handler.log",
     )
+    yield worker
+    worker.resume()
+    worker.stop()
 
-    def publish_until(done: Callable[[], bool]) -> None:
-        """A chunk every 0.2 s until `done` (then ten more), or until none is left."""
-        after = 10
-        while chunks and after:
-            publisher.publish(chunks.pop(0))
-            time.sleep(0.2)
-            after -= done()
 
-    try:
-        publisher.publish(chunks.pop(0))  # the creates come first
+def created(settings: Settings, publisher: CommandPublisher, count: int) -> list[str]:
+    """`count` new organizations, created and decided."""
+    organizations = [str(uuid4()) for _ in range(count)]
+    creates = creates_and_updates(organizations, 0)
+    publisher.publish(creates)
+    results_for(settings, {c.command_id for c in creates}, timeout_s=60)
+    return organizations
+
+
+def test_a_second_instance_joining_and_leaving_under_load_decides_every_command_rightly(
+    settings: Settings, handler: Worker, publisher: CommandPublisher, second: Worker
+) -> None:
+    """Commands keep coming, from a client that partitions like Java and one that does
+    not, while a second instance joins, owns partitions, then leaves: a batch consumed
+    across a rebalance is dropped and decided again by whoever owns it next, and a
+    command on another partition than its organization's is decided by that one's
+    owner."""
+    organizations = created(settings, publisher, 60)
+    updates = creates_and_updates(organizations, 12)[60:]
+    with Flow(settings, updates):
         second.start()
-        publish_until(lambda: "assigned" in second.output())  # the first rebalance
+        second.wait_for("assigned", timeout_s=60)
+        time.sleep(8)  # both own partitions
         second.stop()  # its partitions go back to the first once its session times out
         assert second.process is not None and second.process.returncode == 0, second.output()
-        publish_until(lambda: False)
-    finally:
-        second.stop()
-    assert "assigned" in second.output(), "the second instance never owned a partition"
-    assert_decided_once(settings, commands, organizations, timeout_s=90)
+    assert_decided_rightly(settings, updates, *organization_topics(settings))
+
+
+def test_an_instance_paused_past_its_session_timeout_comes_back_and_decides_rightly(
+    settings: Settings, handler: Worker, publisher: CommandPublisher, second: Worker
+) -> None:
+    """The second instance stops answering (a long GC pause, a frozen VM) while it owns
+    partitions: the first takes them over; when it comes back, the group splits them
+    again, and whatever the paused one still had in flight is fenced."""
+    organizations = created(settings, publisher, 60)
+    updates = creates_and_updates(organizations, 20)[60:]
+    with Flow(settings, updates):
+        second.start()
+        second.wait_for("assigned", timeout_s=60)
+        time.sleep(2)
+        second.pause()
+        time.sleep(15)  # past its 10 s session: the first owns everything
+        second.resume()
+        time.sleep(10)  # back in the group, owning partitions again
+    second.stop()
+    assert second.output().count("assigned") >= 2, second.output()[-3000:]
+    assert_decided_rightly(settings, updates, *organization_topics(settings))

@@ -5,6 +5,7 @@ its error after ATTEMPTS tries, and the commands beside it are decided."""
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import count
 from typing import Any, cast
 from uuid import uuid4
 
@@ -18,10 +19,11 @@ from ostock.domain.aggregate import Issued
 from ostock.eventstore.log import Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.runner import ATTEMPTS, CommandHandler, HandlerSpec
-from ostock.kafka import Headers, header
+from ostock.kafka import Headers, header, partition_for
 from ostock.settings import Settings
 
 TOPIC = "ostock.organization.commands"
+PARTITIONS = 3
 
 
 class FakeLog:
@@ -109,14 +111,22 @@ def handler(application: FakeApplication) -> CommandHandler:
     handler = CommandHandler(Settings(), spec, app, Codec(), "unit")
     handler.consumer.close()  # never used: no broker here
     handler.consumer = cast(Any, FakeConsumer())
+    handler.partitions = PARTITIONS  # run() reads it from the broker
     return handler
+
+
+def organization_on(partition: int) -> str:
+    """A new organization id whose commands belong on `partition`."""
+    ids = (str(uuid4()) for _ in count())
+    return next(i for i in ids if partition_for(i, PARTITIONS) == partition)
 
 
 def commands(*names: str, partition: int = 0) -> list[Message]:
     codec = Codec()
     batch = []
     for offset, name in enumerate(names):
-        command = organization_command("create", str(uuid4()), Issuer("test"), {"name": name})
+        organization_id = organization_on(partition)
+        command = organization_command("create", organization_id, Issuer("test"), {"name": name})
         value = codec.encode(command.name, command.fields)
         batch.append(
             Message(topic=TOPIC, partition=partition, offset=offset, key=b"k", value=value)
@@ -125,7 +135,10 @@ def commands(*names: str, partition: int = 0) -> list[Message]:
 
 
 def decide(subject: CommandHandler, batch: list[Message]) -> None:
-    """Process a batch and wait for its commit, if it gets one."""
+    """Process a batch as the loop does, after recovering if it must, and wait for its
+    commit, if it gets one."""
+    if subject._stale:
+        subject._recover()
     subject._process(batch, subject._rebalances)
     subject._settle()
 
@@ -177,12 +190,14 @@ def test_a_failed_commit_is_redone_with_the_batch_decided_after_it() -> None:
     first, second = commands("Acme", "Globex"), commands("Initech", partition=1)
     subject = handler(application)
     consumer = cast(FakeConsumer, subject.consumer)
+    consumer.committed_offsets = {0: 0, 1: 0}
     application.event_log.failing_commits = 1
 
     subject._process(first, 0)  # its commit fails in the committer thread
     subject._process(second, 0)  # decided meanwhile, on top of the first
 
     assert application.event_log.committed == []
+    subject._recover()
     assert consumer.seeks == [(0, 0), (1, 0)]  # both batches consumed again
     decide(subject, [*first, *second])
     assert outcome(application.event_log) == ["accepted"] * 3
@@ -225,4 +240,20 @@ def test_a_batch_consumed_across_a_rebalance_is_dropped_and_consumed_again() -> 
     decide(subject, commands("Globex", partition=2))
 
     assert application.event_log.transactions == [1]  # only the batch before it
+    subject._recover()  # as the loop does next
     assert consumer.seeks == [(1, 40)]  # what is owned now, from its committed offset
+
+
+def test_a_command_on_another_partition_than_its_organizations_is_forwarded_there() -> None:
+    application = FakeApplication({})
+    subject = handler(application)
+    [stray] = commands("Acme", partition=1)
+    moved = Message(topic=TOPIC, partition=2, offset=7, key=b"crc32", value=stray.value())
+
+    decide(subject, [moved])
+
+    [forwarded] = application.event_log.committed
+    organization_id = Codec().decode(stray.value()).fields["meta"]["organization_id"]
+    assert (forwarded.topic, forwarded.partition) == (TOPIC, 1)
+    assert (forwarded.key, forwarded.value) == (organization_id.encode(), stray.value())
+    assert header(forwarded.headers, "forwarded-from") == f"{TOPIC}[2]@7"

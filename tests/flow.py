@@ -1,0 +1,87 @@
+"""Commands that keep flowing while a test moves partitions, pauses a handler or bounces
+the broker: chunks published from a thread of their own, alternately by O-stock's
+publisher and by a client that partitions as librdkafka does by default (CRC32, not
+the murmur2 of Java and aiokafka), as a client in another language would."""
+
+import threading
+import time
+from collections.abc import Iterable
+from types import TracebackType
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from ostock.commands import Command
+from ostock.contract import Codec
+from ostock.publisher import CommandPublisher, PublishError
+from ostock.settings import Settings
+
+
+class ForeignPublisher:
+    """Commands keyed by organization id, placed by librdkafka's default partitioner."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.codec = Codec()
+        self.producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
+
+    def publish(self, commands: Iterable[Command]) -> None:
+        failures: list[KafkaError] = []
+
+        def delivered(error: KafkaError | None, message: Message) -> None:
+            if error is not None:
+                failures.append(error)
+
+        for command in commands:
+            self.producer.produce(
+                command.topic(self.settings.topics),
+                key=command.organization_id.encode(),
+                value=self.codec.encode(command.name, command.fields),
+                on_delivery=delivered,
+            )
+        if self.producer.flush(self.settings.kafka_timeout_s) or failures:
+            raise PublishError(f"not delivered: {failures[:3]}")
+
+
+class Flow:
+    """`commands` published in chunks of `chunk`, one every `every_s` seconds, while the
+    block runs; a chunk the broker does not take is sent again (same command ids, as a
+    client retries). Leaving the block waits until every chunk is out."""
+
+    def __init__(
+        self, settings: Settings, commands: list[Command], chunk: int = 10, every_s: float = 0.2
+    ) -> None:
+        self.publishers = (CommandPublisher(settings), ForeignPublisher(settings))
+        self.chunks = [commands[start : start + chunk] for start in range(0, len(commands), chunk)]
+        self.every_s = every_s
+        self.sent = 0
+        self.retries = 0
+        self._thread = threading.Thread(target=self._publish, name="flow", daemon=True)
+
+    def __enter__(self) -> "Flow":
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._thread.join(300)
+        assert not self._thread.is_alive(), "the flow did not end"
+        assert self.sent == len(self.chunks), f"{self.sent} of {len(self.chunks)} chunks sent"
+
+    def _publish(self) -> None:
+        deadline = time.monotonic() + 240
+        for index, chunk in enumerate(self.chunks):
+            while time.monotonic() < deadline:
+                try:
+                    self.publishers[index % 2].publish(chunk)
+                    break
+                except PublishError:
+                    self.retries += 1
+                    time.sleep(1)
+            else:
+                return
+            self.sent += 1
+            time.sleep(self.every_s)

@@ -1,0 +1,112 @@
+"""The event log's transactional producer: a fatal failure replaces it before the next
+transaction; a replacement fenced before its first commit means a rival writer."""
+
+from typing import cast
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from ostock.eventstore.log import EventLogError, KafkaEventLog, Outgoing, WriterFenced
+
+FENCED = KafkaException(KafkaError(KafkaError._FENCED, "fenced by a newer instance", fatal=True))
+TIMED_OUT = KafkaException(KafkaError(KafkaError._TIMED_OUT, "commit timed out", retriable=True))
+RECORD = Outgoing("events", b"key", b"value", [])
+
+
+class FakeProducer:
+    """A transactional producer whose commits fail with `failures`, one each, in order."""
+
+    def __init__(self, failures: list[KafkaException]) -> None:
+        self.failures = failures
+        self.produced: list[bytes | None] = []
+        self.aborted = 0
+
+    def begin_transaction(self) -> None:
+        pass
+
+    def produce(
+        self, topic: str, key: bytes, value: bytes, headers: object, partition: int
+    ) -> None:
+        self.produced.append(value)
+
+    def commit_transaction(self, timeout: float) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+
+    def abort_transaction(self, timeout: float) -> None:
+        self.aborted += 1
+
+    def purge(self) -> None:
+        pass
+
+
+def event_log(*starts: FakeProducer | KafkaException) -> tuple[KafkaEventLog, list[FakeProducer]]:
+    """A log whose producer starts are `starts`, in order (an exception: that start
+    fails), and the producers started."""
+    waiting, started = list(starts), []
+
+    def new_producer() -> Producer:
+        start = waiting.pop(0)
+        if isinstance(start, KafkaException):
+            raise start
+        started.append(start)
+        return cast(Producer, start)
+
+    return KafkaEventLog(new_producer, "events", {}, 1.0), started
+
+
+def test_a_retriable_failure_aborts_and_keeps_the_producer() -> None:
+    log, started = event_log(FakeProducer([TIMED_OUT]))
+
+    with pytest.raises(KafkaException):
+        log.publish([RECORD])
+    log.publish([RECORD])
+
+    assert len(started) == 1
+    assert started[0].aborted == 1
+
+
+def test_a_fatal_failure_replaces_the_producer_before_the_next_transaction() -> None:
+    first, second = FakeProducer([]), FakeProducer([])
+    log, started = event_log(first, second)
+    log.publish([RECORD])  # it has committed: the fence that follows is no rival's
+    first.failures.append(FENCED)
+
+    with pytest.raises(EventLogError):
+        log.publish([RECORD])
+    assert started == [first]
+    log.publish([RECORD])
+
+    assert started == [first, second]
+    assert second.produced == [b"value"]
+
+
+def test_a_replacement_fenced_before_its_first_commit_stops_the_writer() -> None:
+    first, second = FakeProducer([]), FakeProducer([FENCED])
+    log, started = event_log(first, second, FakeProducer([]))
+    log.publish([RECORD])
+    first.failures.append(FENCED)
+    with pytest.raises(EventLogError):
+        log.publish([RECORD])
+    with pytest.raises(EventLogError):
+        log.publish([RECORD])  # the replacement is fenced at once: a rival runs
+
+    with pytest.raises(WriterFenced):
+        log.publish([RECORD])
+    assert len(started) == 2
+
+
+def test_a_producer_that_cannot_start_yet_is_started_again_next_time() -> None:
+    first, second = FakeProducer([]), FakeProducer([])
+    log, started = event_log(first, TIMED_OUT, second)  # the broker is back after one try
+    log.publish([RECORD])
+    first.failures.append(FENCED)
+    with pytest.raises(EventLogError):
+        log.publish([RECORD])
+
+    with pytest.raises(KafkaException):
+        log.publish([RECORD])
+    log.publish([RECORD])
+
+    assert started == [first, second]
+    assert second.produced == [b"value"]
