@@ -73,7 +73,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The schemas of its commands are registered before the first one goes out.
         schemas = partial(register, settings, app.state.codec.schemas)
         app.state.publisher = await stack.enter_async_context(
-            CommandPublisher(api_producer(settings), settings.kafka_timeout_s, schemas)
+            CommandPublisher(api_producer(settings), settings, schemas)
         )
         app.state.redis = await stack.enter_async_context(redis_client(settings))
         live = LiveKeys(app.state.redis, settings.redis_prefix, settings.generations_refresh_s)

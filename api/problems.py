@@ -1,6 +1,7 @@
 """RFC 9457 problem details: the API's one error type, its handlers and its OpenAPI shape.
 
-Every error leaves as application/problem+json; a 503 carries Retry-After; a 500
+Every error leaves as application/problem+json; a 503 carries Retry-After (the
+setting, unless the problem names its own, as an open circuit does); a 500
 says nothing about its cause (the server logs the traceback).
 """
 
@@ -96,8 +97,8 @@ def _render(request: Request, problem: Problem) -> Response:
         **problem.extensions,
     }
     headers = dict(problem.headers)
-    if problem.status == 503:
-        headers["Retry-After"] = str(request.app.state.settings.api_retry_after_s)
+    if problem.status == 503:  # an open circuit knows better when to come back
+        headers.setdefault("Retry-After", str(request.app.state.settings.api_retry_after_s))
     correlation_id = getattr(request.state, "correlation_id", None)
     if correlation_id is not None:
         headers["X-Correlation-ID"] = correlation_id

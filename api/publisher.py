@@ -3,6 +3,7 @@
 confluent-kafka calls delivery callbacks from inside `poll()`; a daemon thread polls,
 and each callback settles its request's future on the loop thread. Before the first
 command goes out, the schemas it is written with are registered (ostock.schema_registry).
+While the broker is down its circuit (api.circuit) answers commands at once.
 """
 
 import asyncio
@@ -16,6 +17,7 @@ from typing import Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from api.circuit import Breaker
 from ostock.kafka import producer_config
 from ostock.settings import Settings
 
@@ -63,11 +65,12 @@ class CommandPublisher:
     def __init__(
         self,
         producer: Producer,
-        timeout_s: float,
+        settings: Settings,
         register_schemas: Callable[[], object] | None = None,
     ) -> None:
         self._producer = producer
-        self._timeout_s = timeout_s
+        self._timeout_s = settings.kafka_timeout_s
+        self.circuit = Breaker.configured("Kafka", settings, self._answers)
         self._register_schemas = register_schemas
         self._registering = asyncio.Lock()
         self._closing = threading.Event()
@@ -86,6 +89,7 @@ class CommandPublisher:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self.circuit.aclose()
         self._closing.set()
         await asyncio.to_thread(self._poller.join)
         # flush() serves the last delivery callbacks while the loop still runs.
@@ -94,8 +98,29 @@ class CommandPublisher:
     async def publish(
         self, topic: str, organization_id: str, value: bytes, correlation_id: str, traceparent: str
     ) -> None:
-        """Produce one command and wait, at most the Kafka timeout, for the broker's ack."""
-        await self._schemas_registered()
+        """Produce one command and wait, at most the Kafka timeout, for the broker's ack;
+        CircuitOpen at once, without trying, while its circuit is open."""
+        if self.circuit.open:
+            raise self.circuit.refuse()
+        try:
+            await self._schemas_registered()
+            delivered = self._produce(topic, organization_id, value, correlation_id, traceparent)
+            await asyncio.wait_for(delivered, self._timeout_s)
+        except TimeoutError:
+            failure = KafkaUnavailable(f"Kafka did not confirm within {self._timeout_s}s")
+        except KafkaUnavailable as error:
+            failure = error
+        else:
+            if self.circuit.failures:
+                self.circuit.succeeded()
+            return
+        self.circuit.failed(failure)
+        raise failure
+
+    def _produce(
+        self, topic: str, organization_id: str, value: bytes, correlation_id: str, traceparent: str
+    ) -> "asyncio.Future[None]":
+        """Hand one command to the producer: the future settles with the broker's ack."""
         loop = asyncio.get_running_loop()
         delivered: asyncio.Future[None] = loop.create_future()
         try:
@@ -111,10 +136,7 @@ class CommandPublisher:
             )
         except (BufferError, KafkaException) as error:  # local queue full, or a fatal producer
             raise KafkaUnavailable(f"Kafka refused the command: {error}") from error
-        try:
-            await asyncio.wait_for(delivered, self._timeout_s)
-        except TimeoutError:
-            raise KafkaUnavailable(f"Kafka did not confirm within {self._timeout_s}s") from None
+        return delivered
 
     async def _schemas_registered(self) -> None:
         if self._register_schemas is None:  # done: every command after the first
@@ -129,16 +151,29 @@ class CommandPublisher:
             self._register_schemas = None
 
     async def reachable(self) -> bool:
-        """Whether the broker answers a metadata request; cached so probes stay cheap."""
+        """Whether the broker answers a metadata request; cached so probes stay cheap.
+        False without asking while its circuit is open."""
+        if self.circuit.open:
+            self.circuit.check_when_due()
+            return False
         async with self._probe_lock:  # concurrent probes share one request
             if time.monotonic() >= self._probe_expires:
-                try:
-                    await asyncio.to_thread(self._producer.list_topics, timeout=self._timeout_s)
-                    self._probe_ok = True
-                except KafkaException:
-                    self._probe_ok = False
-                self._probe_expires = time.monotonic() + PROBE_TTL_S
+                if await self._answers():
+                    self.circuit.succeeded()
+                else:
+                    self.circuit.failed("no answer to a metadata request")
             return self._probe_ok
+
+    async def _answers(self) -> bool:
+        """A metadata request, the circuit's check too; its answer is what reachable()
+        reports for the next PROBE_TTL_S, so the probe agrees with a circuit just closed."""
+        try:
+            await asyncio.to_thread(self._producer.list_topics, timeout=self._timeout_s)
+            self._probe_ok = True
+        except KafkaException:
+            self._probe_ok = False
+        self._probe_expires = time.monotonic() + PROBE_TTL_S
+        return self._probe_ok
 
     def _poll(self) -> None:
         while not self._closing.is_set():

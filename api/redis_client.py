@@ -6,11 +6,12 @@ view read cost the API ~50 µs more of CPU than without (a third of the read's c
 docs/performance.md). One `asyncio.timeout` per command bounds the whole call instead:
 connecting, the handshake, the send and the read. A call cut short disconnects its
 connection (redis-py drops one interrupted mid-read), and fails as a Redis
-TimeoutError, which the API answers with 503.
+TimeoutError, which the API answers with 503. Every call passes the client's circuit
+(api.circuit) on the way: while Redis is down calls are refused at once.
 """
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Coroutine
 from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
@@ -18,8 +19,10 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from api.circuit import Breaker
 from api.redis_pool import WaitingConnectionPool
 from ostock.credentials import redis_login
 from ostock.settings import Settings
@@ -28,37 +31,65 @@ T = TypeVar("T")
 
 
 class DeadlineRedis(Redis):
-    """A client whose commands and pipelines each end within `deadline_s` seconds."""
+    """A client whose commands and pipelines each end within `deadline_s` seconds, and
+    are refused at once while `circuit` is open."""
 
     deadline_s: float
+    circuit: Breaker
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         call = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
-        return await _within(self.deadline_s, call)
+        return await _within(self.circuit, self.deadline_s, call)
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
         pipe = DeadlinePipeline(
             self.connection_pool, self.response_callbacks, transaction, shard_hint
         )
         pipe.deadline_s = self.deadline_s
+        pipe.circuit = self.circuit
         return pipe
+
+    async def answers(self) -> bool:
+        """Whether Redis answers PING within the deadline, asked past the circuit: its check."""
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                return bool(await super().execute_command("PING"))  # type: ignore[no-untyped-call]
+        except (RedisError, TimeoutError):
+            return False
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await self.circuit.aclose()
+        await super().aclose(close_connection_pool)
 
 
 class DeadlinePipeline(Pipeline):
-    """A pipeline whose execution ends within `deadline_s` seconds."""
+    """A pipeline whose execution ends within `deadline_s` seconds, refused at once while
+    `circuit` is open."""
 
     deadline_s: float
+    circuit: Breaker
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
-        return await _within(self.deadline_s, super().execute(raise_on_error))
+        return await _within(self.circuit, self.deadline_s, super().execute(raise_on_error))
 
 
-async def _within(seconds: float, work: Awaitable[T]) -> T:
+async def _within(circuit: Breaker, seconds: float, work: Coroutine[Any, Any, T]) -> T:
+    if circuit.open:
+        work.close()  # never started: closed so it is not reported as never awaited
+        raise circuit.refuse()
     try:
         async with asyncio.timeout(seconds):
-            return await work
+            result = await work
     except TimeoutError:
-        raise RedisTimeoutError(f"Redis did not answer within {seconds}s") from None
+        failure = RedisTimeoutError(f"Redis did not answer within {seconds}s")
+        circuit.failed(failure)
+        raise failure from None
+    except (RedisConnectionError, RedisTimeoutError) as error:
+        circuit.failed(error)
+        raise
+    if circuit.failures:
+        circuit.succeeded()
+    return result
 
 
 def redis_client(settings: Settings) -> DeadlineRedis:
@@ -82,4 +113,5 @@ def redis_client(settings: Settings) -> DeadlineRedis:
     )
     client = cast(DeadlineRedis, DeadlineRedis.from_pool(pool))
     client.deadline_s = settings.redis_timeout_s
+    client.circuit = Breaker.configured("Redis", settings, client.answers)
     return client

@@ -112,6 +112,18 @@ class Settings(BaseSettings):
     api_retry_after_s: int = Field(
         default=5, ge=1, description="Retry-After (seconds) of a 503 while Kafka or Redis is down."
     )
+    circuit_failures: int = Field(
+        default=2,
+        ge=1,
+        description="Failures in a row (timeouts, refused connections) of Kafka or Redis "
+        "after which the API refuses calls to it with 503 at once, without trying.",
+    )
+    circuit_open_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long such an open circuit refuses calls before a check of its "
+        "dependency; it closes when the check is answered, else stays open as long again.",
+    )
     read_wait_s: float = Field(
         default=5.0,
         gt=0,

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from api.circuit import CircuitOpen
 from api.deps import PublisherDep, RedisDep
 from api.problems import Problem, problem_responses
 from api.schemas.health import Readiness
@@ -25,7 +26,8 @@ async def live() -> dict[str, str]:
     responses=problem_responses(503),
 )
 async def ready(publisher: PublisherDep, redis: RedisDep) -> Readiness:
-    """200 when both answer within their timeouts, else 503 naming what is down."""
+    """200 when both answer within their timeouts, else 503 naming what is down; one
+    whose circuit is open (api.circuit) is down without being asked."""
     kafka_up, redis_up = await asyncio.gather(publisher.reachable(), _pings(redis))
     checks = Readiness(kafka="up" if kafka_up else "down", redis="up" if redis_up else "down")
     down = [name for name, state in checks.model_dump().items() if state == "down"]
@@ -37,5 +39,5 @@ async def ready(publisher: PublisherDep, redis: RedisDep) -> Readiness:
 async def _pings(redis: Redis) -> bool:
     try:
         return bool(await redis.ping())
-    except RedisError:
+    except (RedisError, CircuitOpen):
         return False

@@ -77,6 +77,23 @@ async def test_a_command_without_kafka_is_503_within_the_kafka_timeout(
     assert elapsed < KAFKA_TIMEOUT_S + MARGIN_S
 
 
+async def test_commands_after_the_first_failures_are_refused_at_once(
+    client: httpx.AsyncClient,
+) -> None:
+    failures = Settings().circuit_failures
+    for _ in range(failures):
+        response, elapsed = await timed(client.post("/v1/organizations", json={"name": "Acme"}))
+        assert response.status_code == 503
+        assert elapsed < KAFKA_TIMEOUT_S + MARGIN_S
+
+    response, elapsed = await timed(client.post("/v1/organizations", json={"name": "Acme"}))
+
+    assert response.status_code == 503
+    assert "until it answers a check" in response.json()["detail"]
+    assert int(response.headers["retry-after"]) >= 1
+    assert elapsed < 0.3
+
+
 async def test_a_read_without_redis_is_503_within_the_redis_timeout(
     client: httpx.AsyncClient,
 ) -> None:

@@ -7,6 +7,7 @@ import pytest
 from confluent_kafka import Producer
 
 from api.publisher import CommandPublisher, KafkaUnavailable
+from ostock.settings import Settings
 
 
 class FakeProducer:
@@ -33,7 +34,8 @@ class FakeProducer:
 
 def publisher(producer: FakeProducer, register: Callable[[], object]) -> CommandPublisher:
     # Duck-typed: the calls CommandPublisher makes of a Producer.
-    return CommandPublisher(cast(Producer, producer), timeout_s=1.0, register_schemas=register)
+    settings = Settings(kafka_timeout_s=1.0)
+    return CommandPublisher(cast(Producer, producer), settings, register_schemas=register)
 
 
 async def test_the_schemas_are_registered_once_before_the_first_command() -> None:
