@@ -7,13 +7,22 @@ import threading
 import time
 from collections.abc import Iterable
 from types import TracebackType
+from uuid import uuid4
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from ostock.commands import Command
+from ostock.commands import Command, Issuer, organization_command
 from ostock.contract import Codec
 from ostock.publisher import CommandPublisher, PublishError
 from ostock.settings import Settings
+from tests.kafka_helpers import results_for
+
+ACME = {
+    "name": "Acme",
+    "contact_name": "Ada",
+    "contact_email": "ada@acme.example",
+    "contact_phone": "",
+}
 
 
 class ForeignPublisher:
@@ -85,3 +94,23 @@ class Flow:
                 return
             self.sent += 1
             time.sleep(self.every_s)
+
+
+def creates_and_updates(organizations: list[str], rounds: int) -> list[Command]:
+    """A create of each organization, then `rounds` rounds of an update of each."""
+    commands = [organization_command("create", o, Issuer("tester"), ACME) for o in organizations]
+    commands += [
+        organization_command("update", o, Issuer("tester"), ACME | {"name": f"v{i}"})
+        for i in range(rounds)
+        for o in organizations
+    ]
+    return commands
+
+
+def created(settings: Settings, publisher: CommandPublisher, count: int) -> list[str]:
+    """`count` new organizations, created and decided."""
+    organizations = [str(uuid4()) for _ in range(count)]
+    creates = creates_and_updates(organizations, 0)
+    publisher.publish(creates)
+    results_for(settings, {c.command_id for c in creates}, timeout_s=60)
+    return organizations

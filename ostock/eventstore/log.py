@@ -196,10 +196,11 @@ class KafkaEventLog:
         replaced first; a fatal failure now raises EventLogError, retried like others."""
         if self._broken is not None:
             self._renew(self._broken)
+        producer = self.producer
         try:
-            self.producer.begin_transaction()
+            producer.begin_transaction()
             for record in records:
-                self.producer.produce(
+                producer.produce(
                     record.topic,
                     key=record.key,
                     value=record.value,
@@ -207,28 +208,35 @@ class KafkaEventLog:
                     partition=record.partition,
                 )
             if offsets:
-                self.producer.send_offsets_to_transaction(offsets, group, self.timeout_s)
-            self.producer.commit_transaction(self.timeout_s)
+                producer.send_offsets_to_transaction(offsets, group, self.timeout_s)
+            producer.commit_transaction(self.timeout_s)
         except KafkaException as error:
+            if producer is not self.producer:
+                raise  # a commit given up on: the producer it used is gone already
             self._abort(error)
             if self._broken is not None:
                 raise EventLogError(f"transaction failed, producer to replace: {error}") from error
             raise
         except BaseException:
-            self.producer.abort_transaction(self.timeout_s)
+            producer.abort_transaction(self.timeout_s)
             raise
-        self._committed = True
+        if producer is self.producer:
+            self._committed = True
+
+    def abandon(self) -> None:
+        """Give the producer up (a commit of it stuck past any bound): it is replaced
+        before the next transaction, and the new one takes over its transactional id."""
+        self._broken = KafkaException(KafkaError(KafkaError._TIMED_OUT, "a commit got stuck"))
 
     def _abort(self, error: KafkaException) -> None:
-        """Abort the open transaction; if the producer cannot (a fatal error), mark it
-        to be replaced: a new one aborts the transaction when it starts."""
+        """Abort the open transaction; if the producer cannot (a fatal error, or a commit
+        that timed out still in progress), mark it to be replaced: a new one completes
+        or aborts that transaction when it starts."""
         if not error.args[0].fatal():
             try:
                 self.producer.abort_transaction(self.timeout_s)
                 return
             except KafkaException as abort_error:
-                if not abort_error.args[0].fatal():
-                    raise
                 error = abort_error
         self._broken = error
 
@@ -240,7 +248,8 @@ class KafkaEventLog:
                 f"with this transactional id runs; stop it, or give this one another name"
             )
         log.warning("replacing the transactional producer after: %s", error.args[0])
-        self.producer.purge()
+        # Not waiting for what it still sends: a stuck call may hold it.
+        self.producer.purge(blocking=False)
         self.producer = self._new_producer()  # init_transactions aborts what was open
         self._broken, self._committed = None, False
 

@@ -23,9 +23,10 @@ import logging
 import threading
 import time
 from collections.abc import Collection, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
@@ -35,6 +36,7 @@ from ostock.domain.aggregate import Issued
 from ostock.domain.errors import DomainError
 from ostock.eventstore.log import EventLogError, Outgoing
 from ostock.handlers.application import CommandApplication
+from ostock.handlers.committer import CommitStuck, Committer
 from ostock.kafka import Headers, co_partitioned, consumer_config, partition_for
 from ostock.settings import Settings
 
@@ -102,13 +104,15 @@ class CommandHandler:
         self.group_id = handler_group(spec.service)
         # Static membership: a restarted instance takes its partitions back at once
         # instead of waiting for the dead member's session to time out.
-        self.consumer = Consumer(
-            consumer_config(
-                settings,
-                self.group_id,
-                **{"group.instance.id": f"{self.group_id}.{instance}", "session.timeout.ms": 10000},
-            )
+        self._consumer_config = consumer_config(
+            settings,
+            self.group_id,
+            **{"group.instance.id": f"{self.group_id}.{instance}", "session.timeout.ms": 10000},
         )
+        self.consumer = Consumer(self._consumer_config)
+        # Whether this consumer has been assigned partitions: one fenced before that has
+        # a live rival with its member name.
+        self._assigned = False
         self.handled = 0
         self.forwarded = 0
         #: Partitions of the commands topic (and of every co-partitioned topic), read by run.
@@ -116,10 +120,9 @@ class CommandHandler:
         # Failed decisions by command position: how many in a row, the last error.
         self._failures: dict[tuple[int, int], tuple[int, str]] = {}
         self._pause_s = FIRST_PAUSE_S
-        self._committer = ThreadPoolExecutor(1, thread_name_prefix=f"{spec.service}-commit")
-        # The commit in flight, and its batch.
-        self._commit: Future[None] | None = None
-        self._committing: Sequence[Message] = ()
+        self._committer = Committer(
+            f"{spec.service}-commit", deadline_s=max(settings.kafka_timeout_s * 4, 20.0)
+        )
         # Counts rebalances: a batch consumed across one is dropped, not committed.
         self._rebalances = 0
         # Whether what is owned must be consumed again from its committed offsets, on
@@ -131,32 +134,61 @@ class CommandHandler:
         does PartitioningError before the first command."""
         topics = [self.spec.commands_topic, *self.spec.co_partitioned]
         self.partitions = co_partitioned(self.consumer, topics, self.settings.kafka_timeout_s)
+        self._subscribe()
+        try:
+            while not stop.is_set():
+                try:
+                    self._step()
+                except KafkaException as error:
+                    if not error.args[0].fatal():
+                        raise
+                    self._replace_consumer(error)
+        finally:
+            self._settle_given_up()
+            self.consumer.close()
+
+    def _step(self) -> None:
+        """Recover if the state is stale, else decide what has arrived, if anything."""
+        if self._stale:
+            self._recover()
+            return
+        rebalances = self._rebalances
+        # A batch is what has arrived once there is something: consume() alone would
+        # wait its whole timeout for a full batch at a low rate.
+        first = self.consumer.poll(0.1)
+        if first is None:
+            self._settle()  # nothing to decide meanwhile
+            return
+        rest = self.consumer.consume(num_messages=self.batch_size - 1, timeout=0)
+        commands = _commands([first, *rest])
+        if commands:
+            self._process(commands, rebalances)
+
+    def _subscribe(self) -> None:
         self.consumer.subscribe(
             [self.spec.commands_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
-        try:
-            while not stop.is_set():
-                if self._stale:
-                    self._recover()
-                    continue
-                rebalances = self._rebalances
-                # A batch is what has arrived once there is something: consume() alone
-                # would wait its whole timeout for a full batch at a low rate.
-                first = self.consumer.poll(0.1)
-                if first is None:
-                    self._settle()  # nothing to decide meanwhile
-                    continue
-                rest = self.consumer.consume(num_messages=self.batch_size - 1, timeout=0)
-                commands = _commands([first, *rest])
-                if commands:
-                    self._process(commands, rebalances)
-        finally:
-            self._settle_given_up()
-            self._committer.shutdown()
+
+    def _replace_consumer(self, error: KafkaException) -> None:
+        """Replace a consumer that failed fatally (after a broker restart, a static member
+        can be fenced by its own retried join) by a new one with the same member name,
+        which joins the group again and loads what it is assigned. If it was never
+        assigned anything, a live rival has its name: the error stands."""
+        if not self._assigned:
+            raise error
+        log.warning("replacing the consumer after: %s", error.args[0])
+        self._settle_given_up()
+        self._reload([])
+        self._stale = False
+        with suppress(KafkaException, RuntimeError):  # it is done for in any case
             self.consumer.close()
+        self.consumer = Consumer(self._consumer_config)
+        self._assigned = False
+        self._subscribe()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._rebalances += 1
+        self._assigned = True
         # The events read next must include those of the commit in flight.
         self._settle_given_up()
         started = time.monotonic()
@@ -198,7 +230,7 @@ class CommandHandler:
                     batch += commands
                     for message in commands:
                         self._handle(outgoing, message)
-                    if self._commit is None or self._commit.done():
+                    if not self._committer.in_flight():
                         break
                     room = self.batch_size - len(batch)
                     if room <= 0:
@@ -220,8 +252,8 @@ class CommandHandler:
         """Commit `outgoing` and `batch`'s offsets in the committer thread."""
         offsets = _next_offsets(batch)
         group = self.consumer.consumer_group_metadata()
-        self._commit = self._committer.submit(self.app.event_log.publish, outgoing, offsets, group)
-        self._committing = batch
+        publish = partial(self.app.event_log.publish, outgoing, offsets, group)
+        self._committer.submit(publish, batch)
 
     def _recover(self) -> None:
         """Consume what is owned again from its committed offsets, on its state reloaded:
@@ -264,15 +296,14 @@ class CommandHandler:
         if error is not None:
             log.warning("batch not committed, left to the partitions' next owner: %r", error)
 
-    def _wait_for_commit(self) -> Exception | None:
-        """Wait for the commit in flight to end; its failure if any."""
-        commit, batch = self._commit, self._committing
-        self._commit, self._committing = None, ()
-        if commit is None:
-            return None
-        try:
-            commit.result()
-        except Exception as error:
+    def _wait_for_commit(self) -> BaseException | None:
+        """Wait for the commit in flight to end (bounded); its failure if any. The producer
+        of a commit stuck past its deadline is replaced before the next one."""
+        batch, error = self._committer.wait()
+        if isinstance(error, CommitStuck):
+            log.warning("%s: its transactional producer is replaced", error)
+            self.app.event_log.abandon()
+        if error is not None:
             return error
         self.handled += len(batch)
         if self._failures:
@@ -281,7 +312,7 @@ class CommandHandler:
         self._pause_s = FIRST_PAUSE_S
         return None
 
-    def _failed(self, error: Exception) -> None:
+    def _failed(self, error: BaseException) -> None:
         """A batch that failed (with what was decided after it) is consumed again after a
         pause, unless the consumer's failure is fatal (the event log replaces a fatal
         producer itself); an error of no known kind ends the loop."""
@@ -405,9 +436,12 @@ class CommandHandler:
 
 
 def _commands(messages: Sequence[Message]) -> list[Message]:
-    """The records among `messages`; consumer errors are logged."""
-    for failed in (m for m in messages if m.error() is not None):
-        log.warning("consumer error: %s", failed.error())
+    """The records among `messages`; consumer errors are logged, a fatal one raised."""
+    for error in (m.error() for m in messages):
+        if error is not None and error.fatal():
+            raise KafkaException(error)
+        if error is not None:
+            log.warning("consumer error: %s", error)
     return [m for m in messages if m.error() is None]
 
 

@@ -9,24 +9,17 @@ from uuid import uuid4
 import pytest
 from confluent_kafka import Message, Producer
 
-from ostock.commands import Command, Issuer, organization_command
+from ostock.commands import Issuer, organization_command
 from ostock.deadletters import CONSUMER, REASON, SOURCE_OFFSET, SOURCE_TOPIC
 from ostock.kafka import header, producer_config
 from ostock.publisher import CommandPublisher
 from ostock.settings import Settings
 from tests.decisions import assert_decided_rightly
-from tests.flow import Flow
+from tests.flow import ACME, Flow, created, creates_and_updates
 from tests.kafka_helpers import all_results, decoded, read_until, results_for
 from tests.processes import Worker
 
 pytestmark = pytest.mark.integration
-
-ACME = {
-    "name": "Acme",
-    "contact_name": "Ada",
-    "contact_email": "ada@acme.example",
-    "contact_phone": "",
-}
 
 
 @pytest.fixture(scope="module")
@@ -144,17 +137,6 @@ def test_garbage_goes_to_the_dead_letter_topic_and_the_stream_goes_on(
     assert header(letter.headers(), SOURCE_OFFSET) is not None
 
 
-def creates_and_updates(organizations: list[str], rounds: int) -> list[Command]:
-    """A create of each organization, then `rounds` rounds of an update of each."""
-    commands = [organization_command("create", o, Issuer("tester"), ACME) for o in organizations]
-    commands += [
-        organization_command("update", o, Issuer("tester"), ACME | {"name": f"v{i}"})
-        for i in range(rounds)
-        for o in organizations
-    ]
-    return commands
-
-
 def test_a_killed_handler_loses_no_command_and_duplicates_no_event(
     settings: Settings, handler: Worker, publisher: CommandPublisher
 ) -> None:
@@ -185,15 +167,6 @@ def second(settings: Settings, tmp_path: Path) -> Iterator[Worker]:
     yield worker
     worker.resume()
     worker.stop()
-
-
-def created(settings: Settings, publisher: CommandPublisher, count: int) -> list[str]:
-    """`count` new organizations, created and decided."""
-    organizations = [str(uuid4()) for _ in range(count)]
-    creates = creates_and_updates(organizations, 0)
-    publisher.publish(creates)
-    results_for(settings, {c.command_id for c in creates}, timeout_s=60)
-    return organizations
 
 
 def test_a_second_instance_joining_and_leaving_under_load_decides_every_command_rightly(

@@ -34,6 +34,7 @@ class FakeLog:
         self.committed: list[Outgoing] = []
         self.transactions: list[int] = []  # how many records each commit held
         self.failing_commits = 0
+        self.abandoned = 0
         self.open = threading.Event()  # a commit ends once this is set
         self.open.set()
 
@@ -51,6 +52,9 @@ class FakeLog:
 
     def load(self, partitions: list[int]) -> int:
         return 0
+
+    def abandon(self) -> None:
+        self.abandoned += 1
 
 
 class FakeApplication:
@@ -257,3 +261,20 @@ def test_a_command_on_another_partition_than_its_organizations_is_forwarded_ther
     assert (forwarded.topic, forwarded.partition) == (TOPIC, 1)
     assert (forwarded.key, forwarded.value) == (organization_id.encode(), stray.value())
     assert header(forwarded.headers, "forwarded-from") == f"{TOPIC}[2]@7"
+
+
+def test_a_commit_stuck_past_its_deadline_is_given_up_and_its_batch_consumed_again() -> None:
+    application = FakeApplication({})
+    subject = handler(application)
+    subject._committer.deadline_s = 0.2
+    consumer = cast(FakeConsumer, subject.consumer)
+    consumer.committed_offsets = {0: 0}
+    application.event_log.open.clear()  # the commit hangs, as send_offsets can
+
+    subject._process(commands("Acme"), 0)
+    assert not subject._settle()
+
+    assert application.event_log.abandoned == 1
+    subject._recover()
+    assert consumer.seeks == [(0, 0)]
+    application.event_log.open.set()

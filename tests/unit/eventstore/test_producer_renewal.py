@@ -10,6 +10,7 @@ from ostock.eventstore.log import EventLogError, KafkaEventLog, Outgoing, Writer
 
 FENCED = KafkaException(KafkaError(KafkaError._FENCED, "fenced by a newer instance", fatal=True))
 TIMED_OUT = KafkaException(KafkaError(KafkaError._TIMED_OUT, "commit timed out", retriable=True))
+CONFLICT = KafkaException(KafkaError(KafkaError._CONFLICT, "commit_transaction in progress"))
 RECORD = Outgoing("events", b"key", b"value", [])
 
 
@@ -36,7 +37,7 @@ class FakeProducer:
     def abort_transaction(self, timeout: float) -> None:
         self.aborted += 1
 
-    def purge(self) -> None:
+    def purge(self, blocking: bool) -> None:
         pass
 
 
@@ -110,3 +111,18 @@ def test_a_producer_that_cannot_start_yet_is_started_again_next_time() -> None:
 
     assert started == [first, second]
     assert second.produced == [b"value"]
+
+
+def test_a_commit_that_timed_out_and_cannot_be_aborted_replaces_the_producer() -> None:
+    class Committing(FakeProducer):
+        def abort_transaction(self, timeout: float) -> None:
+            raise CONFLICT
+
+    first, second = Committing([TIMED_OUT]), FakeProducer([])
+    log, started = event_log(first, second)
+
+    with pytest.raises(EventLogError):
+        log.publish([RECORD])
+    log.publish([RECORD])
+
+    assert started == [first, second]

@@ -1,0 +1,111 @@
+"""The broker SIGKILLed and started again while commands flow: the handlers ride it out
+by themselves (a producer fenced by the recovering coordinator is replaced) and every
+command published before, during and after is decided exactly once and rightly."""
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from uuid import uuid4
+
+import pytest
+
+from ostock.commands import Issuer, license_command
+from ostock.infra.local import LocalInfra
+from ostock.infra.ports import free_port
+from ostock.infra.topics import ensure_topics
+from ostock.publisher import CommandPublisher
+from ostock.settings import Settings
+from tests.decisions import assert_decided_rightly
+from tests.flow import Flow, created, creates_and_updates
+from tests.processes import Worker
+
+pytestmark = pytest.mark.integration
+
+OUTAGE_S = 10
+OFFICE = {"product_name": "Office", "license_type": "user", "description": "", "comment": ""}
+
+
+@pytest.fixture(scope="module")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInfra]:
+    """A broker (and Redis) of this module's own: the session's stays up."""
+    local = LocalInfra(
+        data_dir=tmp_path_factory.mktemp("bounced"),
+        cache_dir=Settings().cache_dir,
+        kafka_port=free_port(),
+        controller_port=free_port(),
+        redis_port=free_port(),
+    )
+    local.up()
+    try:
+        yield local
+    finally:
+        local.down()
+
+
+@pytest.fixture(scope="module")
+def own(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = Settings(
+        kafka_bootstrap=infra.kafka.bootstrap,
+        redis_url=infra.redis.url,
+        topic_partitions=3,
+        data_dir=tmp_path_factory.mktemp("data"),
+        config_dir=tmp_path_factory.mktemp("config"),
+    )
+    ensure_topics(settings)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def handlers(own: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Worker]]:
+    logs = tmp_path_factory.mktemp("logs")
+    workers = [
+        Worker(["worker", "handler", service], own, logs / f"{service}.log").start()
+        for service in ("organization", "licensing")
+    ]
+    try:
+        for worker in workers:
+            worker.wait_for("assigned", timeout_s=60)
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def bounce(infra: LocalInfra) -> None:
+    """SIGKILL the broker, as when its machine dies, and start it again after OUTAGE_S."""
+    pid = infra.kafka.pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    infra.kafka.stop()  # reaps it
+    time.sleep(OUTAGE_S)
+    infra.kafka.start()
+
+
+def test_every_command_around_a_broker_restart_is_decided_once_and_rightly(
+    infra: LocalInfra, own: Settings, handlers: list[Worker]
+) -> None:
+    organizations = created(own, CommandPublisher(own), 30)
+    licenses = [(o, str(uuid4())) for o in organizations]
+    grants = [license_command("create", o, i, Issuer("t"), OFFICE) for o, i in licenses]
+    changes = [
+        license_command("update", o, i, Issuer("t"), OFFICE | {"comment": f"v{n}"})
+        for n in range(10)
+        for o, i in licenses
+    ]
+    updates = creates_and_updates(organizations, 10)[30:]
+    with Flow(
+        own, grants + [c for pair in zip(updates, changes, strict=True) for c in pair]
+    ) as flow:
+        time.sleep(3)
+        bounce(infra)
+    assert flow.retries > 0, "no publish met the outage"
+
+    assert_decided_rightly(
+        own, updates, own.topics.organization_commands, own.topics.organization_events
+    )
+    assert_decided_rightly(
+        own, grants + changes, own.topics.license_commands, own.topics.license_events
+    )
+    for worker in handlers:
+        assert worker.alive(), worker.output()[-3000:]
