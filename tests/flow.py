@@ -11,12 +11,13 @@ from uuid import uuid4
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from ostock.commands import Command, Issuer, organization_command
+from ostock.commands import Command, Issuer, license_command, organization_command
 from ostock.contract import Codec
 from ostock.publisher import CommandPublisher, PublishError
 from ostock.settings import Settings
 from tests.kafka_helpers import results_for
 
+OFFICE = {"product_name": "Office", "license_type": "user", "description": "", "comment": ""}
 ACME = {
     "name": "Acme",
     "contact_name": "Ada",
@@ -103,6 +104,18 @@ def creates_and_updates(organizations: list[str], rounds: int) -> list[Command]:
         organization_command("update", o, Issuer("tester"), ACME | {"name": f"v{i}"})
         for i in range(rounds)
         for o in organizations
+    ]
+    return commands
+
+
+def grants_and_changes(organizations: list[str], rounds: int) -> list[Command]:
+    """A license granted to each organization, then `rounds` rounds of a change of each."""
+    licenses = [(o, str(uuid4())) for o in organizations]
+    commands = [license_command("create", o, i, Issuer("tester"), OFFICE) for o, i in licenses]
+    commands += [
+        license_command("update", o, i, Issuer("tester"), OFFICE | {"comment": f"v{n}"})
+        for n in range(rounds)
+        for o, i in licenses
     ]
     return commands
 

@@ -6,24 +6,21 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from uuid import uuid4
 
 import pytest
 
-from ostock.commands import Issuer, license_command
 from ostock.infra.local import LocalInfra
 from ostock.infra.ports import free_port
 from ostock.infra.topics import ensure_topics
 from ostock.publisher import CommandPublisher
 from ostock.settings import Settings
 from tests.decisions import assert_decided_rightly
-from tests.flow import Flow, created, creates_and_updates
+from tests.flow import Flow, created, creates_and_updates, grants_and_changes
 from tests.processes import Worker
 
 pytestmark = pytest.mark.integration
 
 OUTAGE_S = 10
-OFFICE = {"product_name": "Office", "license_type": "user", "description": "", "comment": ""}
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +83,8 @@ def test_every_command_around_a_broker_restart_is_decided_once_and_rightly(
     infra: LocalInfra, own: Settings, handlers: list[Worker]
 ) -> None:
     organizations = created(own, CommandPublisher(own), 30)
-    licenses = [(o, str(uuid4())) for o in organizations]
-    grants = [license_command("create", o, i, Issuer("t"), OFFICE) for o, i in licenses]
-    changes = [
-        license_command("update", o, i, Issuer("t"), OFFICE | {"comment": f"v{n}"})
-        for n in range(10)
-        for o, i in licenses
-    ]
+    licensing = grants_and_changes(organizations, 10)
+    grants, changes = licensing[:30], licensing[30:]
     updates = creates_and_updates(organizations, 10)[30:]
     with Flow(
         own, grants + [c for pair in zip(updates, changes, strict=True) for c in pair]
@@ -104,8 +96,6 @@ def test_every_command_around_a_broker_restart_is_decided_once_and_rightly(
     assert_decided_rightly(
         own, updates, own.topics.organization_commands, own.topics.organization_events
     )
-    assert_decided_rightly(
-        own, grants + changes, own.topics.license_commands, own.topics.license_events
-    )
+    assert_decided_rightly(own, licensing, own.topics.license_commands, own.topics.license_events)
     for worker in handlers:
         assert worker.alive(), worker.output()[-3000:]

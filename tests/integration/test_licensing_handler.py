@@ -2,6 +2,7 @@
 only from organization events, yet accepts a license created right after its organization."""
 
 import time
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from ostock.commands import Issuer, license_command, organization_command
 from ostock.publisher import CommandPublisher
 from ostock.settings import Settings
+from tests.decisions import assert_decided_rightly
+from tests.flow import Flow, created, grants_and_changes
 from tests.kafka_helpers import results_for
 from tests.processes import Worker
 
@@ -110,3 +113,31 @@ def test_a_license_sent_before_its_organization_is_decided_is_accepted(
     handlers["organization"].start()
     results = results_for(settings, {grant.command_id for _, grant in pairs})
     assert [results[grant.command_id]["status"] for _, grant in pairs] == ["accepted"] * 5
+
+
+def test_a_second_instance_joining_and_leaving_under_load_decides_every_license_rightly(
+    settings: Settings,
+    handlers: dict[str, Worker],
+    publisher: CommandPublisher,
+    tmp_path: Path,
+) -> None:
+    """Licenses keep coming, from a client that partitions like Java and one that does
+    not, while a second licensing instance joins and leaves: whoever owns a partition
+    knows every organization of it, so no license of a live organization is refused."""
+    organizations = created(settings, publisher, 40)
+    licensing = grants_and_changes(organizations, 8)
+    second = Worker(
+        ["worker", "handler", "licensing", "--instance", "second"],
+        settings,
+        tmp_path / "second-licensing.log",
+    )
+    try:
+        with Flow(settings, licensing):
+            second.start()
+            second.wait_for("assigned", timeout_s=60)
+            time.sleep(6)  # both own partitions
+            second.stop()
+    finally:
+        second.stop()
+    topics = settings.topics
+    assert_decided_rightly(settings, licensing, topics.license_commands, topics.license_events)
