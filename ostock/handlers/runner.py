@@ -1,22 +1,20 @@
-"""The command loop: consume a batch of commands, decide each, and in one Kafka
-transaction produce their events, their results and the consumed offsets.
+"""The command loop: consume a batch of commands, decide each (ostock.handlers.decider),
+and in one Kafka transaction produce their events, their results and the consumed
+offsets.
 
-Exactly once by Kafka's own means: the transaction commits the command offsets
-with the events, and a zombie left over from a rebalance is fenced because the
-offsets are sent with the consumer group's metadata (KIP-447).
+Exactly once by Kafka's own means: the transaction commits the command offsets with the
+events, and a zombie left over from a rebalance is fenced because the offsets are sent
+with the consumer group's metadata (KIP-447).
 
-A batch's transaction commits in a thread of its own while the loop consumes and decides
-the next batch, on the state the first one left (held in memory), taking in what arrives
-until that commit has ended; then the next transaction begins. The commit's round trips
-to the broker (offsets, then the commit itself: ~8 ms apiece at the median under load)
-no longer stop the loop, and a command that arrives during them goes in the very next
-transaction.
+A batch's transaction commits in a thread of its own (ostock.handlers.committer) while
+the loop consumes and decides the next batch on the state the first one left, taking in
+what arrives until that commit has ended; then the next transaction begins.
 
-A batch that fails is aborted and consumed again, after a growing pause, with the batch
-decided on top of it. A failure of Kafka or of the event log is retried until it goes; a
-command whose decision fails otherwise (a bug, not a DomainError) ATTEMPTS times in a row
-is dead-lettered with its error, in the transaction of its batch, and the commands after
-it go on.
+A batch that fails, or that a rebalance crossed, leaves no trace: what is owned is
+consumed again from its committed offsets, on its state reloaded from the events, after
+a growing pause. A failure of Kafka or of the event log is retried until it goes; a
+fatal producer or consumer is replaced (docs/architecture.md, "Failures the handler
+rides out by itself").
 """
 
 import logging
@@ -25,45 +23,25 @@ import time
 from collections.abc import Collection, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
-from ostock.contract import Codec, Record, UndecodableRecord
-from ostock.deadletters import dead_letter_headers
-from ostock.domain.aggregate import Issued
-from ostock.domain.errors import DomainError
-from ostock.eventstore.log import EventLogError, Outgoing
+from ostock.contract import Codec
+from ostock.eventstore.log import Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.committer import CommitStuck, Committer
-from ostock.kafka import Headers, co_partitioned, consumer_config, partition_for
+from ostock.handlers.decider import TRANSIENT, Decider, DecisionFailed
+from ostock.kafka import co_partitioned, consumer_config
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CARRIED_HEADERS = ("correlation-id", "traceparent")
-#: Where a command sent on to its organization's partition first arrived: topic[p]@offset.
-FORWARDED_FROM = "forwarded-from"
-#: Failures of the infrastructure, retried and never dead-lettered (TimeoutError is an OSError).
-TRANSIENT = (KafkaException, EventLogError, OSError, BufferError)
-#: Failed decisions of one command before it is dead-lettered as a handler error.
-ATTEMPTS = 3
 FIRST_PAUSE_S = 0.1
 MAX_PAUSE_S = 5.0
-HANDLER_ERROR = "handler-error"
 #: How long the loop waits for more commands while a commit is in flight: the commands
 #: decided meanwhile go in the next transaction.
 ARRIVAL_WAIT_S = 0.001
-
-
-class DecisionFailed(Exception):
-    """Deciding the command at `position` (partition, offset) raised `error`."""
-
-    def __init__(self, position: tuple[int, int], error: Exception) -> None:
-        self.position = position
-        self.error = f"{type(error).__name__}: {error}"
-        super().__init__(f"command at {position}: {self.error}")
 
 
 def handler_group(service: str) -> str:
@@ -114,11 +92,9 @@ class CommandHandler:
         # a live rival with its member name.
         self._assigned = False
         self.handled = 0
-        self.forwarded = 0
-        #: Partitions of the commands topic (and of every co-partitioned topic), read by run.
-        self.partitions = 0
-        # Failed decisions by command position: how many in a row, the last error.
-        self._failures: dict[tuple[int, int], tuple[int, str]] = {}
+        self.decider = Decider(
+            settings, spec.commands_topic, spec.command_names, application, codec, self.group_id
+        )
         self._pause_s = FIRST_PAUSE_S
         self._committer = Committer(
             f"{spec.service}-commit", deadline_s=max(settings.kafka_timeout_s * 4, 20.0)
@@ -133,7 +109,9 @@ class CommandHandler:
         """Consume and decide until `stop` is set; a fatal Kafka error ends the loop, and so
         does PartitioningError before the first command."""
         topics = [self.spec.commands_topic, *self.spec.co_partitioned]
-        self.partitions = co_partitioned(self.consumer, topics, self.settings.kafka_timeout_s)
+        self.decider.partitions = co_partitioned(
+            self.consumer, topics, self.settings.kafka_timeout_s
+        )
         self._subscribe()
         try:
             while not stop.is_set():
@@ -229,7 +207,7 @@ class CommandHandler:
                     self.app.before_batch()
                     batch += commands
                     for message in commands:
-                        self._handle(outgoing, message)
+                        self.decider.handle(outgoing, message)
                     if not self._committer.in_flight():
                         break
                     room = self.batch_size - len(batch)
@@ -306,9 +284,7 @@ class CommandHandler:
         if error is not None:
             return error
         self.handled += len(batch)
-        if self._failures:
-            for message in batch:
-                self._failures.pop(_position(message), None)
+        self.decider.committed(batch)
         self._pause_s = FIRST_PAUSE_S
         return None
 
@@ -319,8 +295,7 @@ class CommandHandler:
         if isinstance(error, KafkaException) and error.args[0].fatal():
             raise error
         if isinstance(error, DecisionFailed):
-            count, _ = self._failures.get(error.position, (0, ""))
-            self._failures[error.position] = (count + 1, error.error)
+            self.decider.failed(error)
         elif not isinstance(error, TRANSIENT):
             raise error
         log.warning("batch aborted, retrying it in %.1fs: %r", self._pause_s, error)
@@ -330,103 +305,6 @@ class CommandHandler:
     def _pause(self) -> None:
         time.sleep(self._pause_s)
         self._pause_s = min(self._pause_s * 2, MAX_PAUSE_S)
-
-    def _handle(self, outgoing: list[Outgoing], message: Message) -> None:
-        headers = _header_list(message.headers())
-        try:
-            command = self.codec.decode(message.value(), expected=self.spec.command_names)
-        except UndecodableRecord as error:
-            outgoing.append(self._dead_letter(message, error.reason, str(error)))
-            return
-        organization_id = command.fields["meta"]["organization_id"]
-        home = partition_for(organization_id, self.partitions)
-        if home != message.partition():
-            outgoing.append(self._forwarded(message, organization_id, home))
-            return
-        position = _position(message)
-        failures, last_error = self._failures.get(position, (0, ""))
-        if failures >= ATTEMPTS:
-            outgoing.append(self._dead_letter(message, HANDLER_ERROR, last_error))
-            return
-        carried = [(k, v) for k, v in headers if k in CARRIED_HEADERS]
-        try:
-            result = self._decide(command, carried)
-        except TRANSIENT:
-            raise
-        except Exception as error:  # a bug: retried, then dead-lettered (never dropped)
-            raise DecisionFailed(position, error) from error
-        outgoing.append(
-            Outgoing(
-                self.settings.topics.command_results,
-                str(result["command_id"]).encode(),
-                self.codec.encode("ostock.CommandResult", result),
-                carried,
-            )
-        )
-
-    def _decide(self, command: Record, headers: Headers) -> dict[str, object]:
-        meta = command.fields["meta"]
-        issued = Issued(meta["command_id"], meta["correlation_id"], meta["issued_by"])
-        result: dict[str, object] = {
-            "command_id": meta["command_id"],
-            "command_type": command.name,
-            "aggregate_id": meta["aggregate_id"],
-            "organization_id": meta["organization_id"],
-            "correlation_id": meta["correlation_id"],
-        }
-        try:
-            version = self.app.handle(command, issued, headers)
-        except DomainError as error:
-            status = {
-                "status": "rejected",
-                "error_code": error.code,
-                "error_message": error.message,
-            }
-            return result | status | {"version": None, "decided_at": datetime.now(UTC)}
-        return result | {
-            "status": "accepted",
-            "version": version,
-            "error_code": None,
-            "error_message": None,
-            "decided_at": datetime.now(UTC),
-        }
-
-    def _forwarded(self, message: Message, organization_id: str, home: int) -> Outgoing:
-        """The command sent on to partition `home`, its organization's: its producer
-        partitions unlike Kafka's default (murmur2), and deciding it here would read and
-        write an organization whose events another writer owns."""
-        self.forwarded += 1
-        where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
-        if self.forwarded == 1:
-            log.warning(
-                "%s belongs on partition %d (murmur2 of its organization id): forwarded; "
-                "its producer should use Kafka's default partitioner",
-                where,
-                home,
-            )
-        headers = [*_header_list(message.headers()), (FORWARDED_FROM, where.encode())]
-        return Outgoing(
-            self.spec.commands_topic, organization_id.encode(), message.value(), headers, home
-        )
-
-    def _dead_letter(self, message: Message, reason: str, error: str) -> Outgoing:
-        log.warning(
-            "dead-lettering %s[%d]@%d: %s",
-            message.topic(),
-            message.partition(),
-            message.offset(),
-            error,
-        )
-        headers = dead_letter_headers(
-            reason=reason,
-            error=error,
-            topic=message.topic() or "",
-            partition=message.partition() or 0,
-            offset=message.offset() or 0,
-            consumer=self.group_id,
-            original=_header_list(message.headers()),
-        )
-        return Outgoing(self.settings.topics.dead_letters, message.key(), message.value(), headers)
 
     def _reload(self, owned: list[int]) -> int:
         """The owned partitions' state as their events log holds it; how many events."""
@@ -443,14 +321,6 @@ def _commands(messages: Sequence[Message]) -> list[Message]:
         if error is not None:
             log.warning("consumer error: %s", error)
     return [m for m in messages if m.error() is None]
-
-
-def _header_list(headers: Headers | dict[str, str | bytes | None] | None) -> Headers:
-    return list(headers.items()) if isinstance(headers, dict) else list(headers or [])
-
-
-def _position(message: Message) -> tuple[int, int]:
-    return message.partition() or 0, message.offset() or 0
 
 
 def _next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:

@@ -18,7 +18,8 @@ from ostock.contract import Codec, Record
 from ostock.domain.aggregate import Issued
 from ostock.eventstore.log import Outgoing
 from ostock.handlers.application import CommandApplication
-from ostock.handlers.runner import ATTEMPTS, CommandHandler, HandlerSpec
+from ostock.handlers.decider import ATTEMPTS
+from ostock.handlers.runner import CommandHandler, HandlerSpec
 from ostock.kafka import Headers, header, partition_for
 from ostock.settings import Settings
 
@@ -115,7 +116,7 @@ def handler(application: FakeApplication) -> CommandHandler:
     handler = CommandHandler(Settings(), spec, app, Codec(), "unit")
     handler.consumer.close()  # never used: no broker here
     handler.consumer = cast(Any, FakeConsumer())
-    handler.partitions = PARTITIONS  # run() reads it from the broker
+    handler.decider.partitions = PARTITIONS  # run() reads it from the broker
     return handler
 
 

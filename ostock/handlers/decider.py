@@ -1,0 +1,182 @@
+"""Deciding one command record: what it comes to, as records for the batch's
+transaction (docs/architecture.md, "The write side")."""
+
+import logging
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+
+from confluent_kafka import KafkaException, Message
+
+from ostock.contract import Codec, Record, UndecodableRecord
+from ostock.deadletters import dead_letter_headers
+from ostock.domain.aggregate import Issued
+from ostock.domain.errors import DomainError
+from ostock.eventstore.log import EventLogError, Outgoing
+from ostock.handlers.application import CommandApplication
+from ostock.kafka import Headers, partition_for
+from ostock.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CARRIED_HEADERS = ("correlation-id", "traceparent")
+#: Where a command sent on to its organization's partition first arrived: topic[p]@offset.
+FORWARDED_FROM = "forwarded-from"
+#: Failures of the infrastructure, retried and never dead-lettered (TimeoutError is an OSError).
+TRANSIENT = (KafkaException, EventLogError, OSError, BufferError)
+#: Failed decisions of one command before it is dead-lettered as a handler error.
+ATTEMPTS = 3
+HANDLER_ERROR = "handler-error"
+
+
+class DecisionFailed(Exception):
+    """Deciding the command at `position` (partition, offset) raised `error`."""
+
+    def __init__(self, position: tuple[int, int], error: Exception) -> None:
+        self.position = position
+        self.error = f"{type(error).__name__}: {error}"
+        super().__init__(f"command at {position}: {self.error}")
+
+
+class Decider:
+    """Decides a service's command records with its application; remembers the commands
+    whose decision failed, to dead-letter one that keeps failing."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        commands_topic: str,
+        command_names: Collection[str],
+        application: CommandApplication,
+        codec: Codec,
+        group_id: str,
+    ) -> None:
+        self.settings = settings
+        self.commands_topic = commands_topic
+        self.command_names = command_names
+        self.app = application
+        self.codec = codec
+        self.group_id = group_id
+        #: Partitions of the commands topic (and of every co-partitioned topic).
+        self.partitions = 0
+        self.forwarded = 0
+        # Failed decisions by command position: how many in a row, the last error.
+        self._failures: dict[tuple[int, int], tuple[int, str]] = {}
+
+    def failed(self, error: DecisionFailed) -> None:
+        """Count a failed decision of the command at `error.position`."""
+        count, _ = self._failures.get(error.position, (0, ""))
+        self._failures[error.position] = (count + 1, error.error)
+
+    def committed(self, batch: Sequence[Message]) -> None:
+        """Forget the failures of the commands of a batch that committed."""
+        if self._failures:
+            for message in batch:
+                self._failures.pop(position_of(message), None)
+
+    def handle(self, outgoing: list[Outgoing], message: Message) -> None:
+        """Add to `outgoing` what `message` comes to: its command's result (and, through
+        the application, its events), the command forwarded to its organization's
+        partition, or a dead letter. DecisionFailed if deciding it raised a bug."""
+        headers = header_list(message.headers())
+        try:
+            command = self.codec.decode(message.value(), expected=self.command_names)
+        except UndecodableRecord as error:
+            outgoing.append(self._dead_letter(message, error.reason, str(error)))
+            return
+        organization_id = command.fields["meta"]["organization_id"]
+        home = partition_for(organization_id, self.partitions)
+        if home != message.partition():
+            outgoing.append(self._forwarded(message, organization_id, home))
+            return
+        position = position_of(message)
+        failures, last_error = self._failures.get(position, (0, ""))
+        if failures >= ATTEMPTS:
+            outgoing.append(self._dead_letter(message, HANDLER_ERROR, last_error))
+            return
+        carried = [(k, v) for k, v in headers if k in CARRIED_HEADERS]
+        try:
+            result = self._decide(command, carried)
+        except TRANSIENT:
+            raise
+        except Exception as error:  # a bug: retried, then dead-lettered (never dropped)
+            raise DecisionFailed(position, error) from error
+        outgoing.append(
+            Outgoing(
+                self.settings.topics.command_results,
+                str(result["command_id"]).encode(),
+                self.codec.encode("ostock.CommandResult", result),
+                carried,
+            )
+        )
+
+    def _decide(self, command: Record, headers: Headers) -> dict[str, object]:
+        meta = command.fields["meta"]
+        issued = Issued(meta["command_id"], meta["correlation_id"], meta["issued_by"])
+        result: dict[str, object] = {
+            "command_id": meta["command_id"],
+            "command_type": command.name,
+            "aggregate_id": meta["aggregate_id"],
+            "organization_id": meta["organization_id"],
+            "correlation_id": meta["correlation_id"],
+        }
+        try:
+            version = self.app.handle(command, issued, headers)
+        except DomainError as error:
+            status = {
+                "status": "rejected",
+                "error_code": error.code,
+                "error_message": error.message,
+            }
+            return result | status | {"version": None, "decided_at": datetime.now(UTC)}
+        return result | {
+            "status": "accepted",
+            "version": version,
+            "error_code": None,
+            "error_message": None,
+            "decided_at": datetime.now(UTC),
+        }
+
+    def _forwarded(self, message: Message, organization_id: str, home: int) -> Outgoing:
+        """The command sent on to partition `home`, its organization's: its producer
+        partitions unlike Kafka's default (murmur2), and deciding it here would read and
+        write an organization whose events another writer owns."""
+        self.forwarded += 1
+        where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
+        if self.forwarded == 1:
+            log.warning(
+                "%s belongs on partition %d (murmur2 of its organization id): forwarded; "
+                "its producer should use Kafka's default partitioner",
+                where,
+                home,
+            )
+        headers = [*header_list(message.headers()), (FORWARDED_FROM, where.encode())]
+        return Outgoing(
+            self.commands_topic, organization_id.encode(), message.value(), headers, home
+        )
+
+    def _dead_letter(self, message: Message, reason: str, error: str) -> Outgoing:
+        log.warning(
+            "dead-lettering %s[%d]@%d: %s",
+            message.topic(),
+            message.partition(),
+            message.offset(),
+            error,
+        )
+        headers = dead_letter_headers(
+            reason=reason,
+            error=error,
+            topic=message.topic() or "",
+            partition=message.partition() or 0,
+            offset=message.offset() or 0,
+            consumer=self.group_id,
+            original=header_list(message.headers()),
+        )
+        return Outgoing(self.settings.topics.dead_letters, message.key(), message.value(), headers)
+
+
+def header_list(headers: Headers | dict[str, str | bytes | None] | None) -> Headers:
+    return list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+
+
+def position_of(message: Message) -> tuple[int, int]:
+    return message.partition() or 0, message.offset() or 0
