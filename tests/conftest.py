@@ -15,10 +15,9 @@ from uuid import uuid4
 
 import pytest
 
-from ostock.infra.local import LocalInfra
-from ostock.infra.ports import free_port
 from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
+from tests.isolated import local_infra
 
 # Fewer partitions than the default: topics and consumer groups get ready sooner.
 TEST_PARTITIONS = 3
@@ -38,21 +37,13 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
     if os.environ.get("OSTOCK_TEST_CONTAINERS") == "1":
         yield from _containers()
         return
-    local = LocalInfra(
-        data_dir=tmp_path_factory.mktemp("infra"),
-        cache_dir=Settings().cache_dir,  # the Kafka jars, resolved once per machine
-        kafka_port=free_port(),
-        controller_port=free_port(),
-        redis_port=free_port(),
-    )
     # A run stopped with SIGTERM (a CI timeout) still tears down: the broker and
     # Redis run in sessions of their own and would otherwise outlive it.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        local.up()
-        yield Endpoints(local.kafka.bootstrap, local.redis.url)
+        with local_infra(tmp_path_factory.mktemp("infra")) as local:
+            yield Endpoints(local.kafka.bootstrap, local.redis.url)
     finally:
-        local.down()
         signal.signal(signal.SIGTERM, previous)
 
 

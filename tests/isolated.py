@@ -1,4 +1,5 @@
-"""Topics, a Redis and a key base of a test's own, beside the session's Kafka."""
+"""Topics, a Redis and a key base of a test's own, beside the session's Kafka; or a
+Kafka and a Redis of its own, for tests that stop them."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -6,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+from ostock.infra.local import LocalInfra
 from ostock.infra.ports import free_port
 from ostock.infra.redis import RedisServer
 from ostock.infra.topics import ensure_topics
@@ -35,3 +37,21 @@ def isolated(
         yield own, server
     finally:
         server.stop()
+
+
+@contextmanager
+def local_infra(folder: Path) -> Iterator[LocalInfra]:
+    """A Kafka and a Redis on free ports, with their data in `folder`, running while the
+    block runs."""
+    local = LocalInfra(
+        data_dir=folder,
+        cache_dir=Settings().cache_dir,  # the Kafka jars, resolved once per machine
+        kafka_port=free_port(),
+        controller_port=free_port(),
+        redis_port=free_port(),
+    )
+    local.up()
+    try:
+        yield local
+    finally:
+        local.down()

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 import pytest
 
 from ostock.infra.local import LocalInfra
-from ostock.infra.ports import free_port
 from ostock.infra.topics import ensure_topics
 from ostock.publisher import CommandPublisher
 from ostock.settings import Settings
 from tests.decisions import assert_decided_rightly
 from tests.flow import Flow, created, creates_and_updates, grants_and_changes
+from tests.isolated import local_infra
 from tests.processes import Worker
 
 pytestmark = pytest.mark.integration
@@ -26,18 +26,8 @@ OUTAGE_S = 10
 @pytest.fixture(scope="module")
 def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInfra]:
     """A broker (and Redis) of this module's own: the session's stays up."""
-    local = LocalInfra(
-        data_dir=tmp_path_factory.mktemp("bounced"),
-        cache_dir=Settings().cache_dir,
-        kafka_port=free_port(),
-        controller_port=free_port(),
-        redis_port=free_port(),
-    )
-    local.up()
-    try:
+    with local_infra(tmp_path_factory.mktemp("bounced")) as local:
         yield local
-    finally:
-        local.down()
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,10 @@ import pytest_asyncio
 
 from api.main import create_app
 from ostock.infra.local import LocalInfra
-from ostock.infra.ports import free_port
 from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
 from tests.auth import bearer
+from tests.isolated import local_infra
 
 pytestmark = pytest.mark.integration
 
@@ -40,18 +40,8 @@ _log = logging.getLogger(__name__)
 
 @pytest.fixture(scope="module")
 def own_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInfra]:
-    local = LocalInfra(
-        data_dir=tmp_path_factory.mktemp("circuit-infra"),
-        cache_dir=Settings().cache_dir,
-        kafka_port=free_port(),
-        controller_port=free_port(),
-        redis_port=free_port(),
-    )
-    local.up()
-    try:
+    with local_infra(tmp_path_factory.mktemp("circuit-infra")) as local:
         yield local
-    finally:
-        local.down()
 
 
 @pytest.fixture
