@@ -67,7 +67,8 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
 
     def service(name: str, commands: str, events: str) -> tuple[Grant, ...]:
         return (
-            topic(commands, READ),
+            # It forwards a command put on another partition than its organization's.
+            topic(commands, (*WRITE, AclOperation.READ)),
             topic(events, (*WRITE, AclOperation.READ)),  # it loads its aggregates back
             topic(t.command_results, WRITE),
             topic(t.dead_letters, WRITE),

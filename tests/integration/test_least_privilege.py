@@ -61,6 +61,13 @@ def test_the_api_writes_commands_but_not_events(secured: Settings) -> None:
     assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
 
 
+def test_a_service_forwards_commands_on_its_own_topic_only(secured: Settings) -> None:
+    service = as_principal(secured, "organization-service")
+    assert produce(service, secured.topics.organization_commands) is None
+    refused = produce(service, secured.topics.license_commands)
+    assert refused is not None and refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
 def test_a_projector_cannot_write_events(secured: Settings) -> None:
     refused = produce(as_principal(secured, "projector"), secured.topics.license_events)
 

@@ -24,7 +24,9 @@ def test_each_principal_writes_only_its_topics() -> None:
         topics.license_commands,
         topics.schemas,
     }
+    # A service forwards a command to its organization's partition (docs/architecture.md).
     assert writable_topics("organization-service") == {
+        topics.organization_commands,
         topics.organization_events,
         topics.command_results,
         topics.dead_letters,
