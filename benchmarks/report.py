@@ -86,7 +86,7 @@ def markdown(figures: list[Figure], info: dict[str, Any], settings: dict[str, An
         "# Benchmarks",
         "",
         "Written by `ostock bench`; each figure is the median of its runs, the range in",
-        "brackets, beside its baseline measured in the same run (DESIGN section 12).",
+        "brackets, beside its baseline measured in the same run (targets: performance.md).",
         "",
         *ABOUT,
         "",

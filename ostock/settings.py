@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Topics(BaseModel):
-    """Kafka topic names (DESIGN section 4)."""
+    """Kafka topic names (docs/architecture.md, "Topics")."""
 
     organization_commands: str = "ostock.organization.commands"
     organization_events: str = "ostock.organization.events"

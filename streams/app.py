@@ -46,7 +46,8 @@ class _ReadCommittedConsumerThread(driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # Faust asks for read_committed only under its own exactly_once, which we do not
-        # use (DESIGN section 2). aiokafka reads the level when the consumer starts.
+        # use (docs/architecture.md, "Exactly once"). aiokafka reads the level when the
+        # consumer starts.
         consumer._isolation_level = "read_committed"
         return consumer
 

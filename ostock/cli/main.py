@@ -35,8 +35,8 @@ def bench(
     docs: Annotated[Path, typer.Option(help="The Markdown page.")] = DOCS,
 ) -> None:
     """Benchmark the pipeline (rate, latency at fixed offered rates, memory), the API and
-    replay against their bare baselines, beside the broker's own ceiling (DESIGN section
-    12)."""
+    replay against their bare baselines, beside the broker's own ceiling (targets:
+    docs/performance.md)."""
     from benchmarks.harness import bench  # imported here: only this command needs it
 
     bench(quick, tiny, out, docs)

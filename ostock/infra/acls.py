@@ -1,4 +1,5 @@
-"""Who may do what on Kafka under the production profile: the one ACL table (DESIGN 4).
+"""Who may do what on Kafka under the production profile: the one ACL table
+(docs/architecture.md, "Topics").
 
 `ostock infra up` creates these bindings as the admin principal; the broker refuses
 everything else (allow.everyone.if.no.acl.found=false).

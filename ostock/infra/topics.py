@@ -1,5 +1,5 @@
-"""Create O-stock's Kafka topics (DESIGN section 4); the broker never auto-creates them.
-Creating them registers every schema of schemas/ in the schema registry too."""
+"""Create O-stock's Kafka topics (docs/architecture.md, "Topics"); the broker never
+auto-creates them. Creating them registers every schema of schemas/ in the schema registry too."""
 
 from confluent_kafka import KafkaError, KafkaException
 

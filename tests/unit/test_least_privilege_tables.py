@@ -1,4 +1,5 @@
-"""The ACL tables say what DESIGN section 4 says, before any broker enforces them."""
+"""The ACL tables say what docs/architecture.md ("Topics") says, before any broker
+enforces them."""
 
 from confluent_kafka.admin import AclOperation, ResourceType  # type: ignore[attr-defined]
 
