@@ -97,7 +97,7 @@ class CommandHandler:
         )
         self._pause_s = FIRST_PAUSE_S
         self._committer = Committer(
-            f"{spec.service}-commit", deadline_s=max(settings.kafka_timeout_s * 4, 20.0)
+            f"{spec.service}-commit", deadline_s=max(settings.kafka_timeout_s * 2, 10.0)
         )
         # Counts rebalances: a batch consumed across one is dropped, not committed.
         self._rebalances = 0
