@@ -55,6 +55,24 @@ def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     }
 
 
+def transactional_config(settings: Settings, transactional_id: str) -> dict[str, Any]:
+    """The producer of a command handler's transactions (ostock.eventstore)."""
+    return producer_config(
+        settings,
+        **{
+            "transactional.id": transactional_id,
+            "transaction.timeout.ms": 30000,
+            # Records wait to share a request instead of waking the client's broker
+            # thread per command; a commit sends what still waits at once.
+            "linger.ms": 5,
+            # The handler begins a transaction as soon as the last one committed; the
+            # broker refuses it (CONCURRENT_TRANSACTIONS) until its markers are written,
+            # and librdkafka's default 100 ms retry pause would hold up that batch.
+            "retry.backoff.ms": 1,
+        },
+    )
+
+
 def consumer_config(settings: Settings, group_id: str, **extra: Any) -> dict[str, Any]:
     """A confluent-kafka consumer that sees only committed transactions."""
     return {

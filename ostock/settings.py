@@ -4,6 +4,7 @@ Nothing reads settings at import time; each process's composition root calls
 `Settings()` once and passes the object down.
 """
 
+import json
 import os
 from pathlib import Path
 from typing import Literal
@@ -163,6 +164,17 @@ class Settings(BaseSettings):
     )
 
     log_level: str = "INFO"
+
+
+def settings_json(settings: Settings) -> str:
+    """The settings as JSON, secrets included, for a component handed its configuration
+    as text (the event store's persistence module); `Settings.model_validate_json` reads
+    it back as it was, without looking at the environment again."""
+    values = settings.model_dump(mode="json")
+    for name, value in settings:
+        if isinstance(value, SecretStr):
+            values[name] = value.get_secret_value()
+    return json.dumps(values)
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:

@@ -10,23 +10,20 @@ from eventsourcing.persistence import AggregateRecorder, Mapper, Recording
 from ostock.contract import Codec, Record
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import AlreadyExists, InvalidField, NotFound
-from ostock.eventstore.factory import KafkaFactory, env_name
+from ostock.eventstore.factory import EVENTS_TOPIC, SETTINGS, TRANSACTIONAL_ID, KafkaFactory
 from ostock.eventstore.log import KafkaEventLog
 from ostock.eventstore.mapper import AvroMapper
-from ostock.kafka import Headers, security_config
-from ostock.settings import Settings
+from ostock.kafka import Headers
+from ostock.settings import Settings, settings_json
 
 
 def kafka_env(settings: Settings, events_topic: str, transactional_id: str) -> dict[str, str]:
     """The eventsourcing environment that stores events in Kafka as Avro records."""
     return {
         "PERSISTENCE_MODULE": "ostock.eventstore.factory:KafkaFactory",
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
-        "KAFKA_EVENTS_TOPIC": events_topic,
-        "KAFKA_TRANSACTIONAL_ID": transactional_id,
-        "KAFKA_TIMEOUT_S": str(settings.kafka_timeout_s),
-        # The login, if any, as KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_USERNAME, ...
-        **{env_name(option): value for option, value in security_config(settings).items()},
+        SETTINGS: settings_json(settings),
+        EVENTS_TOPIC: events_topic,
+        TRANSACTIONAL_ID: transactional_id,
     }
 
 

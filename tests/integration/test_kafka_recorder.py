@@ -13,6 +13,7 @@ from eventsourcing.utils import Environment
 
 from ostock.eventstore.factory import KafkaFactory
 from ostock.eventstore.recorder import KafkaAggregateRecorder
+from ostock.handlers.application import kafka_env
 from ostock.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -26,12 +27,7 @@ def new_topic(settings: Settings) -> str:
 
 
 def recorder_factory(settings: Settings, topic: str) -> KafkaFactory:
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
-        "KAFKA_EVENTS_TOPIC": topic,
-        "KAFKA_TRANSACTIONAL_ID": f"test.{topic}",
-    }
-    factory = KafkaFactory(Environment("test", env))
+    factory = KafkaFactory(Environment("test", kafka_env(settings, topic, f"test.{topic}")))
     factory.log.load([0])
     return factory
 
