@@ -7,17 +7,18 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
+from ostock.contract import names
 from ostock.settings import Topics
 
 LICENSE_COMMANDS = {
-    "create": "ostock.license.CreateLicense",
-    "update": "ostock.license.UpdateLicense",
-    "delete": "ostock.license.DeleteLicense",
+    "create": names.CREATE_LICENSE,
+    "update": names.UPDATE_LICENSE,
+    "delete": names.DELETE_LICENSE,
 }
 ORGANIZATION_COMMANDS = {
-    "create": "ostock.organization.CreateOrganization",
-    "update": "ostock.organization.UpdateOrganization",
-    "delete": "ostock.organization.DeleteOrganization",
+    "create": names.CREATE_ORGANIZATION,
+    "update": names.UPDATE_ORGANIZATION,
+    "delete": names.DELETE_ORGANIZATION,
 }
 
 

@@ -4,6 +4,7 @@
 from collections.abc import Sequence
 
 from ostock.commands import LICENSE_COMMANDS, ORGANIZATION_COMMANDS
+from ostock.contract import names
 from ostock.settings import Settings, Topics
 from ostock.views.keys import Keys
 from ostock.views.models import Positioned
@@ -11,8 +12,6 @@ from ostock.views.projection import decided_status, pending_status
 from ostock.views.store import ViewWriter
 from streams.app import BatchApp
 from streams.projector import add_projector
-
-COMMAND_RESULT = "ostock.CommandResult"
 
 
 def command_topics(topics: Topics) -> dict[str, frozenset[str]]:
@@ -35,7 +34,7 @@ def install(app: BatchApp, settings: Settings) -> None:
     async def decided(writer: ViewWriter, records: Sequence[Positioned]) -> None:
         await writer.command_statuses(decided_status(r.record, keys, ttl_s) for r in records)
 
-    names = frozenset().union(*commands.values())
-    add_projector(app, settings, "pending-commands", commands, names, pending)
+    command_names = frozenset().union(*commands.values())
+    add_projector(app, settings, "pending-commands", commands, command_names, pending)
     results = [settings.topics.command_results]
-    add_projector(app, settings, "command-results", results, {COMMAND_RESULT}, decided)
+    add_projector(app, settings, "command-results", results, {names.COMMAND_RESULT}, decided)

@@ -5,8 +5,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ostock.commands import Command
-from ostock.contract import Record
-from ostock.eventstore.registry import RECORD_EVENTS
+from ostock.contract import Record, names
 from ostock.sagas.cascade_delete import (
     OrganizationMemory,
     on_license_created,
@@ -16,7 +15,7 @@ from ostock.sagas.cascade_delete import (
 
 #: Every event the organization and license event topics carry; anything else there is
 #: poison. The events without a reaction below are ignored.
-EVENTS = frozenset(RECORD_EVENTS)
+EVENTS = frozenset(names.EVENTS)
 
 Meta = dict[str, Any]
 Reaction = Callable[[OrganizationMemory, Meta], tuple[OrganizationMemory, list[Command]]]
@@ -43,9 +42,9 @@ def _license_deleted(
 
 
 REACTIONS: dict[str, Reaction] = {
-    "ostock.organization.OrganizationDeleted": _organization_deleted,
-    "ostock.license.LicenseCreated": _license_created,
-    "ostock.license.LicenseDeleted": _license_deleted,
+    names.ORGANIZATION_DELETED: _organization_deleted,
+    names.LICENSE_CREATED: _license_created,
+    names.LICENSE_DELETED: _license_deleted,
 }
 
 

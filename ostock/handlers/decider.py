@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import KafkaException, Message
 
-from ostock.contract import Codec, Record, UndecodableRecord
+from ostock.contract import Codec, Record, UndecodableRecord, names
 from ostock.deadletters import dead_letter_headers
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import DomainError
@@ -104,7 +104,7 @@ class Decider:
             Outgoing(
                 self.settings.topics.command_results,
                 str(result["command_id"]).encode(),
-                self.codec.encode("ostock.CommandResult", result),
+                self.codec.encode(names.COMMAND_RESULT, result),
                 carried,
             )
         )

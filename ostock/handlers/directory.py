@@ -16,16 +16,10 @@ from collections.abc import Sequence
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from ostock.contract import Codec, UndecodableRecord
+from ostock.contract import Codec, UndecodableRecord, names
 from ostock.domain.license import OrganizationStanding
 
 log = logging.getLogger(__name__)
-
-ORGANIZATION_EVENTS = (
-    "ostock.organization.OrganizationCreated",
-    "ostock.organization.OrganizationUpdated",
-    "ostock.organization.OrganizationDeleted",
-)
 
 
 class OrganizationDirectory:
@@ -116,7 +110,7 @@ class OrganizationDirectory:
             log.warning("organization events: %s", message.error())
             return
         try:
-            record = self.codec.decode(message.value(), expected=ORGANIZATION_EVENTS)
+            record = self.codec.decode(message.value(), expected=names.ORGANIZATION_EVENTS)
         except UndecodableRecord as error:
             # Not dead-lettered here: this consumer re-reads from offset 0 at every
             # assignment, and the organization projectors dead-letter the record.
@@ -125,5 +119,5 @@ class OrganizationDirectory:
             )
             return
         organization_id = record.fields["meta"]["aggregate_id"]
-        deleted = record.name == "ostock.organization.OrganizationDeleted"
+        deleted = record.name == names.ORGANIZATION_DELETED
         self._standings[organization_id] = OrganizationStanding(organization_id, deleted)

@@ -5,7 +5,7 @@ It knows organizations only from organization events (OrganizationDirectory).
 
 from typing import Any, ClassVar
 
-from ostock.contract import Codec, Record
+from ostock.contract import Codec, Record, names
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import NotFound
 from ostock.domain.license import License, LicenseDetails, OrganizationStanding
@@ -28,9 +28,9 @@ class LicensingService(CommandApplication):
 
     name = "licensing-service"
     decisions: ClassVar[dict[str, str]] = {
-        "ostock.license.CreateLicense": "create",
-        "ostock.license.UpdateLicense": "update",
-        "ostock.license.DeleteLicense": "delete",
+        names.CREATE_LICENSE: "create",
+        names.UPDATE_LICENSE: "update",
+        names.DELETE_LICENSE: "delete",
     }
 
     def __init__(

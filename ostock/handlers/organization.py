@@ -2,7 +2,7 @@
 
 from typing import Any, ClassVar
 
-from ostock.contract import Record
+from ostock.contract import Record, names
 from ostock.domain.aggregate import Issued
 from ostock.domain.organization import Organization, OrganizationDetails
 from ostock.handlers.application import CommandApplication
@@ -25,9 +25,9 @@ class OrganizationService(CommandApplication):
 
     name = "organization-service"
     decisions: ClassVar[dict[str, str]] = {
-        "ostock.organization.CreateOrganization": "create",
-        "ostock.organization.UpdateOrganization": "update",
-        "ostock.organization.DeleteOrganization": "delete",
+        names.CREATE_ORGANIZATION: "create",
+        names.UPDATE_ORGANIZATION: "update",
+        names.DELETE_ORGANIZATION: "delete",
     }
 
     def create(self, command: Record, issued: Issued, headers: Headers) -> int:

@@ -12,7 +12,7 @@ from typing import TypeGuard
 
 import orjson
 
-from ostock.contract import Record
+from ostock.contract import Record, names
 from ostock.views import keys
 from ostock.views.projection import (
     CREATED,
@@ -27,9 +27,9 @@ from ostock.views.projection import (
 
 LICENSE_DETAILS = ("product_name", "license_type", "description", "comment")
 LICENSE_CHANGES = {
-    "ostock.license.LicenseCreated": CREATED,
-    "ostock.license.LicenseUpdated": UPDATED,
-    "ostock.license.LicenseDeleted": DELETED,
+    names.LICENSE_CREATED: CREATED,
+    names.LICENSE_UPDATED: UPDATED,
+    names.LICENSE_DELETED: DELETED,
 }
 LICENSE_EVENTS = frozenset(LICENSE_CHANGES)
 

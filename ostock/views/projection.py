@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ostock.contract import Record
+from ostock.contract import Record, names
 from ostock.views import keys
 from ostock.views.functions import HISTORY_WRITE, LISTED_WRITE, VIEW_WRITE
 from ostock.views.keys import Keys
@@ -176,9 +176,9 @@ def view_body(
 
 ORGANIZATION_DETAILS = ("name", "contact_name", "contact_email", "contact_phone", "website")
 ORGANIZATION_CHANGES = {
-    "ostock.organization.OrganizationCreated": CREATED,
-    "ostock.organization.OrganizationUpdated": UPDATED,
-    "ostock.organization.OrganizationDeleted": DELETED,
+    names.ORGANIZATION_CREATED: CREATED,
+    names.ORGANIZATION_UPDATED: UPDATED,
+    names.ORGANIZATION_DELETED: DELETED,
 }
 ORGANIZATION_EVENTS = frozenset(ORGANIZATION_CHANGES)
 
