@@ -56,10 +56,10 @@ class Worker:
         assert self.process is not None
         self.process.send_signal(sig)
 
-    def wait_for(self, text: str, timeout_s: float) -> None:
-        """Until `text` is in the output; AssertionError after `timeout_s`."""
+    def wait_for(self, text: str, timeout_s: float, times: int = 1) -> None:
+        """Until `text` is in the output `times` times; AssertionError after `timeout_s`."""
         deadline = time.monotonic() + timeout_s
-        while text not in self.output():
+        while self.output().count(text) < times:
             assert self.alive(), f"exited: {self.output()[-3000:]}"
             assert time.monotonic() < deadline, f"no {text!r} in {timeout_s}s"
             time.sleep(0.2)

@@ -194,8 +194,7 @@ class KafkaEventLog:
         """Produce `records` and commit consumer `group`'s `offsets` in one transaction,
         aborted as a whole if any of it fails. A producer that failed fatally before is
         replaced first; a fatal failure now raises EventLogError, retried like others."""
-        if self._broken is not None:
-            self._renew(self._broken)
+        self.repair()
         producer = self.producer
         try:
             producer.begin_transaction()
@@ -222,6 +221,13 @@ class KafkaEventLog:
             raise
         if producer is self.producer:
             self._committed = True
+
+    def repair(self) -> None:
+        """Replace the producer now if it must be: the new one aborts the transaction
+        the old left open at once, which readers of committed offsets would otherwise
+        wait out. KafkaException if the new one cannot start yet."""
+        if self._broken is not None:
+            self._renew(self._broken)
 
     def abandon(self) -> None:
         """Give the producer up (a commit of it stuck past any bound): it is replaced

@@ -171,6 +171,7 @@ class CommandHandler:
         self._settle_given_up()
         started = time.monotonic()
         try:
+            self.app.event_log.repair()  # our own open transaction would hold up the offsets
             self._committed(partitions)  # waits for a previous owner's open transaction
             loaded = self._reload([p.partition for p in partitions])
         except TRANSIENT as error:
@@ -239,6 +240,7 @@ class CommandHandler:
         log is tried again after a pause."""
         owned = self.consumer.assignment()
         try:
+            self.app.event_log.repair()  # our own open transaction would hold up the offsets
             for partition in self._committed(owned):
                 if partition.offset < 0:  # nothing committed yet: from the start, as assigned
                     partition.offset = OFFSET_BEGINNING

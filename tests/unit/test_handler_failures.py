@@ -57,6 +57,9 @@ class FakeLog:
     def abandon(self) -> None:
         self.abandoned += 1
 
+    def repair(self) -> None:
+        pass
+
 
 class FakeApplication:
     """Decides every command as version 1, but fails for the names in `failing`."""
