@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from ostock.auth.configured import AuthConfigError
-from ostock.eventstore.log import WriterFenced
+from ostock.eventstore.transactions import WriterFenced
 from ostock.handlers.worker import SERVICES, run_handler
 from ostock.kafka import PartitioningError
 from ostock.logs import configure_logging

@@ -19,6 +19,7 @@ from eventsourcing.persistence import (
 
 from ostock.eventstore.log import KafkaEventLog
 from ostock.eventstore.recorder import KafkaAggregateRecorder
+from ostock.eventstore.transactions import Transactions
 from ostock.kafka import consumer_config, transactional_config
 from ostock.settings import Settings
 
@@ -42,7 +43,7 @@ class KafkaFactory(InfrastructureFactory[TrackingRecorder]):
             return producer
 
         self.log = KafkaEventLog(
-            new_producer,
+            Transactions(new_producer, timeout_s),
             topic=self.env.get(EVENTS_TOPIC) or "ostock.events",
             consumer_config=consumer_config(settings, f"{transactional_id}.loader"),
             timeout_s=timeout_s,
@@ -70,4 +71,4 @@ class KafkaFactory(InfrastructureFactory[TrackingRecorder]):
         )
 
     def close(self) -> None:
-        self.log.producer.flush(self.log.timeout_s)
+        self.log.transactions.producer.flush(self.log.timeout_s)

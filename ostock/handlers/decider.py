@@ -11,7 +11,7 @@ from ostock.contract import Codec, Record, UndecodableRecord, names
 from ostock.deadletters import dead_letter_headers
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import DomainError
-from ostock.eventstore.log import EventLogError, Outgoing
+from ostock.eventstore.transactions import EventLogError, Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.kafka import Headers, partition_for
 from ostock.settings import Settings

@@ -21,18 +21,18 @@ import logging
 import threading
 import time
 from collections.abc import Collection, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaException, Message, TopicPartition
 
 from ostock.contract import Codec
-from ostock.eventstore.log import Outgoing
+from ostock.eventstore.transactions import Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.committer import CommitStuck, Committer
 from ostock.handlers.decider import TRANSIENT, Decider, DecisionFailed
-from ostock.kafka import co_partitioned, consumer_config
+from ostock.handlers.ownership import Ownership, handler_group
+from ostock.kafka import co_partitioned
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,12 +42,6 @@ MAX_PAUSE_S = 5.0
 #: How long the loop waits for more commands while a commit is in flight: the commands
 #: decided meanwhile go in the next transaction.
 ARRIVAL_WAIT_S = 0.001
-
-
-def handler_group(service: str) -> str:
-    """The consumer group of a service's command handlers: its committed offsets say
-    how far the service has decided its commands."""
-    return f"ostock.{service}"
 
 
 @dataclass(frozen=True)
@@ -77,42 +71,34 @@ class CommandHandler:
         self.settings = settings
         self.spec = spec
         self.app = application
+        self.transactions = application.event_log.transactions
         self.codec = codec
         self.batch_size = batch_size
-        self.group_id = handler_group(spec.service)
-        # Static membership: a restarted instance takes its partitions back at once
-        # instead of waiting for the dead member's session to time out.
-        self._consumer_config = consumer_config(
-            settings,
-            self.group_id,
-            **{"group.instance.id": f"{self.group_id}.{instance}", "session.timeout.ms": 10000},
+        self.owned = Ownership(
+            settings, spec.service, spec.commands_topic, instance, application, self._give_up
         )
-        self.consumer = Consumer(self._consumer_config)
-        # Whether this consumer has been assigned partitions: one fenced before that has
-        # a live rival with its member name.
-        self._assigned = False
         self.handled = 0
         self.decider = Decider(
-            settings, spec.commands_topic, spec.command_names, application, codec, self.group_id
+            settings,
+            spec.commands_topic,
+            spec.command_names,
+            application,
+            codec,
+            handler_group(spec.service),
         )
         self._pause_s = FIRST_PAUSE_S
         self._committer = Committer(
             f"{spec.service}-commit", deadline_s=max(settings.kafka_timeout_s * 2, 10.0)
         )
-        # Counts rebalances: a batch consumed across one is dropped, not committed.
-        self._rebalances = 0
-        # Whether what is owned must be consumed again from its committed offsets, on
-        # its state reloaded, before the next command is decided.
-        self._stale = False
 
     def run(self, stop: threading.Event) -> None:
         """Consume and decide until `stop` is set; a fatal Kafka error ends the loop, and so
         does PartitioningError before the first command."""
         topics = [self.spec.commands_topic, *self.spec.co_partitioned]
         self.decider.partitions = co_partitioned(
-            self.consumer, topics, self.settings.kafka_timeout_s
+            self.owned.consumer, topics, self.settings.kafka_timeout_s
         )
-        self._subscribe()
+        self.owned.subscribe()
         try:
             while not stop.is_set():
                 try:
@@ -120,77 +106,28 @@ class CommandHandler:
                 except KafkaException as error:
                     if not error.args[0].fatal():
                         raise
-                    self._replace_consumer(error)
+                    self.owned.replace(error)
         finally:
-            self._settle_given_up()
-            self.consumer.close()
+            self._give_up()
+            self.owned.consumer.close()
 
     def _step(self) -> None:
         """Recover if the state is stale, else decide what has arrived, if anything."""
-        if self._stale:
-            self._recover()
+        if self.owned.stale:
+            if not self.owned.recover():
+                self._pause()
             return
-        rebalances = self._rebalances
+        rebalances = self.owned.rebalances
         # A batch is what has arrived once there is something: consume() alone would
         # wait its whole timeout for a full batch at a low rate.
-        first = self.consumer.poll(0.1)
+        first = self.owned.consumer.poll(0.1)
         if first is None:
             self._settle()  # nothing to decide meanwhile
             return
-        rest = self.consumer.consume(num_messages=self.batch_size - 1, timeout=0)
+        rest = self.owned.consumer.consume(num_messages=self.batch_size - 1, timeout=0)
         commands = _commands([first, *rest])
         if commands:
             self._process(commands, rebalances)
-
-    def _subscribe(self) -> None:
-        self.consumer.subscribe(
-            [self.spec.commands_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
-        )
-
-    def _replace_consumer(self, error: KafkaException) -> None:
-        """Replace a consumer that failed fatally (after a broker restart, a static member
-        can be fenced by its own retried join) by a new one with the same member name,
-        which joins the group again and loads what it is assigned. If it was never
-        assigned anything, a live rival has its name: the error stands."""
-        if not self._assigned:
-            raise error
-        log.warning("replacing the consumer after: %s", error.args[0])
-        self._settle_given_up()
-        self._reload([])
-        self._stale = False
-        with suppress(KafkaException, RuntimeError):  # it is done for in any case
-            self.consumer.close()
-        self.consumer = Consumer(self._consumer_config)
-        self._assigned = False
-        self._subscribe()
-
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._rebalances += 1
-        self._assigned = True
-        # The events read next must include those of the commit in flight.
-        self._settle_given_up()
-        started = time.monotonic()
-        try:
-            self.app.event_log.repair()  # our own open transaction would hold up the offsets
-            self._committed(partitions)  # waits for a previous owner's open transaction
-            loaded = self._reload([p.partition for p in partitions])
-        except TRANSIENT as error:
-            log.warning("assigned %s, state not loaded yet: %r", partitions, error)
-            self._stale = True
-            return
-        self._stale = False  # the consumer starts from the committed offsets
-        log.info(
-            "assigned %s: %d events loaded in %.2fs",
-            sorted(p.partition for p in partitions),
-            loaded,
-            time.monotonic() - started,
-        )
-
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._rebalances += 1
-        self._settle_given_up()
-        log.info("revoked %s", sorted(p.partition for p in partitions))
-        self._reload([])
 
     def _process(self, commands: Sequence[Message], rebalances: int) -> None:
         """Decide a batch, growing it with what arrives while the commit in flight lasts
@@ -214,50 +151,26 @@ class CommandHandler:
                     room = self.batch_size - len(batch)
                     if room <= 0:
                         break
-                    commands = _commands(self.consumer.consume(room, timeout=ARRIVAL_WAIT_S))
+                    arrived = self.owned.consumer.consume(room, timeout=ARRIVAL_WAIT_S)
+                    commands = _commands(arrived)
         except Exception as error:
             failure = error
         if not self._settle():
             return
-        if self._rebalances != rebalances:
+        if self.owned.rebalances != rebalances:
             log.info("batch of %d commands dropped: consumed across a rebalance", len(batch))
-            self._stale = True
+            self.owned.stale = True
         elif failure is not None:
             self._failed(failure)
-        elif not self._stale:
+        elif not self.owned.stale:
             self._commit_later(outgoing, batch)
 
     def _commit_later(self, outgoing: list[Outgoing], batch: list[Message]) -> None:
         """Commit `outgoing` and `batch`'s offsets in the committer thread."""
         offsets = _next_offsets(batch)
-        group = self.consumer.consumer_group_metadata()
-        publish = partial(self.app.event_log.publish, outgoing, offsets, group)
+        group = self.owned.consumer.consumer_group_metadata()
+        publish = partial(self.transactions.publish, outgoing, offsets, group)
         self._committer.submit(publish, batch)
-
-    def _recover(self) -> None:
-        """Consume what is owned again from its committed offsets, on its state reloaded:
-        whatever was decided since leaves no trace. A failure of Kafka or of the event
-        log is tried again after a pause."""
-        owned = self.consumer.assignment()
-        try:
-            self.app.event_log.repair()  # our own open transaction would hold up the offsets
-            for partition in self._committed(owned):
-                if partition.offset < 0:  # nothing committed yet: from the start, as assigned
-                    partition.offset = OFFSET_BEGINNING
-                self.consumer.seek(partition)
-            self._reload([p.partition for p in owned])
-        except TRANSIENT as error:
-            log.warning("state not reloaded, trying again in %.1fs: %r", self._pause_s, error)
-            self._pause()
-            return
-        self._stale = False
-
-    def _committed(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
-        """The committed offsets of `partitions`. A read_committed consumer fetches them
-        "stable": this waits until a previous owner's open transaction is resolved, so
-        the events read next include everything it committed."""
-        timeout = max(self.settings.kafka_timeout_s * 6, 30)
-        return self.consumer.committed(partitions, timeout=timeout)
 
     def _settle(self) -> bool:
         """Wait for the commit in flight. If it failed, its batch is consumed again, and
@@ -268,7 +181,7 @@ class CommandHandler:
             return False
         return True
 
-    def _settle_given_up(self) -> None:
+    def _give_up(self) -> None:
         """Wait for the commit in flight, and let its batch go if it failed: the consumer
         is closing or its partitions are reassigned, so whoever owns them next (from the
         committed offsets) reads it again."""
@@ -282,7 +195,7 @@ class CommandHandler:
         batch, error = self._committer.wait()
         if isinstance(error, CommitStuck):
             log.warning("%s: its transactional producer is replaced", error)
-            self.app.event_log.abandon()
+            self.transactions.abandon()
         if error is not None:
             return error
         self.handled += len(batch)
@@ -302,17 +215,11 @@ class CommandHandler:
             raise error
         log.warning("batch aborted, retrying it in %.1fs: %r", self._pause_s, error)
         self._pause()
-        self._stale = True
+        self.owned.stale = True
 
     def _pause(self) -> None:
         time.sleep(self._pause_s)
         self._pause_s = min(self._pause_s * 2, MAX_PAUSE_S)
-
-    def _reload(self, owned: list[int]) -> int:
-        """The owned partitions' state as their events log holds it; how many events."""
-        loaded = self.app.event_log.load(owned)
-        self.app.assigned(owned)
-        return loaded
 
 
 def _commands(messages: Sequence[Message]) -> list[Message]:

@@ -14,7 +14,8 @@ from ostock.handlers.application import CommandApplication, kafka_env
 from ostock.handlers.directory import OrganizationDirectory
 from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
-from ostock.handlers.runner import CommandHandler, HandlerSpec, handler_group
+from ostock.handlers.ownership import handler_group
+from ostock.handlers.runner import CommandHandler, HandlerSpec
 from ostock.kafka import admin_config, consumer_config
 from ostock.schema_registry import KafkaSchemaLookup, register
 from ostock.settings import Settings

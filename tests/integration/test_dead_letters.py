@@ -28,7 +28,8 @@ from ostock.deadletter_queue import REQUEUED_FROM, DeadLetter, DeadLetterQueue
 from ostock.handlers.application import kafka_env
 from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
-from ostock.handlers.runner import CommandHandler, HandlerSpec, handler_group
+from ostock.handlers.ownership import handler_group
+from ostock.handlers.runner import CommandHandler, HandlerSpec
 from ostock.kafka import Headers, producer_config
 from ostock.publisher import CommandPublisher
 from ostock.settings import Settings, settings_env

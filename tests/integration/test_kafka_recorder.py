@@ -87,7 +87,7 @@ def test_an_aborted_transaction_leaves_no_event(settings: Settings, topic: str) 
     offsets = [TopicPartition("no-such-topic", 0, 1)]
     # The event is produced, then sending offsets without a group's metadata fails.
     with pytest.raises(TypeError):
-        factory.log.publish(staged, offsets, None)
+        factory.log.transactions.publish(staged, offsets, None)
     factory.aggregate_recorder().insert_events([event("c", 1)])  # a transaction begins
     reread = recorder_factory(settings, topic).aggregate_recorder()
     assert reread.select_events("b") == []

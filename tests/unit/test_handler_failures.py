@@ -16,7 +16,7 @@ from ostock import deadletters as dlq
 from ostock.commands import Issuer, organization_command
 from ostock.contract import Codec, Record
 from ostock.domain.aggregate import Issued
-from ostock.eventstore.log import Outgoing
+from ostock.eventstore.transactions import Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.decider import ATTEMPTS
 from ostock.handlers.runner import CommandHandler, HandlerSpec
@@ -33,11 +33,12 @@ class FakeLog:
 
     def __init__(self) -> None:
         self.committed: list[Outgoing] = []
-        self.transactions: list[int] = []  # how many records each commit held
+        self.commits: list[int] = []  # how many records each commit held
         self.failing_commits = 0
         self.abandoned = 0
         self.open = threading.Event()  # a commit ends once this is set
         self.open.set()
+        self.transactions = self
 
     @contextmanager
     def staging(self) -> Iterator[list[Outgoing]]:
@@ -49,7 +50,7 @@ class FakeLog:
             self.failing_commits -= 1
             raise TimeoutError("the commit timed out")
         self.committed += records
-        self.transactions.append(len(records))
+        self.commits.append(len(records))
 
     def load(self, partitions: list[int]) -> int:
         return 0
@@ -117,8 +118,8 @@ def handler(application: FakeApplication) -> CommandHandler:
     spec = HandlerSpec("organization-service", TOPIC, ["ostock.organization.CreateOrganization"])
     app = cast(CommandApplication, application)
     handler = CommandHandler(Settings(), spec, app, Codec(), "unit")
-    handler.consumer.close()  # never used: no broker here
-    handler.consumer = cast(Any, FakeConsumer())
+    handler.owned.consumer.close()  # never used: no broker here
+    handler.owned.consumer = cast(Any, FakeConsumer())
     handler.decider.partitions = PARTITIONS  # run() reads it from the broker
     return handler
 
@@ -145,9 +146,9 @@ def commands(*names: str, partition: int = 0) -> list[Message]:
 def decide(subject: CommandHandler, batch: list[Message]) -> None:
     """Process a batch as the loop does, after recovering if it must, and wait for its
     commit, if it gets one."""
-    if subject._stale:
-        subject._recover()
-    subject._process(batch, subject._rebalances)
+    if subject.owned.stale:
+        subject.owned.recover()
+    subject._process(batch, subject.owned.rebalances)
     subject._settle()
 
 
@@ -197,7 +198,7 @@ def test_a_failed_commit_is_redone_with_the_batch_decided_after_it() -> None:
     application = FakeApplication({})
     first, second = commands("Acme", "Globex"), commands("Initech", partition=1)
     subject = handler(application)
-    consumer = cast(FakeConsumer, subject.consumer)
+    consumer = cast(FakeConsumer, subject.owned.consumer)
     consumer.committed_offsets = {0: 0, 1: 0}
     application.event_log.failing_commits = 1
 
@@ -205,7 +206,7 @@ def test_a_failed_commit_is_redone_with_the_batch_decided_after_it() -> None:
     subject._process(second, 0)  # decided meanwhile, on top of the first
 
     assert application.event_log.committed == []
-    subject._recover()
+    subject.owned.recover()
     assert consumer.seeks == [(0, 0), (1, 0)]  # both batches consumed again
     decide(subject, [*first, *second])
     assert outcome(application.event_log) == ["accepted"] * 3
@@ -214,7 +215,7 @@ def test_a_failed_commit_is_redone_with_the_batch_decided_after_it() -> None:
 def test_commands_that_arrive_during_a_commit_join_the_batch_decided_meanwhile() -> None:
     application = FakeApplication({})
     subject = handler(application)
-    consumer = cast(FakeConsumer, subject.consumer)
+    consumer = cast(FakeConsumer, subject.owned.consumer)
     later = commands("Initech", partition=1)
 
     def arrived() -> list[Message]:
@@ -226,19 +227,19 @@ def test_commands_that_arrive_during_a_commit_join_the_batch_decided_meanwhile()
     consumer.arrivals.append(arrived)
     decide(subject, commands("Globex", partition=2))
 
-    assert application.event_log.transactions == [1, 2]
+    assert application.event_log.commits == [1, 2]
     assert outcome(application.event_log) == ["accepted"] * 3
 
 
 def test_a_batch_consumed_across_a_rebalance_is_dropped_and_consumed_again() -> None:
     application = FakeApplication({})
     subject = handler(application)
-    consumer = cast(FakeConsumer, subject.consumer)
+    consumer = cast(FakeConsumer, subject.owned.consumer)
 
     def reassigned() -> list[Message]:
         application.event_log.open.set()
         # As the consumer calls them, mid-batch: partition 2 goes, 1 stays.
-        subject._on_revoke(subject.consumer, [])
+        subject.owned._on_revoke(subject.owned.consumer, [])
         consumer.committed_offsets = {1: 40}
         return commands("Initech", partition=1)  # consumed after the rebalance
 
@@ -247,8 +248,8 @@ def test_a_batch_consumed_across_a_rebalance_is_dropped_and_consumed_again() -> 
     consumer.arrivals.append(reassigned)
     decide(subject, commands("Globex", partition=2))
 
-    assert application.event_log.transactions == [1]  # only the batch before it
-    subject._recover()  # as the loop does next
+    assert application.event_log.commits == [1]  # only the batch before it
+    subject.owned.recover()  # as the loop does next
     assert consumer.seeks == [(1, 40)]  # what is owned now, from its committed offset
 
 
@@ -271,7 +272,7 @@ def test_a_commit_stuck_past_its_deadline_is_given_up_and_its_batch_consumed_aga
     application = FakeApplication({})
     subject = handler(application)
     subject._committer.deadline_s = 0.2
-    consumer = cast(FakeConsumer, subject.consumer)
+    consumer = cast(FakeConsumer, subject.owned.consumer)
     consumer.committed_offsets = {0: 0}
     application.event_log.open.clear()  # the commit hangs, as send_offsets can
 
@@ -279,6 +280,6 @@ def test_a_commit_stuck_past_its_deadline_is_given_up_and_its_batch_consumed_aga
     assert not subject._settle()
 
     assert application.event_log.abandoned == 1
-    subject._recover()
+    subject.owned.recover()
     assert consumer.seeks == [(0, 0)]
     application.event_log.open.set()

@@ -21,7 +21,7 @@ def event(offset: int, version: int, value: bytes) -> Message:
 
 
 def test_poison_is_skipped_and_a_repeated_version_counts_once() -> None:
-    log = KafkaEventLog(lambda: cast(Any, None), "events", {}, 1.0)
+    log = KafkaEventLog(cast(Any, None), "events", {}, 1.0)
     records = [
         event(0, 1, b"v1"),
         Message(topic="events", partition=0, offset=1, value=b"\x00 garbage"),

@@ -6,7 +6,7 @@ from typing import cast
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from ostock.eventstore.log import EventLogError, KafkaEventLog, Outgoing, WriterFenced
+from ostock.eventstore.transactions import EventLogError, Outgoing, Transactions, WriterFenced
 
 FENCED = KafkaException(KafkaError(KafkaError._FENCED, "fenced by a newer instance", fatal=True))
 TIMED_OUT = KafkaException(KafkaError(KafkaError._TIMED_OUT, "commit timed out", retriable=True))
@@ -41,8 +41,8 @@ class FakeProducer:
         pass
 
 
-def event_log(*starts: FakeProducer | KafkaException) -> tuple[KafkaEventLog, list[FakeProducer]]:
-    """A log whose producer starts are `starts`, in order (an exception: that start
+def transactions(*starts: FakeProducer | KafkaException) -> tuple[Transactions, list[FakeProducer]]:
+    """Transactions whose producer starts are `starts`, in order (an exception: that start
     fails), and the producers started."""
     waiting, started = list(starts), []
 
@@ -53,11 +53,11 @@ def event_log(*starts: FakeProducer | KafkaException) -> tuple[KafkaEventLog, li
         started.append(start)
         return cast(Producer, start)
 
-    return KafkaEventLog(new_producer, "events", {}, 1.0), started
+    return Transactions(new_producer, 1.0), started
 
 
 def test_a_retriable_failure_aborts_and_keeps_the_producer() -> None:
-    log, started = event_log(FakeProducer([TIMED_OUT]))
+    log, started = transactions(FakeProducer([TIMED_OUT]))
 
     with pytest.raises(KafkaException):
         log.publish([RECORD])
@@ -69,7 +69,7 @@ def test_a_retriable_failure_aborts_and_keeps_the_producer() -> None:
 
 def test_a_fatal_failure_replaces_the_producer_before_the_next_transaction() -> None:
     first, second = FakeProducer([]), FakeProducer([])
-    log, started = event_log(first, second)
+    log, started = transactions(first, second)
     log.publish([RECORD])  # it has committed: the fence that follows is no rival's
     first.failures.append(FENCED)
 
@@ -84,7 +84,7 @@ def test_a_fatal_failure_replaces_the_producer_before_the_next_transaction() -> 
 
 def test_a_replacement_fenced_before_its_first_commit_stops_the_writer() -> None:
     first, second = FakeProducer([]), FakeProducer([FENCED])
-    log, started = event_log(first, second, FakeProducer([]))
+    log, started = transactions(first, second, FakeProducer([]))
     log.publish([RECORD])
     first.failures.append(FENCED)
     with pytest.raises(EventLogError):
@@ -99,7 +99,7 @@ def test_a_replacement_fenced_before_its_first_commit_stops_the_writer() -> None
 
 def test_a_producer_that_cannot_start_yet_is_started_again_next_time() -> None:
     first, second = FakeProducer([]), FakeProducer([])
-    log, started = event_log(first, TIMED_OUT, second)  # the broker is back after one try
+    log, started = transactions(first, TIMED_OUT, second)  # the broker is back after one try
     log.publish([RECORD])
     first.failures.append(FENCED)
     with pytest.raises(EventLogError):
@@ -119,7 +119,7 @@ def test_a_commit_that_timed_out_and_cannot_be_aborted_replaces_the_producer() -
             raise CONFLICT
 
     first, second = Committing([TIMED_OUT]), FakeProducer([])
-    log, started = event_log(first, second)
+    log, started = transactions(first, second)
 
     with pytest.raises(EventLogError):
         log.publish([RECORD])

@@ -1,0 +1,128 @@
+"""The event log's transactions: each publish is one Kafka transaction, and a producer
+that can no longer go on is replaced by a new one with the same transactional id."""
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
+
+from ostock.kafka import ANY_PARTITION, Headers
+
+log = logging.getLogger(__name__)
+
+
+class Outgoing(NamedTuple):
+    """A record to produce in a transaction; to `partition`, or where its key leads."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+    partition: int = ANY_PARTITION
+
+
+class EventLogError(RuntimeError):
+    """The events topic could not be read or written in time."""
+
+
+class WriterFenced(RuntimeError):
+    """Another live writer took this one's transactional id: only one may run."""
+
+
+#: Errors of a producer that a newer epoch of its transactional id fenced.
+FENCED = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
+
+
+class Transactions:
+    """Publishes records in transactions of a producer made by `new_producer()`.
+
+    A producer that can no longer go on (a fatal error: after a broker restart the
+    coordinator may bump its epoch while it recovers the open transaction) is replaced
+    by a new one, with the same transactional id, before the next transaction. If the
+    new one is fenced before it has committed anything, another writer with that id is
+    alive: WriterFenced.
+    """
+
+    def __init__(self, new_producer: Callable[[], Producer], timeout_s: float) -> None:
+        self._new_producer = new_producer
+        self.producer = new_producer()
+        self.timeout_s = timeout_s
+        # Why the producer must be replaced, if it must; whether it committed since it
+        # was made.
+        self._broken: KafkaException | None = None
+        self._committed = False
+
+    def publish(
+        self,
+        records: Sequence[Outgoing],
+        offsets: list[TopicPartition] | None = None,
+        group: object | None = None,
+    ) -> None:
+        """Produce `records` and commit consumer `group`'s `offsets` in one transaction,
+        aborted as a whole if any of it fails. A producer that failed fatally before is
+        replaced first; a fatal failure now raises EventLogError, retried like others."""
+        self.repair()
+        producer = self.producer
+        try:
+            producer.begin_transaction()
+            for record in records:
+                producer.produce(
+                    record.topic,
+                    key=record.key,
+                    value=record.value,
+                    headers=record.headers,
+                    partition=record.partition,
+                )
+            if offsets:
+                producer.send_offsets_to_transaction(offsets, group, self.timeout_s)
+            producer.commit_transaction(self.timeout_s)
+        except KafkaException as error:
+            if producer is not self.producer:
+                raise  # a commit given up on: the producer it used is gone already
+            self._abort(error)
+            if self._broken is not None:
+                raise EventLogError(f"transaction failed, producer to replace: {error}") from error
+            raise
+        except BaseException:
+            producer.abort_transaction(self.timeout_s)
+            raise
+        if producer is self.producer:
+            self._committed = True
+
+    def repair(self) -> None:
+        """Replace the producer now if it must be: the new one aborts the transaction
+        the old left open at once, which readers of committed offsets would otherwise
+        wait out. KafkaException if the new one cannot start yet."""
+        if self._broken is not None:
+            self._renew(self._broken)
+
+    def abandon(self) -> None:
+        """Give the producer up (a commit of it stuck past any bound): it is replaced
+        before the next transaction, and the new one takes over its transactional id."""
+        self._broken = KafkaException(KafkaError(KafkaError._TIMED_OUT, "a commit got stuck"))
+
+    def _abort(self, error: KafkaException) -> None:
+        """Abort the open transaction; if the producer cannot (a fatal error, or a commit
+        that timed out still in progress), mark it to be replaced: a new one completes
+        or aborts that transaction when it starts."""
+        if not error.args[0].fatal():
+            try:
+                self.producer.abort_transaction(self.timeout_s)
+                return
+            except KafkaException as abort_error:
+                error = abort_error
+        self._broken = error
+
+    def _renew(self, error: KafkaException) -> None:
+        """Replace the producer; KafkaException if the new one cannot start yet."""
+        if error.args[0].code() in FENCED and not self._committed:
+            raise WriterFenced(
+                f"fenced again before its first commit ({error.args[0]}): another writer "
+                f"with this transactional id runs; stop it, or give this one another name"
+            )
+        log.warning("replacing the transactional producer after: %s", error.args[0])
+        # Not waiting for what it still sends: a stuck call may hold it.
+        self.producer.purge(blocking=False)
+        self.producer = self._new_producer()  # init_transactions aborts what was open
+        self._broken, self._committed = None, False
