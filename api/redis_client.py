@@ -2,9 +2,9 @@
 
 redis-py's `socket_timeout` bounds each send and each read on its own, and on Python
 3.11 its send runs in an `asyncio.wait_for`, a task of its own per command: with it a
-view read cost the API ~50 µs more of CPU than without (a third of the read's cost,
-docs/performance.md). One `asyncio.timeout` per command bounds the whole call instead:
-connecting, the handshake, the send and the read. A call cut short disconnects its
+view read cost the API a third more CPU (docs/performance.md). One `asyncio.timeout`
+per command bounds the whole call instead: connecting, the handshake, the send and the
+read. A call cut short disconnects its
 connection (redis-py drops one interrupted mid-read), and fails as a Redis
 TimeoutError, which the API answers with 503. Every call passes the client's circuit
 (api.circuit) on the way: while Redis is down calls are refused at once.

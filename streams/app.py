@@ -4,9 +4,9 @@ only, and handing each fetch from Kafka to its batch handlers whole.
 Faust runs the worker (lifecycle, signals, logging), the consumer group (membership,
 rebalances, pausing the fetch while one goes on), the tracking of acked offsets and their
 periodic commit, and the producer. What it does not do here is carry each record through
-its conductor, channel, stream and event objects: that per-record machinery cost ~130 µs
-of CPU per record even for an agent that did nothing (docs/performance.md), where the
-records of a fetch, handed over as one batch, cost ~18 µs each.
+its conductor, channel, stream and event objects: that per-record machinery cost several
+times what the projection itself does, even for an agent that did nothing, where the
+records of a fetch handed over as one batch cost a fraction of it (docs/performance.md).
 """
 
 import asyncio

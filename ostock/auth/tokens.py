@@ -11,7 +11,7 @@ from ostock.auth.roles import Access, allows, roles_of
 
 ALGORITHM = "RS256"
 #: Verified tokens remembered at most; a client sends the same token many times,
-#: and an RS256 check costs ~0.2 ms, a large share of a view read.
+#: and an RS256 check is a large share of a view read (docs/performance.md).
 VERIFIED_MAX = 10_000
 
 

@@ -38,7 +38,8 @@ def _originator_id(text: str) -> UUID | str:
 #: An indexed event: (version, topic, state). The index holds an aggregate's events as a
 #: tuple of such tuples, plain immutable values that Python's garbage collector stops
 #: tracking: kept as lists of StoredEvent objects (four tracked objects per event of a
-#: new aggregate), an index of 40,000 events made each full collection take 90 ms.
+#: new aggregate), a large index made each full collection pause the handler
+#: (docs/performance.md, "Garbage collection").
 Indexed = tuple[int, str, bytes]
 
 

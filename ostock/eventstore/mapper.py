@@ -24,7 +24,7 @@ _CARRIED = ("command_id", "correlation_id", "issued_by")
 def event_id(aggregate_id: str, version: int) -> str:
     """Deterministic, so rebuilding an event from the log gives the same id: the text of
     uuid5(NAMESPACE_URL, "ostock:<aggregate_id>:<version>"), made without the UUID object
-    that uuid.uuid5 builds and checks (5.9 -> 2.5 µs, one per event)."""
+    that uuid.uuid5 builds and checks, at less than half its cost (one per event)."""
     digest = sha1(_URL_NAMESPACE + f"ostock:{aggregate_id}:{version}".encode()).digest()
     # RFC 4122 section 4.3: version 5 in the high nibble of byte 6, the variant in byte 8.
     text = (

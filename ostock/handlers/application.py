@@ -83,7 +83,8 @@ class CommandApplication(Application[UUID]):
         """Before a create: None for a new aggregate, the version an earlier identical
         command produced for an existing one, or AlreadyExists."""
         # The usual case, a new aggregate, told by the log's index alone: the repository
-        # would raise and catch AggregateNotFoundError to say the same (1.4 vs 6.1 µs).
+        # would raise and catch AggregateNotFoundError to say the same, at four times
+        # the cost.
         if not self.event_log.select(aggregate_id):
             return None
         existing = self.get(aggregate_id, kind)

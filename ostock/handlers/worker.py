@@ -87,7 +87,7 @@ def run_handler(settings: Settings, service: str, instance: str = "1") -> None:
         signal.signal(sig, lambda *_: stop.set())
     log.info("%s handler %s consuming %s", service, instance, spec.commands_topic)
     # What exists now lives as long as the process: the garbage collector need not scan
-    # it again (with it, each full collection of a handler took ~50 ms).
+    # it again at every full collection (docs/performance.md, "Garbage collection").
     gc.freeze()
     handler.run(stop)
     application.close()

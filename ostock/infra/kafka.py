@@ -19,8 +19,8 @@ from ostock.kafka import SCRAM_MECHANISM, scram_login
 
 POM = Path(__file__).with_name("pom.xml")
 # The machine is small (2 cores) and one node holds little data. The garbage collector
-# settings are those of Kafka's own start scripts (kafka-run-class.sh): G1's default
-# pause goal of 200 ms let young collections take 25 ms on average here.
+# settings are those of Kafka's own start scripts (kafka-run-class.sh): with G1's
+# default pause goal, young collections paused the broker far longer here.
 BROKER_JVM = [
     "-Xms256m",
     "-Xmx512m",
