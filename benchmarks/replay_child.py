@@ -25,8 +25,8 @@ from ostock.kafka import consumer_config
 from ostock.replay.rebuild import POLL_S, rebuild
 from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
+from ostock.views.client import redis_client
 from ostock.views.models import READ_MODELS
-from streams.batches import redis_client
 
 PROGRESS_EVERY_S = 5.0
 

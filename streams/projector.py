@@ -13,11 +13,12 @@ from ostock.deadletters import Unprocessable
 from ostock.retry import refused, until_done
 from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
+from ostock.views.client import redis_client
 from ostock.views.functions import load_functions
 from ostock.views.models import Positioned, ReadModel
 from ostock.views.store import ViewWriter
 from streams.app import BatchApp, BatchHandler
-from streams.batches import decode_all, redis_client
+from streams.batches import decode_all
 from streams.deadletters import DeadLetters, Poison
 
 log = logging.getLogger(__name__)

@@ -28,9 +28,10 @@ from ostock.commands import Command
 from ostock.retry import until_done
 from ostock.schema_registry import register, registry_codec
 from ostock.settings import Settings
+from ostock.views.client import redis_client
 from ostock.views.keys import Keys
 from streams.app import BatchApp, BatchHandler
-from streams.batches import decode_all, redis_client
+from streams.batches import decode_all
 from streams.deadletters import DeadLetters
 from streams.saga_memory import SagaMemories
 from streams.saga_reactions import EVENTS, Tracked, concerned, react

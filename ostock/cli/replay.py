@@ -26,10 +26,10 @@ from ostock.replay import snapshots as snapshot_store
 from ostock.replay.rebuild import ReplayStats, rebuild
 from ostock.replay.verify import verify
 from ostock.settings import Settings
+from ostock.views.client import redis_client
 from ostock.views.generations import snapshots
 from ostock.views.keys import SNAPSHOT_NAME
 from ostock.views.models import READ_MODELS
-from streams.batches import redis_client
 
 snapshots_app = typer.Typer(help="Snapshots of the read models (ostock replay --until).")
 console = Console(stderr=True)
