@@ -23,9 +23,9 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from redis import Redis
 
 from benchmarks.processes import cpu_seconds, settings_env, start, stop
-from ostock.cli.run import PROCESSES
 from ostock.commands import Issuer, organization_command
 from ostock.contract import Codec
+from ostock.deployables import PROCESSES
 from ostock.kafka import producer_config
 from ostock.settings import Settings
 from ostock.views.generations import live_generations

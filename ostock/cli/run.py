@@ -19,34 +19,12 @@ from pathlib import Path
 import httpx
 import typer
 
+from ostock.deployables import PRINCIPALS, PROCESSES
 from ostock.infra.acls import ensure_acls
 from ostock.infra.local import LocalInfra
 from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
 
-#: Every deployable, as `ostock` arguments.
-PROCESSES: dict[str, list[str]] = {
-    "organization-handler": ["worker", "handler", "organization"],
-    "licensing-handler": ["worker", "handler", "licensing"],
-    "organization-projector": ["worker", "projector", "organization-projector"],
-    "command-status-projector": ["worker", "projector", "command-status-projector"],
-    "license-projector": ["worker", "projector", "license-projector"],
-    "licensing-organizations": ["worker", "projector", "licensing-organizations"],
-    "cascade-delete-saga": ["worker", "projector", "cascade-delete-saga"],
-    "api": ["api"],
-}
-#: Each process's Kafka principal and Redis user under the production profile
-#: (ostock.infra.acls, ostock.infra.redis_users); the handlers use no Redis.
-PRINCIPALS: dict[str, tuple[str, str | None]] = {
-    "organization-handler": ("organization-service", None),
-    "licensing-handler": ("licensing-service", None),
-    "organization-projector": ("projector", "projector"),
-    "command-status-projector": ("projector", "projector"),
-    "license-projector": ("projector", "projector"),
-    "licensing-organizations": ("projector", "projector"),
-    "cascade-delete-saga": ("saga", "saga"),
-    "api": ("api", "api"),
-}
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
 #: Pause before a restart: doubled after each exit up to the cap, back to the first

@@ -12,8 +12,8 @@ from uuid import uuid4
 import pytest
 from confluent_kafka import Producer
 
-from ostock.cli.run import PROCESSES
 from ostock.contract import Codec, Record
+from ostock.deployables import PROCESSES
 from ostock.kafka import producer_config
 from ostock.settings import Settings, settings_env
 from tests.isolated import isolated

@@ -11,7 +11,7 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from api.main import create_app
-from ostock.cli.run import PROCESSES
+from ostock.deployables import PROCESSES
 from ostock.infra.ports import free_port
 from ostock.settings import Settings
 from ostock.views.functions import load_functions

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from ostock.cli.run import PROCESSES
+from ostock.deployables import PROCESSES
 from ostock.publisher import CommandPublisher
 from ostock.settings import Settings, settings_env
 from ostock.views.generations import LiveKeys

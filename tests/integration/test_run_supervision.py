@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ostock.cli.run import PROCESSES
+from ostock.deployables import PROCESSES
 from ostock.infra.local import LocalInfra
 from ostock.infra.ports import free_port
 from ostock.settings import Settings, settings_env
