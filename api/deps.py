@@ -16,14 +16,14 @@ from api.publisher import Publisher
 from ostock.commands import Issuer
 from ostock.settings import Settings
 from ostock.views.keys import SNAPSHOT_NAME
-from ostock.views.store import Page, ViewName
+from ostock.views.reader import Page, ViewName
 
 # W3C trace-context version 00; all-zero trace or parent ids are invalid.
 _TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
 
 
 class Views(Protocol):
-    """The read models the API serves (ostock.views.store.ViewReader)."""
+    """The read models the API serves (ostock.views.reader.ViewReader)."""
 
     async def organization(self, organization_id: str) -> bytes | None: ...
 

@@ -21,7 +21,7 @@ from ostock.contract import Codec
 from ostock.schema_registry import register
 from ostock.settings import Settings
 from ostock.views.generations import LiveKeys
-from ostock.views.store import ViewReader
+from ostock.views.reader import ViewReader
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

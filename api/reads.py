@@ -14,7 +14,7 @@ from fastapi import Depends, Query, Response
 
 from api.deps import SettingsDep, Views
 from api.problems import Problem, problem_responses
-from ostock.views.store import ViewName
+from ostock.views.reader import ViewName
 
 # A view behind its write usually catches up within milliseconds: a second is plenty.
 BEHIND_RETRY_AFTER_S = 1

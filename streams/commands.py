@@ -9,7 +9,7 @@ from ostock.settings import Settings, Topics
 from ostock.views.keys import Keys
 from ostock.views.models import Positioned
 from ostock.views.projection import decided_status, pending_status
-from ostock.views.store import ViewWriter
+from ostock.views.writer import ViewWriter
 from streams.app import BatchApp
 from streams.projector import add_projector
 

@@ -16,7 +16,7 @@ from ostock.settings import Settings
 from ostock.views.client import redis_client
 from ostock.views.functions import load_functions
 from ostock.views.models import Positioned, ReadModel
-from ostock.views.store import ViewWriter
+from ostock.views.writer import ViewWriter
 from streams.app import BatchApp, BatchHandler
 from streams.batches import decode_all
 from streams.deadletters import DeadLetters, Poison

@@ -20,7 +20,7 @@ from ostock.infra.topics import ensure_topics
 from ostock.kafka import producer_config
 from ostock.settings import Settings, Topics, settings_env
 from ostock.views.models import READ_MODELS, Positioned
-from ostock.views.store import ViewWriter
+from ostock.views.writer import ViewWriter
 
 WAIT_S = 60.0
 #: A Kafka record as produced: key and value.

@@ -35,7 +35,7 @@ from ostock.settings import Settings
 from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH
 from ostock.views.keys import MODELS
 from ostock.views.models import ReadModel
-from ostock.views.store import ViewWriter, packed
+from ostock.views.writer import ViewWriter, packed
 
 #: Told how many log offsets were read so far and how many there are (both grow).
 Progress = Callable[[int, int], None]

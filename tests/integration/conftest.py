@@ -17,7 +17,7 @@ from ostock.settings import Settings
 from ostock.views.functions import load_functions
 from ostock.views.generations import FixedKeys
 from ostock.views.keys import Keys
-from ostock.views.store import ViewReader
+from ostock.views.reader import ViewReader
 from tests.auth import bearer
 from tests.conftest import Endpoints
 from tests.processes import Worker

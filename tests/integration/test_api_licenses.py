@@ -16,7 +16,7 @@ from api.reads import VIEW_BEHIND
 from ostock.contract import Record
 from ostock.settings import Settings
 from ostock.views.keys import LICENSES, ORGANIZATION_COPIES
-from ostock.views.store import ViewWriter
+from ostock.views.writer import ViewWriter
 from tests.projectors import project
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 

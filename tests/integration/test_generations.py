@@ -20,7 +20,8 @@ from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, RE
 from ostock.views.generations import LiveKeys
 from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS, Keys, generations_key
 from ostock.views.projection import Projected, ViewUpdate
-from ostock.views.store import ViewReader, ViewWriter, packed
+from ostock.views.reader import ViewReader
+from ostock.views.writer import ViewWriter, packed
 
 pytestmark = pytest.mark.integration
 

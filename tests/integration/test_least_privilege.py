@@ -21,7 +21,7 @@ from ostock.views.functions import COMMAND_PENDING, LIBRARY, PROJECT
 from ostock.views.generations import live_generations
 from ostock.views.keys import ORGANIZATIONS, Keys, generations_key
 from ostock.views.projection import Projected, ViewUpdate
-from ostock.views.store import packed
+from ostock.views.writer import packed
 from tests.secured import secured_infra
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from ostock.contract import Codec, Record
 from ostock.settings import Settings
 from ostock.views.generations import LiveKeys
-from ostock.views.store import ViewReader
+from ostock.views.reader import ViewReader
 from tests.projectors import WAIT_S, KafkaRecord, Projector, fresh, produce
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 

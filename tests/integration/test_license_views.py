@@ -12,7 +12,8 @@ from redis.asyncio import Redis
 
 from ostock.contract import Record
 from ostock.views.keys import Keys
-from ostock.views.store import Page, ViewReader, ViewWriter
+from ostock.views.reader import Page, ViewReader
+from ostock.views.writer import ViewWriter
 from tests import projectors
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 

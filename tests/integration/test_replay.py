@@ -28,7 +28,7 @@ from ostock.views.keys import (
     generations_key,
     snapshot_generation,
 )
-from ostock.views.store import ViewReader
+from ostock.views.reader import ViewReader
 from tests.processes import Worker
 from tests.workload import Phase, Workload, build, updates, wait_for_views
 

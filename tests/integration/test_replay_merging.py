@@ -12,7 +12,7 @@ from ostock.replay.merging import BatchMerge
 from ostock.replay.verify import compare
 from ostock.views.keys import FIRST_GENERATION, MODELS, Keys
 from ostock.views.models import READ_MODELS, Positioned
-from ostock.views.store import ViewWriter, packed
+from ostock.views.writer import ViewWriter, packed
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,8 @@ from ostock.views.functions import COMMAND_DECIDED, COMMAND_PENDING, PROJECT
 from ostock.views.generations import FixedKeys
 from ostock.views.keys import ORGANIZATIONS, Keys
 from ostock.views.projection import CommandStatus, Projected, ViewUpdate
-from ostock.views.store import ViewReader, ViewWriter
+from ostock.views.reader import ViewReader
+from ostock.views.writer import ViewWriter
 from tests.projectors import next_offset
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,7 @@ async def apply(redis: Redis, keys: Keys, organization_id: str, version: int, da
 
 
 def batch(*events: object) -> bytes:
-    """Events as ostock_project takes them (ostock.views.store): one MessagePack list."""
+    """Events as ostock_project takes them (ostock.views.writer): one MessagePack list."""
     packed: bytes = msgpack.packb(list(events), use_bin_type=False)
     return packed
 

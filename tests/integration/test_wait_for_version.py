@@ -18,7 +18,8 @@ from ostock.infra.redis import RedisServer
 from ostock.views.functions import load_functions
 from ostock.views.generations import FixedKeys
 from ostock.views.keys import Keys
-from ostock.views.store import ViewReader, ViewWriter
+from ostock.views.reader import ViewReader
+from ostock.views.writer import ViewWriter
 from tests.projectors import project
 from tests.records import ACME, SEATS, license_event, organization_event
 

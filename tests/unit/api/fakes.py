@@ -6,7 +6,7 @@ from typing import TypeVar
 
 from api.publisher import KafkaUnavailable
 from ostock.contract import Codec, Record
-from ostock.views.store import Page, ViewName
+from ostock.views.reader import Page, ViewName
 
 K = TypeVar("K")
 V = TypeVar("V")

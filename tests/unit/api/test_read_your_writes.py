@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.reads import VIEW_BEHIND
-from ostock.views.store import ViewName
+from ostock.views.reader import ViewName
 from tests.unit.api.assertions import problem
 from tests.unit.api.fakes import FakeViews
 
