@@ -18,7 +18,7 @@ from api.redis_client import redis_client
 from api.routes import commands, health, history, licenses, organizations
 from ostock.auth.configured import token_verifier
 from ostock.contract import Codec
-from ostock.schema_registry import register
+from ostock.kafka.schema_registry import register
 from ostock.settings import Settings
 from ostock.views.generations import LiveKeys
 from ostock.views.reader import ViewReader

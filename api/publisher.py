@@ -2,7 +2,7 @@
 
 confluent-kafka calls delivery callbacks from inside `poll()`; a daemon thread polls,
 and each callback settles its request's future on the loop thread. Before the first
-command goes out, the schemas it is written with are registered (ostock.schema_registry).
+command goes out, the schemas it is written with are registered (ostock.kafka.schema_registry).
 While the broker is down its circuit (api.circuit) answers commands at once.
 """
 
@@ -18,7 +18,7 @@ from typing import Protocol
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from api.circuit import Breaker
-from ostock.kafka import producer_config
+from ostock.kafka.config import producer_config
 from ostock.settings import Settings
 
 PROBE_TTL_S = 2.0  # readiness probes reuse one metadata answer this long

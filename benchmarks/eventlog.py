@@ -21,7 +21,7 @@ from confluent_kafka import Producer
 from ostock.contract import Codec
 from ostock.eventstore.log import AGGREGATE_ID, AGGREGATE_VERSION, EVENT_TYPE
 from ostock.eventstore.mapper import event_id
-from ostock.kafka import producer_config
+from ostock.kafka.config import producer_config
 from ostock.settings import Settings
 
 EVENTS_PER_WORLD = 10

@@ -18,7 +18,7 @@ from redis.client import PubSub
 
 from benchmarks.pipeline import WAIT_TIMEOUT_S, Record, Side, commands, view_keys
 from ostock.contract import Codec
-from ostock.kafka import producer_config
+from ostock.kafka.config import producer_config
 from ostock.settings import Settings
 
 LEAD_S = 0.1  # between building the schedule and its first send

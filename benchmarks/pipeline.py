@@ -26,7 +26,7 @@ from benchmarks.processes import cpu_seconds, settings_env, start, stop
 from ostock.commands import Issuer, organization_command
 from ostock.contract import Codec
 from ostock.deployables import PROCESSES
-from ostock.kafka import producer_config
+from ostock.kafka.config import producer_config
 from ostock.settings import Settings
 from ostock.views.generations import live_generations
 from ostock.views.keys import Keys, generations_key

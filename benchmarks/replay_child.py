@@ -21,9 +21,9 @@ from uuid import uuid4
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from ostock.kafka import consumer_config
+from ostock.kafka.config import consumer_config
+from ostock.kafka.schema_registry import registry_codec
 from ostock.replay.rebuild import POLL_S, rebuild
-from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
 from ostock.views.client import redis_client
 from ostock.views.models import READ_MODELS

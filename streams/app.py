@@ -21,7 +21,7 @@ from faust.transport.drivers import aiokafka as driver
 from faust.types import Message
 from mode import ServiceT
 
-from ostock.kafka import security_config
+from ostock.kafka.config import security_config
 from ostock.settings import Settings
 
 #: Handles the records of one fetch that belong to it, in fetch order; a partition's
@@ -159,7 +159,7 @@ def create_app(settings: Settings, processor: str) -> BatchApp:
 
 
 def _credentials(settings: Settings) -> SASLCredentials | None:
-    """The SCRAM login of ostock.kafka.security_config, as faust's aiokafka driver takes it."""
+    """The SCRAM login of security_config, as faust's aiokafka driver takes it."""
     login = security_config(settings)
     if not login:
         return None

@@ -1,6 +1,6 @@
 """Poison records (undecodable, unknown schema, wrong type, or refused by Redis when
 applied) go to the dead-letter topic,
-keeping their key and value, with headers saying why and whence (ostock.deadletters)."""
+keeping their key and value, with headers saying why and whence (ostock.kafka.deadletters)."""
 
 import asyncio
 import logging
@@ -11,8 +11,8 @@ import faust
 from faust.types import Message
 
 from ostock.contract import UndecodableRecord
-from ostock.deadletters import Unprocessable, dead_letter_headers
-from ostock.kafka import Headers
+from ostock.kafka.config import Headers
+from ostock.kafka.deadletters import Unprocessable, dead_letter_headers
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from functools import partial
 from faust.types import Message
 from redis.exceptions import ResponseError
 
-from ostock.deadletters import Unprocessable
+from ostock.kafka.deadletters import Unprocessable
+from ostock.kafka.schema_registry import registry_codec
 from ostock.retry import refused, until_done
-from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
 from ostock.views.client import redis_client
 from ostock.views.functions import load_functions

@@ -25,8 +25,8 @@ from functools import partial
 from faust.types import Message
 
 from ostock.commands import Command
+from ostock.kafka.schema_registry import register, registry_codec
 from ostock.retry import until_done
-from ostock.schema_registry import register, registry_codec
 from ostock.settings import Settings
 from ostock.views.client import redis_client
 from ostock.views.keys import Keys

@@ -1,7 +1,7 @@
 """Commands issued from a Faust worker (the saga's), sent like every other writer sends
 them: Avro-encoded by the Codec, keyed by organization id, with a correlation-id header,
 and partitioned by murmur2 (aiokafka's default, as the confluent-kafka producers are
-configured in ostock.kafka), so a command lands on its organization's partition."""
+configured in ostock.kafka.config), so a command lands on its organization's partition."""
 
 import asyncio
 from collections.abc import Sequence

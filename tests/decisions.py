@@ -12,7 +12,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from ostock.commands import LICENSE_COMMANDS, ORGANIZATION_COMMANDS, Command
 from ostock.contract import Codec, UndecodableRecord
-from ostock.kafka import consumer_config, header, partition_for
+from ostock.kafka.config import consumer_config, header, partition_for
 from ostock.settings import Settings
 from tests.kafka_helpers import read_until
 

@@ -13,7 +13,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from ostock.commands import Command, Issuer, license_command, organization_command
 from ostock.contract import Codec
-from ostock.publisher import CommandPublisher, PublishError
+from ostock.kafka.publisher import CommandPublisher, PublishError
 from ostock.settings import Settings
 from tests.kafka_helpers import results_for
 

@@ -7,7 +7,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from ostock.contract import Codec, Record
-from ostock.kafka import consumer_config
+from ostock.kafka.config import consumer_config
 from ostock.settings import Settings
 
 

@@ -17,7 +17,7 @@ from confluent_kafka import Message, Producer
 
 from ostock.contract import Record
 from ostock.infra.topics import ensure_topics
-from ostock.kafka import producer_config
+from ostock.kafka.config import producer_config
 from ostock.settings import Settings, Topics, settings_env
 from ostock.views.models import READ_MODELS, Positioned
 from ostock.views.writer import ViewWriter

@@ -1,5 +1,5 @@
 """`ostock dlq`: list and inspect dead letters, requeue them once the cause is fixed,
-purge them (ostock.deadletter_queue)."""
+purge them (ostock.kafka.dead_letter_queue)."""
 
 import json
 from collections.abc import Callable
@@ -9,17 +9,17 @@ from typing import Annotated, Any, TypeVar
 import orjson
 import typer
 
-from ostock import deadletters as dlq
 from ostock.contract import UndecodableRecord
-from ostock.deadletter_queue import (
+from ostock.kafka import deadletters as dlq
+from ostock.kafka.dead_letter_queue import (
     DeadLetter,
     DeadLetterQueue,
     DeadLetterQueueError,
     LetterId,
     same_records,
 )
-from ostock.deadletter_queue import select as select_letters
-from ostock.schema_registry import registry_codec
+from ostock.kafka.dead_letter_queue import select as select_letters
+from ostock.kafka.schema_registry import registry_codec
 from ostock.settings import Settings
 
 app = typer.Typer(help="The dead-letter topic: list, show, requeue, purge.", no_args_is_help=True)

@@ -9,8 +9,8 @@ import typer
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, TopicPartition
 
 from ostock.contract import Codec, UndecodableRecord
-from ostock.kafka import consumer_config
-from ostock.schema_registry import registry_codec
+from ostock.kafka.config import consumer_config
+from ostock.kafka.schema_registry import registry_codec
 from ostock.settings import Settings
 
 

@@ -10,7 +10,7 @@ from uuid import uuid4
 import typer
 
 from ostock.commands import Command, Issuer, license_command, organization_command
-from ostock.publisher import CommandPublisher
+from ostock.kafka.publisher import CommandPublisher
 from ostock.settings import Settings
 
 app = typer.Typer(help="Publish commands to the command topics.", no_args_is_help=True)

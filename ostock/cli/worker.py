@@ -8,7 +8,7 @@ import typer
 from ostock.auth.configured import AuthConfigError
 from ostock.eventstore.transactions import WriterFenced
 from ostock.handlers.worker import SERVICES, run_handler
-from ostock.kafka import PartitioningError
+from ostock.kafka.config import PartitioningError
 from ostock.logs import configure_logging
 from ostock.settings import Settings
 

@@ -1,7 +1,7 @@
 """The schema registry's records, and the port a Codec asks for writer schemas it lacks.
 
 The registry is a compacted Kafka topic holding every writer schema ever written,
-keyed by fingerprint (ostock.schema_registry reads and writes it). Only its record
+keyed by fingerprint (ostock.kafka.schema_registry reads and writes it). Only its record
 format lives here, so the contract stays free of Kafka.
 """
 

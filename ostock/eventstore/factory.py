@@ -2,7 +2,7 @@
 
 Environment (the application's env): OSTOCK_SETTINGS, the one Settings as JSON
 (ostock.settings.settings_json), from which every Kafka client option comes
-(ostock.kafka); KAFKA_EVENTS_TOPIC; KAFKA_TRANSACTIONAL_ID (stable per writer instance:
+(ostock.kafka.config); KAFKA_EVENTS_TOPIC; KAFKA_TRANSACTIONAL_ID (stable per writer instance:
 a restarted writer fences its predecessor and aborts its open transaction at once).
 """
 
@@ -20,7 +20,7 @@ from eventsourcing.persistence import (
 from ostock.eventstore.log import KafkaEventLog
 from ostock.eventstore.recorder import KafkaAggregateRecorder
 from ostock.eventstore.transactions import Transactions
-from ostock.kafka import consumer_config, transactional_config
+from ostock.kafka.config import consumer_config, transactional_config
 from ostock.settings import Settings
 
 SETTINGS = "OSTOCK_SETTINGS"

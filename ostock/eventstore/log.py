@@ -12,7 +12,7 @@ from confluent_kafka import KafkaError, Message, TopicPartition
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ostock.eventstore.transactions import EventLogError, Outgoing, Transactions
-from ostock.kafka import Headers, header
+from ostock.kafka.config import Headers, header
 
 log = logging.getLogger(__name__)
 

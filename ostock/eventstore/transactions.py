@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
-from ostock.kafka import ANY_PARTITION, Headers
+from ostock.kafka.config import ANY_PARTITION, Headers
 
 log = logging.getLogger(__name__)
 

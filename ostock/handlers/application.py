@@ -13,7 +13,7 @@ from ostock.domain.errors import AlreadyExists, InvalidField, NotFound
 from ostock.eventstore.factory import EVENTS_TOPIC, SETTINGS, TRANSACTIONAL_ID, KafkaFactory
 from ostock.eventstore.log import KafkaEventLog
 from ostock.eventstore.mapper import AvroMapper
-from ostock.kafka import Headers
+from ostock.kafka.config import Headers
 from ostock.settings import Settings, settings_json
 
 

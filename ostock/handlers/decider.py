@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from confluent_kafka import KafkaException, Message
 
 from ostock.contract import Codec, Record, UndecodableRecord, names
-from ostock.deadletters import dead_letter_headers
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import DomainError
 from ostock.eventstore.transactions import EventLogError, Outgoing
 from ostock.handlers.application import CommandApplication
-from ostock.kafka import Headers, partition_for
+from ostock.kafka.config import Headers, partition_for
+from ostock.kafka.deadletters import dead_letter_headers
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from ostock.domain.errors import NotFound
 from ostock.domain.license import License, LicenseDetails, OrganizationStanding
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.directory import OrganizationDirectory
-from ostock.kafka import Headers
+from ostock.kafka.config import Headers
 
 
 def _details(fields: dict[str, Any]) -> LicenseDetails:

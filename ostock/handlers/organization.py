@@ -6,7 +6,7 @@ from ostock.contract import Record, names
 from ostock.domain.aggregate import Issued
 from ostock.domain.organization import Organization, OrganizationDetails
 from ostock.handlers.application import CommandApplication
-from ostock.kafka import Headers
+from ostock.kafka.config import Headers
 
 
 def _details(fields: dict[str, Any]) -> OrganizationDetails:

@@ -13,7 +13,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.decider import TRANSIENT
-from ostock.kafka import consumer_config
+from ostock.kafka.config import consumer_config
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from ostock.handlers.application import CommandApplication
 from ostock.handlers.committer import CommitStuck, Committer
 from ostock.handlers.decider import TRANSIENT, Decider, DecisionFailed
 from ostock.handlers.ownership import Ownership, handler_group
-from ostock.kafka import co_partitioned
+from ostock.kafka.config import co_partitioned
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
 from ostock.handlers.ownership import handler_group
 from ostock.handlers.runner import CommandHandler, HandlerSpec
-from ostock.kafka import admin_config, consumer_config
-from ostock.schema_registry import KafkaSchemaLookup, register
+from ostock.kafka.config import admin_config, consumer_config
+from ostock.kafka.schema_registry import KafkaSchemaLookup, register
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
     ResourceType,
 )
 
-from ostock.kafka import admin_config
-from ostock.schema_registry import READER_GROUP
+from ostock.kafka.config import admin_config
+from ostock.kafka.schema_registry import READER_GROUP
 from ostock.settings import Settings
 
 #: Super users: the node itself (inter-broker and controller) and the operator's admin.

@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient
 from ostock.infra.maven import pom_property, require, resolve
 from ostock.infra.ports import is_listening
 from ostock.infra.process import PidFile, spawn, terminate, wait_ready
-from ostock.kafka import SCRAM_MECHANISM, scram_login
+from ostock.kafka.config import SCRAM_MECHANISM, scram_login
 
 POM = Path(__file__).with_name("pom.xml")
 # The machine is small (2 cores) and one node holds little data. The garbage collector

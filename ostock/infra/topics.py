@@ -7,8 +7,8 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from ostock.contract import load_schemas
-from ostock.kafka import admin_config
-from ostock.schema_registry import register
+from ostock.kafka.config import admin_config
+from ostock.kafka.schema_registry import register
 from ostock.settings import Settings
 
 DAY_MS = 24 * 60 * 60 * 1000

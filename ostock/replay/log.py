@@ -14,7 +14,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from ostock.kafka import consumer_config
+from ostock.kafka.config import consumer_config
 from ostock.settings import Settings
 
 PREFETCH_KIB = 16 * 1024

@@ -27,10 +27,10 @@ from confluent_kafka import Message
 from redis.asyncio import Redis
 
 from ostock.contract import Record, UndecodableRecord
+from ostock.kafka.schema_registry import registry_codec
 from ostock.replay.log import Batch, LogReader, sources_of
 from ostock.replay.merging import BatchMerge
 from ostock.retry import refused, until_done
-from ostock.schema_registry import registry_codec
 from ostock.settings import Settings
 from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH
 from ostock.views.keys import MODELS

@@ -11,7 +11,7 @@ import pytest
 
 from ostock.infra.local import LocalInfra
 from ostock.infra.topics import ensure_topics
-from ostock.publisher import CommandPublisher
+from ostock.kafka.publisher import CommandPublisher
 from ostock.settings import Settings
 from tests.decisions import assert_decided_rightly
 from tests.flow import Flow, created, creates_and_updates, grants_and_changes

@@ -14,7 +14,7 @@ from confluent_kafka import Producer
 
 from ostock.contract import Codec, Record
 from ostock.deployables import PROCESSES
-from ostock.kafka import producer_config
+from ostock.kafka.config import producer_config
 from ostock.settings import Settings, settings_env
 from tests.isolated import isolated
 from tests.processes import Worker

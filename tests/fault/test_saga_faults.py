@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient
 from ostock.contract import Codec
 from ostock.infra.redis import RedisServer
 from ostock.infra.topics import ensure_topics
-from ostock.kafka import consumer_config, header, producer_config
+from ostock.kafka.config import consumer_config, header, producer_config
 from ostock.sagas.cascade_delete import OrganizationMemory, cascade_command_id
 from ostock.settings import Settings, settings_env
 from ostock.views.keys import Keys

@@ -14,7 +14,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 from redis.asyncio import Redis
 
 from ostock.contract import Codec
-from ostock.kafka import Headers, header
+from ostock.kafka.config import Headers, header
 from ostock.settings import Settings
 from ostock.views.keys import Keys
 

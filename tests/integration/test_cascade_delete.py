@@ -20,8 +20,8 @@ from confluent_kafka.admin import AdminClient
 
 from ostock.commands import Command, Issuer, license_command, organization_command
 from ostock.contract import Codec, Record, UndecodableRecord
-from ostock.kafka import consumer_config, header
-from ostock.publisher import CommandPublisher
+from ostock.kafka.config import consumer_config, header
+from ostock.kafka.publisher import CommandPublisher
 from ostock.sagas.cascade_delete import ISSUER, cascade_command_id
 from ostock.settings import Settings
 from tests.kafka_helpers import read_until, results_for

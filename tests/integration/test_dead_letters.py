@@ -20,18 +20,18 @@ import pytest
 import redis as redis_lib
 from confluent_kafka import Producer
 
-from ostock import deadletters as dlq
 from ostock.commands import Command, Issuer, license_command, organization_command
 from ostock.contract import Codec, Record, SchemaSet, load_schemas
 from ostock.contract.codec import MARKER
-from ostock.deadletter_queue import REQUEUED_FROM, DeadLetter, DeadLetterQueue
 from ostock.handlers.application import kafka_env
 from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
 from ostock.handlers.ownership import handler_group
 from ostock.handlers.runner import CommandHandler, HandlerSpec
-from ostock.kafka import Headers, producer_config
-from ostock.publisher import CommandPublisher
+from ostock.kafka import deadletters as dlq
+from ostock.kafka.config import Headers, producer_config
+from ostock.kafka.dead_letter_queue import REQUEUED_FROM, DeadLetter, DeadLetterQueue
+from ostock.kafka.publisher import CommandPublisher
 from ostock.settings import Settings, settings_env
 from ostock.views.keys import Keys
 from tests.kafka_helpers import all_results, results_for

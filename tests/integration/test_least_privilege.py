@@ -14,7 +14,7 @@ from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
 
 from ostock.credentials import redis_password
-from ostock.kafka import admin_config, producer_config
+from ostock.kafka.config import admin_config, producer_config
 from ostock.settings import Settings
 from ostock.views import keys as within
 from ostock.views.functions import COMMAND_PENDING, LIBRARY, PROJECT

@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from ostock.commands import Issuer, license_command, organization_command
-from ostock.publisher import CommandPublisher
+from ostock.kafka.publisher import CommandPublisher
 from ostock.settings import Settings
 from tests.decisions import assert_decided_rightly
 from tests.flow import Flow, created, grants_and_changes

@@ -10,9 +10,9 @@ import pytest
 from confluent_kafka import Message, Producer
 
 from ostock.commands import Issuer, organization_command
-from ostock.deadletters import CONSUMER, REASON, SOURCE_OFFSET, SOURCE_TOPIC
-from ostock.kafka import header, producer_config
-from ostock.publisher import CommandPublisher
+from ostock.kafka.config import header, producer_config
+from ostock.kafka.deadletters import CONSUMER, REASON, SOURCE_OFFSET, SOURCE_TOPIC
+from ostock.kafka.publisher import CommandPublisher
 from ostock.settings import Settings
 from tests.decisions import assert_decided_rightly
 from tests.flow import ACME, Flow, created, creates_and_updates

@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from ostock.contract import Codec
 from ostock.infra.ports import free_port
 from ostock.infra.redis import RedisServer
-from ostock.kafka import consumer_config, header, producer_config
+from ostock.kafka.config import consumer_config, header, producer_config
 from ostock.settings import Settings
 from ostock.views.keys import Keys
 from ostock.views.projection import iso

@@ -18,7 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from ostock.deployables import PROCESSES
-from ostock.publisher import CommandPublisher
+from ostock.kafka.publisher import CommandPublisher
 from ostock.settings import Settings, settings_env
 from ostock.views.generations import LiveKeys
 from ostock.views.keys import (

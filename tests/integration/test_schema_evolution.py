@@ -24,8 +24,8 @@ from ostock.contract.codec import HEADER_SIZE
 from ostock.contract.schemas import SCHEMAS_DIR
 from ostock.eventstore.log import AGGREGATE_ID, AGGREGATE_VERSION, EVENT_TYPE
 from ostock.eventstore.mapper import event_id
-from ostock.kafka import producer_config
-from ostock.publisher import CommandPublisher
+from ostock.kafka.config import producer_config
+from ostock.kafka.publisher import CommandPublisher
 from ostock.settings import Settings
 from tests.integration.conftest import wait_for_status
 from tests.processes import Worker

@@ -20,8 +20,8 @@ from ostock.contract.schemas import SCHEMAS_DIR
 from ostock.handlers.application import kafka_env
 from ostock.handlers.organization import OrganizationService
 from ostock.infra.acls import grants
-from ostock.kafka import admin_config
-from ostock.schema_registry import KafkaSchemaLookup, RegistrationError, register
+from ostock.kafka.config import admin_config
+from ostock.kafka.schema_registry import KafkaSchemaLookup, RegistrationError, register
 from ostock.settings import Settings
 from tests import records
 from tests.secured import secured_infra

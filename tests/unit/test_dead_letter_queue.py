@@ -4,9 +4,9 @@ from dataclasses import replace
 
 import pytest
 
-from ostock import deadletters as dlq
 from ostock.cli.dlq import as_json, describe, hex_dump
-from ostock.deadletter_queue import DeadLetter, LetterId, originals, select
+from ostock.kafka import deadletters as dlq
+from ostock.kafka.dead_letter_queue import DeadLetter, LetterId, originals, select
 
 
 def letter(

@@ -12,7 +12,6 @@ from uuid import uuid4
 import pytest
 from confluent_kafka import Message, TopicPartition
 
-from ostock import deadletters as dlq
 from ostock.commands import Issuer, organization_command
 from ostock.contract import Codec, Record
 from ostock.domain.aggregate import Issued
@@ -20,7 +19,8 @@ from ostock.eventstore.transactions import Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.decider import ATTEMPTS
 from ostock.handlers.runner import CommandHandler, HandlerSpec
-from ostock.kafka import Headers, header, partition_for
+from ostock.kafka import deadletters as dlq
+from ostock.kafka.config import Headers, header, partition_for
 from ostock.settings import Settings
 
 TOPIC = "ostock.organization.commands"

@@ -19,7 +19,7 @@ def writable_topics(principal: str) -> set[str]:
 def test_each_principal_writes_only_its_topics() -> None:
     topics = Settings().topics
 
-    # Every writer registers the schemas it writes with (ostock.schema_registry).
+    # Every writer registers the schemas it writes with (ostock.kafka.schema_registry).
     assert writable_topics("api") == {
         topics.organization_commands,
         topics.license_commands,

@@ -6,7 +6,7 @@ from typing import Any, cast
 from confluent_kafka import Message
 
 from ostock.eventstore.log import AGGREGATE_ID, AGGREGATE_VERSION, EVENT_TYPE, KafkaEventLog
-from ostock.kafka import Headers
+from ostock.kafka.config import Headers
 
 AGGREGATE = "5a4bd1c4-4a3f-4d55-9b1c-1ef8c1a7a0a1"
 

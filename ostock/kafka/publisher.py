@@ -6,8 +6,8 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from ostock.commands import Command
 from ostock.contract import Codec
-from ostock.kafka import producer_config
-from ostock.schema_registry import register
+from ostock.kafka.config import producer_config
+from ostock.kafka.schema_registry import register
 from ostock.settings import Settings
 
 
@@ -18,7 +18,7 @@ class PublishError(RuntimeError):
 class CommandPublisher:
     """Encodes commands and produces them keyed by organization id; waits for the acks.
 
-    It registers the schemas it writes with first (ostock.schema_registry), so readers
+    It registers the schemas it writes with first (ostock.kafka.schema_registry), so readers
     built before them can read its commands; it raises RegistrationError if it cannot.
     """
 

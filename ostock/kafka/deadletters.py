@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from ostock.kafka import Headers
+from ostock.kafka.config import Headers
 
 ERROR = "dlq-error"
 REASON = "dlq-reason"

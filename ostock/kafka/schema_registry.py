@@ -23,7 +23,7 @@ from confluent_kafka import (
 from ostock.contract import Codec, SchemaSet
 from ostock.contract.registry import fingerprint_of, registry_record, schema_of
 from ostock.contract.schemas import Schema
-from ostock.kafka import consumer_config, producer_config
+from ostock.kafka.config import consumer_config, producer_config
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,8 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from ostock import deadletters as dlq
-from ostock.kafka import Headers, admin_config, consumer_config, header, producer_config
+from ostock.kafka import deadletters as dlq
+from ostock.kafka.config import Headers, admin_config, consumer_config, header, producer_config
 from ostock.settings import Settings
 
 #: On a requeued record: the dead letter it came from (kept if it dies again).

@@ -1,0 +1,4 @@
+"""Kafka, in one place: every client's configuration (config), the command publisher of
+the CLI and the saga (publisher), dead letters (deadletters, dead_letter_queue) and the
+schema registry's topic (schema_registry). The broker process is ostock.infra.kafka;
+the event store over the events topics is ostock.eventstore."""
