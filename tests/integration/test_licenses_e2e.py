@@ -173,3 +173,88 @@ def test_min_version_returns_the_new_version_without_a_client_retry(api: httpx.C
     )
     assert behind.status_code == 409
     assert (behind.json()["view_version"], behind.json()["min_version"]) == (2, 9)
+
+
+ENRICHMENT = ("organization_name", "contact_name", "contact_email", "contact_phone")
+RENEWED = {
+    "product_name": "Office 365",
+    "license_type": "core-seat",
+    "description": "twenty seats",
+    "comment": "renewed",
+}
+
+
+def test_a_license_update_is_decided_projected_and_stays_enriched(api: httpx.Client) -> None:
+    organization_id = new_organization(api)
+    grant = api.post(licenses_path(organization_id), json=OFFICE)
+    assert accepted(api, grant)["version"] == 1
+    license_id = grant.json()["license_id"]
+    path = f"{licenses_path(organization_id)}/{license_id}"
+    # Wait for the organization copy first: from then on every read is enriched.
+    before = eventually_enriched(api, path)
+
+    update = api.put(path, json=RENEWED | {"expected_version": 1})
+    assert update.json()["license_id"] == license_id
+    status = accepted(api, update)
+    assert (status["aggregate_id"], status["organization_id"]) == (license_id, organization_id)
+    assert status["version"] == 2
+    read = api.get(path, params={"min_version": 2})
+
+    assert read.status_code == 200, read.text
+    view = read.json()
+    assert {field: view[field] for field in RENEWED} == RENEWED
+    assert (view["version"], view["status"]) == (2, "active")
+    assert (view["license_id"], view["organization_id"]) == (license_id, organization_id)
+    assert view["created_at"] == before["created_at"]
+    assert {field: view[field] for field in ENRICHMENT} == {
+        field: before[field] for field in ENRICHMENT
+    }
+    assert (view["organization_name"], view["contact_name"], view["contact_email"]) == (
+        "Acme",
+        "Ada",
+        "ada@acme.example",
+    )
+    page = api.get(licenses_path(organization_id)).json()
+    assert (page["total"], [item["license_id"] for item in page["items"]]) == (1, [license_id])
+    assert page["items"][0] == view
+    history = api.get(f"{path}/events", params={"min_version": 2}).json()["events"]
+    assert [(e["type"], e["version"]) for e in history] == [
+        ("LicenseCreated", 1),
+        ("LicenseUpdated", 2),
+    ]
+    assert {field: history[1]["changes"][field] for field in RENEWED} == RENEWED
+
+
+def test_a_stale_or_misaddressed_license_update_is_rejected_and_changes_nothing(
+    api: httpx.Client,
+) -> None:
+    organization_id = new_organization(api)
+    grant = api.post(licenses_path(organization_id), json=OFFICE)
+    accepted(api, grant)
+    license_id = grant.json()["license_id"]
+    path = f"{licenses_path(organization_id)}/{license_id}"
+    accepted(api, api.put(path, json=RENEWED | {"expected_version": 1}))
+
+    stale = api.put(path, json=OFFICE | {"comment": "stale", "expected_version": 1})
+    assert stale.status_code == 202, stale.text
+    status = wait_for_status(api, stale.json()["command_id"])
+    assert (status["status"], status["error_code"]) == ("rejected", "version-conflict"), status
+    assert status["version"] is None
+
+    other_id = new_organization(api)
+    misaddressed = api.put(f"{licenses_path(other_id)}/{license_id}", json=RENEWED)
+    assert misaddressed.status_code == 202, misaddressed.text
+    status = wait_for_status(api, misaddressed.json()["command_id"])
+    assert (status["status"], status["error_code"]) == ("rejected", "not-found"), status
+    assert status["organization_id"] == other_id
+
+    view = api.get(path, params={"min_version": 2}).json()
+    assert view["version"] == 2
+    assert {field: view[field] for field in RENEWED} == RENEWED
+    behind = api.get(path, params={"min_version": 3, "wait_s": 0.2})
+    assert behind.status_code == 409, behind.text
+    assert behind.json()["view_version"] == 2
+    history = api.get(f"{path}/events").json()["events"]
+    assert [e["type"] for e in history] == ["LicenseCreated", "LicenseUpdated"]
+    assert api.get(f"{licenses_path(other_id)}/{license_id}").status_code == 404
+    assert api.get(licenses_path(other_id)).json()["total"] == 0
