@@ -11,14 +11,9 @@ import typer
 
 from ostock.contract import UndecodableRecord
 from ostock.kafka import deadletters as dlq
-from ostock.kafka.dead_letter_queue import (
-    DeadLetter,
-    DeadLetterQueue,
-    DeadLetterQueueError,
-    LetterId,
-    same_records,
-)
-from ostock.kafka.dead_letter_queue import select as select_letters
+from ostock.kafka.dead_letter_queue import DeadLetterQueue, DeadLetterQueueError
+from ostock.kafka.letters import DeadLetter, LetterId, same_records
+from ostock.kafka.letters import select as select_letters
 from ostock.kafka.schema_registry import registry_codec
 from ostock.settings import Settings
 

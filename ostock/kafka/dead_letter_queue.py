@@ -1,17 +1,17 @@
 """The dead-letter topic as operators use it (`ostock dlq`): read the dead letters with
 their reasons, send chosen ones back to their source topic, drop old ones.
 
-A dead letter is named by where it sits in the dead-letter topic, ``partition:offset``.
-A requeue is remembered in the same topic by a mark: a record without value whose
-headers name the dead letter and where its copy went. Kafka deletes only a
+A dead letter (ostock.kafka.letters) is named by where it sits in the dead-letter topic,
+``partition:offset``. A requeue is remembered in the same topic by a mark: a record
+without value whose headers name the dead letter and where its copy went. Kafka deletes only a
 partition's oldest records, so a purge drops everything before an offset.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -24,8 +24,8 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from ostock.kafka import deadletters as dlq
 from ostock.kafka.config import Headers, admin_config, consumer_config, header, producer_config
+from ostock.kafka.letters import DeadLetter, LetterId, letter_of, originals
 from ostock.settings import Settings
 
 #: On a requeued record: the dead letter it came from (kept if it dies again).
@@ -43,53 +43,6 @@ T = TypeVar("T")
 
 class DeadLetterQueueError(RuntimeError):
     """Kafka could not be reached, or refused what was asked."""
-
-
-class LetterId(NamedTuple):
-    """Where a dead letter sits in the dead-letter topic."""
-
-    partition: int
-    offset: int
-
-    def __str__(self) -> str:
-        return f"{self.partition}:{self.offset}"
-
-    @classmethod
-    def parse(cls, text: str) -> "LetterId":
-        """``partition:offset``, or ValueError."""
-        partition, sep, offset = text.partition(":")
-        if not sep or not partition.isdigit() or not offset.isdigit():
-            raise ValueError(f"{text!r} is not a dead-letter id (partition:offset)")
-        return cls(int(partition), int(offset))
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """One dead letter: the original record and the headers saying why and whence."""
-
-    id: LetterId
-    key: bytes | None
-    value: bytes | None
-    headers: Headers
-    requeued_to: str | None = None  # "topic[partition]@offset" of its copy, once requeued
-
-    def get(self, name: str) -> str:
-        return header(self.headers, name) or ""
-
-    @property
-    def reason(self) -> str:
-        return self.get(dlq.REASON)
-
-    @property
-    def source(self) -> tuple[str, int, int]:
-        """Topic, partition and offset of the original record."""
-        partition, offset = self.get(dlq.SOURCE_PARTITION), self.get(dlq.SOURCE_OFFSET)
-        return self.get(dlq.SOURCE_TOPIC), int(partition or -1), int(offset or -1)
-
-    @property
-    def original_headers(self) -> Headers:
-        """The headers the record had when it first arrived."""
-        return [(k, v) for k, v in self.headers if not k.startswith("dlq-")]
 
 
 @dataclass
@@ -111,7 +64,7 @@ class DeadLetterQueue:
             if of is not None:
                 marks[of] = header(message.headers(), MARK_TO) or "?"
             else:
-                letter = _letter(message)
+                letter = letter_of(message)
                 letters[letter.id] = letter
         return [replace(d, requeued_to=marks.get(str(d.id))) for d in letters.values()]
 
@@ -242,48 +195,3 @@ def _kafka(call: Callable[[], T]) -> T:
         return call()
     except KafkaException as error:
         raise DeadLetterQueueError(error.args[0].str()) from None
-
-
-def _letter(message: Message) -> DeadLetter:
-    headers: Headers = [(str(h[0]), h[1]) for h in message.headers() or []]
-    return DeadLetter(
-        LetterId(message.partition() or 0, message.offset() or 0),
-        message.key(),
-        message.value(),
-        headers,
-    )
-
-
-def originals(letters: Iterable[DeadLetter]) -> list[DeadLetter]:
-    """One letter per original record, in the order the records had in their source
-    partition (the order their consumers first saw them in)."""
-    unique: dict[tuple[str, int, int], DeadLetter] = {}
-    for letter in letters:
-        unique.setdefault(letter.source, letter)
-    return [unique[source] for source in sorted(unique)]
-
-
-def same_records(chosen: Iterable[DeadLetter], letters: Iterable[DeadLetter]) -> list[DeadLetter]:
-    """Every letter of the records of `chosen`: each consumer that failed on a record
-    wrote one, and a requeued record reaches them all."""
-    sources = {letter.source for letter in chosen}
-    return [letter for letter in letters if letter.source in sources]
-
-
-def select(
-    letters: Iterable[DeadLetter],
-    *,
-    reason: str | None = None,
-    source_topic: str | None = None,
-    consumer: str | None = None,
-    requeued: bool | None = None,
-) -> list[DeadLetter]:
-    """The letters matching every filter given."""
-    return [
-        letter
-        for letter in letters
-        if (reason is None or letter.reason == reason)
-        and (source_topic is None or letter.source[0] == source_topic)
-        and (consumer is None or letter.get(dlq.CONSUMER) == consumer)
-        and (requeued is None or (letter.requeued_to is not None) == requeued)
-    ]

@@ -30,7 +30,8 @@ from ostock.handlers.ownership import handler_group
 from ostock.handlers.runner import CommandHandler, HandlerSpec
 from ostock.kafka import deadletters as dlq
 from ostock.kafka.config import Headers, producer_config
-from ostock.kafka.dead_letter_queue import REQUEUED_FROM, DeadLetter, DeadLetterQueue
+from ostock.kafka.dead_letter_queue import REQUEUED_FROM, DeadLetterQueue
+from ostock.kafka.letters import DeadLetter
 from ostock.kafka.publisher import CommandPublisher
 from ostock.settings import Settings, settings_env
 from ostock.views.keys import Keys

@@ -6,7 +6,7 @@ import pytest
 
 from ostock.cli.dlq import as_json, describe, hex_dump
 from ostock.kafka import deadletters as dlq
-from ostock.kafka.dead_letter_queue import DeadLetter, LetterId, originals, select
+from ostock.kafka.letters import DeadLetter, LetterId, originals, select
 
 
 def letter(
