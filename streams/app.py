@@ -87,10 +87,14 @@ class BatchConsumer(driver.Consumer):
         for message in messages:
             tp, offset = message.tp, message.offset
             last = read[tp]
+            # After a seek the read offset is the next to read, so a record at it is new.
             if last is not None and offset < last:
                 continue  # fetched before a seek back: read again in order later
-            if last and offset - last > 1:
-                await self._add_gap(tp, last + 1, offset)
+            if last is not None and offset - last > 1:
+                # The gap ends before this record, which is acked itself: a gap that
+                # took it in too would end Faust's run of consecutive acked offsets
+                # there, and each commit would step over one gap only.
+                await self._add_gap(tp, last + 1, offset - 1)
             read[tp] = offset
             fresh.append(message)
         return fresh

@@ -248,12 +248,6 @@ async def test_offsets_a_read_committed_fetch_skips_are_committed_past(tmp_path:
     assert await commits_settle(running) == {E0: 22}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each gap noted includes the offset of the record after it, which is acked too: "
-    "the duplicate ends Faust's run of consecutive acked offsets, so one commit steps over "
-    "one gap only (here 14, then 19, then 22)",
-)
 async def test_one_commit_steps_over_every_gap_acked(tmp_path: Path) -> None:
     events = Handler()
     fetches = [{E0: [13, 14, 18]}, {E0: [21]}]
@@ -264,11 +258,6 @@ async def test_one_commit_steps_over_every_gap_acked(tmp_path: Path) -> None:
     assert await running.commit() == {E0: 22}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read offset 0 is falsy in `if last and offset - last > 1`: the gap after a "
-    "partition's first record is never noted and its committed offset stays at 1",
-)
 async def test_a_gap_after_a_partitions_first_record_is_committed_past(tmp_path: Path) -> None:
     events = Handler()
     # A new group on a new topic: record 0, its transaction's marker at 1, then an
