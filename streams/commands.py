@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from ostock.commands import LICENSE_COMMANDS, ORGANIZATION_COMMANDS
 from ostock.contract import names
 from ostock.settings import Settings, Topics
+from ostock.views.command_status import decided_status, pending_status
 from ostock.views.keys import Keys
 from ostock.views.models import Positioned
-from ostock.views.projection import decided_status, pending_status
 from ostock.views.writer import ViewWriter
 from streams.app import BatchApp
 from streams.projector import add_projector

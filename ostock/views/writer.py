@@ -7,6 +7,7 @@ import msgpack
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from ostock.views.command_status import CommandStatus
 from ostock.views.functions import (
     COMMAND_DECIDED,
     COMMAND_PENDING,
@@ -14,7 +15,7 @@ from ostock.views.functions import (
     REPLAY,
     load_functions,
 )
-from ostock.views.projection import CommandStatus, Projected
+from ostock.views.projection import Projected
 
 
 class ViewWriter:

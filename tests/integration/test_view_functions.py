@@ -13,10 +13,11 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ostock.views import keys as within
+from ostock.views.command_status import CommandStatus
 from ostock.views.functions import COMMAND_DECIDED, COMMAND_PENDING, PROJECT
 from ostock.views.generations import FixedKeys
 from ostock.views.keys import ORGANIZATIONS, Keys
-from ostock.views.projection import CommandStatus, Projected, ViewUpdate
+from ostock.views.projection import Projected, ViewUpdate
 from ostock.views.reader import ViewReader
 from ostock.views.writer import ViewWriter
 from tests.projectors import next_offset

@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 
 from ostock.contract import Codec, Record
+from ostock.views.command_status import decided_status, pending_status
 from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS, Keys
 from ostock.views.models import READ_MODELS, Positioned
 from ostock.views.projection import (
@@ -15,11 +16,9 @@ from ostock.views.projection import (
     ListedView,
     Projected,
     ViewUpdate,
-    decided_status,
     history_entry,
     iso,
     organization_view,
-    pending_status,
 )
 
 KEYS = Keys("ostock")
