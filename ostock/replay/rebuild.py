@@ -15,11 +15,11 @@ their own while the system stays live (read-models/README.md, "Generations").
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import cast
 
@@ -32,16 +32,13 @@ from ostock.replay.log import Batch, LogReader, sources_of
 from ostock.replay.merging import BatchMerge
 from ostock.retry import refused, until_done
 from ostock.settings import Settings
-from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH
-from ostock.views.keys import MODELS
+from ostock.views.functions import REPLAY_HANDOVER
+from ostock.views.generations import begin, drop, end, new_generation, switch
 from ostock.views.models import ReadModel
 from ostock.views.writer import ViewWriter, packed
 
 #: Told how many log offsets were read so far and how many there are (both grow).
 Progress = Callable[[int, int], None]
-
-# The keys ostock.lua keeps per generation and model for replays.
-BOOKKEEPING = ("offsets", "handover")
 
 # Tries of one batch's Redis call before the replay gives up.
 REDIS_ATTEMPTS = 6
@@ -80,11 +77,6 @@ def fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*threshold)
-
-
-def new_generation() -> str:
-    """A fresh generation's name: g<UTC time to the millisecond>."""
-    return "g" + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:-3]
 
 
 class Replay:
@@ -212,43 +204,6 @@ class Replay:
     def close(self) -> None:
         self._polls.shutdown()  # waits for a poll under way: the consumer is not shared
         self.reader.close()
-
-
-async def begin(redis: Redis, base: str, generation: str, models: Collection[str]) -> None:
-    """Mark `models` as building `generation`; a ResponseError if one already builds one."""
-    await redis.fcall(REPLAY_BEGIN, 0, base, generation, *models)
-
-
-async def switch(redis: Redis, base: str, generation: str, models: Collection[str]) -> list[str]:
-    """Make `generation` live for every one of `models` at once; the generations replaced."""
-    retired = await redis.fcall(REPLAY_SWITCH, 0, base, generation, *models)
-    return [name.decode() for name in retired]
-
-
-async def end(redis: Redis, base: str, models: Collection[str]) -> None:
-    """Stop writing the generations of `models` being built or retiring."""
-    await redis.fcall(REPLAY_END, 0, base, *models)
-
-
-async def drop(redis: Redis, base: str, generation: str, models: Collection[str]) -> int:
-    """Delete every key of `models` in `generation` (and its replay bookkeeping); returns
-    how many keys went. One SCAN of the generation, then UNLINK in chunks: Redis is never
-    blocked, and the keys of the generation's other models stay."""
-    prefix = f"{base}:{generation}:"
-    families = {family for model in models for family in MODELS[model]}
-    bookkeeping = {f"{kind}:{model}" for model in models for kind in BOOKKEEPING}
-    dropped = 0
-    chunk: list[bytes] = []
-    async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
-        within = key.decode()[len(prefix) :]
-        if within.split(":", 1)[0] in families or within in bookkeeping:
-            chunk.append(key)
-        if len(chunk) >= 1000:
-            dropped += await redis.unlink(*chunk)
-            chunk = []
-    if chunk:
-        dropped += await redis.unlink(*chunk)
-    return dropped
 
 
 @asynccontextmanager

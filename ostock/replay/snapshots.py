@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import orjson
 from redis.asyncio import Redis
 
-from ostock.replay.rebuild import Progress, Replay, ReplayStats, drop
+from ostock.replay.rebuild import Progress, Replay, ReplayStats
 from ostock.settings import Settings
+from ostock.views.generations import drop
 from ostock.views.keys import MODELS, snapshot_generation, snapshots_key
 from ostock.views.models import READ_MODELS
 

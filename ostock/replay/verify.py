@@ -8,8 +8,9 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from ostock.replay.rebuild import Progress, ReplayStats, building, drop, end
+from ostock.replay.rebuild import Progress, ReplayStats, building
 from ostock.settings import Settings
+from ostock.views.generations import drop, end
 from ostock.views.keys import FIRST_GENERATION, MODELS, generations_key
 from ostock.views.models import ReadModel
 

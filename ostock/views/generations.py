@@ -8,13 +8,15 @@ has not seen the switch yet reads a complete, current view.
 """
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol, cast
 
 import orjson
 from redis.asyncio import Redis
 
+from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_SWITCH
 from ostock.views.keys import MODELS, Keys, generations_key, snapshot_generation, snapshots_key
 
 
@@ -69,3 +71,51 @@ async def snapshots(redis: Redis, base: str) -> dict[str, dict[str, object]]:
     """Every snapshot by name, with what it holds (ostock.replay writes it)."""
     stored = cast(dict[bytes, bytes], await redis.hgetall(snapshots_key(base)))
     return {name.decode(): orjson.loads(about) for name, about in sorted(stored.items())}
+
+
+# The replay's side of the protocol (ostock/replay): begin, switch, end, drop.
+
+#: The keys ostock.lua keeps per generation and model for replays.
+BOOKKEEPING = ("offsets", "handover")
+
+
+def new_generation() -> str:
+    """A fresh generation's name: g<UTC time to the millisecond>."""
+    return "g" + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:-3]
+
+
+async def begin(redis: Redis, base: str, generation: str, models: Collection[str]) -> None:
+    """Mark `models` as building `generation`; a ResponseError if one already builds one."""
+    await redis.fcall(REPLAY_BEGIN, 0, base, generation, *models)
+
+
+async def switch(redis: Redis, base: str, generation: str, models: Collection[str]) -> list[str]:
+    """Make `generation` live for every one of `models` at once; the generations replaced."""
+    retired = await redis.fcall(REPLAY_SWITCH, 0, base, generation, *models)
+    return [name.decode() for name in retired]
+
+
+async def end(redis: Redis, base: str, models: Collection[str]) -> None:
+    """Stop writing the generations of `models` being built or retiring."""
+    await redis.fcall(REPLAY_END, 0, base, *models)
+
+
+async def drop(redis: Redis, base: str, generation: str, models: Collection[str]) -> int:
+    """Delete every key of `models` in `generation` (and its replay bookkeeping); returns
+    how many keys went. One SCAN of the generation, then UNLINK in chunks: Redis is never
+    blocked, and the keys of the generation's other models stay."""
+    prefix = f"{base}:{generation}:"
+    families = {family for model in models for family in MODELS[model]}
+    bookkeeping = {f"{kind}:{model}" for model in models for kind in BOOKKEEPING}
+    dropped = 0
+    chunk: list[bytes] = []
+    async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
+        within = key.decode()[len(prefix) :]
+        if within.split(":", 1)[0] in families or within in bookkeeping:
+            chunk.append(key)
+        if len(chunk) >= 1000:
+            dropped += await redis.unlink(*chunk)
+            chunk = []
+    if chunk:
+        dropped += await redis.unlink(*chunk)
+    return dropped
