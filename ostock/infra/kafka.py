@@ -12,6 +12,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from ostock.infra.kafka_properties import log4j_properties, server_properties
 from ostock.infra.maven import pom_property, require, resolve
 from ostock.infra.ports import is_listening
 from ostock.infra.process import PidFile, spawn, terminate, wait_ready
@@ -101,8 +102,10 @@ class KafkaBroker:
         # The secured profile's file holds the node's own passwords: owner only.
         self.properties.touch(mode=0o600)
         self.properties.chmod(0o600)
-        self.properties.write_text(self._server_properties())
-        self.log4j.write_text(self._log4j_properties())
+        self.properties.write_text(
+            server_properties(self.port, self.controller_port, self.data, self.scram_users)
+        )
+        self.log4j.write_text(log4j_properties(self.log))
         self._format_storage(libs)
         self._process = spawn(
             [
@@ -191,78 +194,3 @@ class KafkaBroker:
         if self.scram_users is None:
             return {}
         return scram_login("admin", self.scram_users["admin"])
-
-    def _server_properties(self) -> str:
-        listener = "PLAINTEXT" if self.scram_users is None else "SASL_PLAINTEXT"
-        return f"""\
-# Written by ostock.infra.kafka on every start; edit the code, not this file.
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{self.controller_port}
-controller.listener.names=CONTROLLER
-listeners={listener}://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}
-advertised.listeners={listener}://127.0.0.1:{self.port}
-inter.broker.listener.name={listener}
-{self._security_properties()}
-log.dirs={self.data}
-num.partitions=1
-auto.create.topics.enable=false
-# One node: every internal topic has a single replica.
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-# Consumers join at once instead of waiting for more members (faster tests).
-group.initial.rebalance.delay.ms=0
-# Internal topics are created on first use; with 10 partitions instead of 50
-# the first transactional producer was ready about half a second sooner here,
-# and one node gains nothing from more.
-offsets.topic.num.partitions=10
-transaction.state.log.num.partitions=10
-"""
-
-    def _security_properties(self) -> str:
-        if self.scram_users is None:
-            return "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
-        # Clients log in with SCRAM (credentials in the metadata log, added at format
-        # time); the controller listener uses PLAIN with the node's own user, since
-        # KRaft controllers cannot check SCRAM. Only the node and the admin are super.
-        password = self.scram_users["broker"]
-        return f"""\
-listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
-sasl.enabled.mechanisms=SCRAM-SHA-512
-sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-sasl.mechanism.controller.protocol=PLAIN
-listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512
-listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=\
-org.apache.kafka.common.security.scram.ScramLoginModule required \
-username="broker" password="{password}";
-listener.name.controller.sasl.enabled.mechanisms=PLAIN
-listener.name.controller.plain.sasl.jaas.config=\
-org.apache.kafka.common.security.plain.PlainLoginModule required \
-username="broker" password="{password}" user_broker="{password}";
-authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-allow.everyone.if.no.acl.found=false
-super.users=User:broker;User:admin"""
-
-    def _log4j_properties(self) -> str:
-        return f"""\
-# Written by ostock.infra.kafka on every start.
-status = warn
-appender.file.type = RollingFile
-appender.file.name = file
-appender.file.fileName = {self.log}
-appender.file.filePattern = {self.log}.%i
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-appender.file.policies.type = Policies
-appender.file.policies.size.type = SizeBasedTriggeringPolicy
-appender.file.policies.size.size = 20MB
-appender.file.strategy.type = DefaultRolloverStrategy
-appender.file.strategy.max = 3
-rootLogger.level = info
-rootLogger.appenderRef.file.ref = file
-"""
