@@ -72,7 +72,6 @@ class CommandHandler:
         self.spec = spec
         self.app = application
         self.transactions = application.event_log.transactions
-        self.codec = codec
         self.batch_size = batch_size
         self.owned = Ownership(
             settings, spec.service, spec.commands_topic, instance, application, self._give_up
