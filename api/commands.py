@@ -8,8 +8,9 @@ from fastapi import Response
 
 from api.problems import Problem
 from api.publisher import KafkaUnavailable, Publisher
-from ostock.commands import LICENSE_COMMANDS, Command, Issuer
+from ostock.commands import Issuer, command_topic
 from ostock.contract import Codec
+from ostock.contract.records import Command, LicenseCommand
 from ostock.settings import Topics
 
 # New aggregates' ids derive from the command id, so a create retried with the same
@@ -40,11 +41,12 @@ class CommandSender:
 
     async def send(self, command: Command) -> Response:
         """Publish `command` and answer 202 with its id and a Location to poll."""
+        meta = command.meta
         try:
             await self._publisher.publish(
-                command.topic(self._topics),
-                command.organization_id,
-                self._codec.encode(command.name, command.fields),
+                command_topic(command, self._topics),
+                command.meta.organization_id,
+                self._codec.write(command),
                 self.issuer.correlation_id,
                 self._traceparent,
             )
@@ -52,19 +54,19 @@ class CommandSender:
             # The broker may still have it: the same command id makes a retry safe.
             raise Problem(
                 503,
-                f"{error}. Retry with header Idempotency-Key: {command.command_id}",
-                command_id=command.command_id,
+                f"{error}. Retry with header Idempotency-Key: {meta.command_id}",
+                command_id=meta.command_id,
             ) from error
-        body = {"command_id": command.command_id, "organization_id": command.organization_id}
-        if command.name in LICENSE_COMMANDS.values():
-            body["license_id"] = command.aggregate_id
+        body = {"command_id": meta.command_id, "organization_id": meta.organization_id}
+        if isinstance(command, LicenseCommand):
+            body["license_id"] = meta.aggregate_id
         body["status"] = "pending"
         return Response(
             orjson.dumps(body),
             status_code=202,
             media_type="application/json",
             headers={
-                "Location": f"/v1/commands/{command.command_id}",
+                "Location": f"/v1/commands/{meta.command_id}",
                 "X-Correlation-ID": self.issuer.correlation_id,
             },
         )

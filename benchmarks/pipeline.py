@@ -56,8 +56,8 @@ def commands(codec: Codec, count: int) -> tuple[list[str], list[Record]]:
     for organization_id in ids:
         details = {"name": "Bench", "contact_name": "", "contact_email": "", "contact_phone": ""}
         command = organization_command("create", organization_id, Issuer("bench"), details)
-        value = codec.encode(command.name, command.fields)
-        correlation = command.fields["meta"]["correlation_id"].encode()
+        value = codec.write(command)
+        correlation = command.meta.correlation_id.encode()
         records.append((organization_id.encode(), value, [("correlation-id", correlation)]))
     return ids, records
 

@@ -54,7 +54,7 @@ async def rebuilt(settings: Settings) -> dict[str, Any]:
 def decoded(settings: Settings) -> dict[str, Any]:
     """The replay's topics read from offset 0 to their end and decoded, nothing written."""
     topics = sorted({model.topic(settings.topics) for model in READ_MODELS.values()})
-    expected = frozenset().union(*(model.events for model in READ_MODELS.values()))
+    expected = frozenset().union(*(model.events.names for model in READ_MODELS.values()))
     group = f"{settings.redis_prefix}.decode.{uuid4().hex}"
     consumer = Consumer(consumer_config(settings, group, **{"enable.partition.eof": True}))
     metadata = consumer.list_topics(timeout=settings.kafka_timeout_s)

@@ -4,10 +4,21 @@ and the CLI alike. A command is addressed to its topic and keyed by organization
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from uuid import uuid4
 
 from ostock.contract import names
+from ostock.contract.records import (
+    Command,
+    CommandMeta,
+    CreateLicense,
+    CreateOrganization,
+    DeleteLicense,
+    DeleteOrganization,
+    LicenseCommand,
+    OrganizationCommand,
+    UpdateLicense,
+    UpdateOrganization,
+)
 from ostock.settings import Topics
 
 LICENSE_COMMANDS = {
@@ -22,28 +33,11 @@ ORGANIZATION_COMMANDS = {
 }
 
 
-@dataclass(frozen=True)
-class Command:
-    """A command ready to encode: its record name, key, and fields."""
-
-    name: str
-    organization_id: str
-    fields: dict[str, Any]
-
-    @property
-    def command_id(self) -> str:
-        return str(self.fields["meta"]["command_id"])
-
-    @property
-    def aggregate_id(self) -> str:
-        return str(self.fields["meta"]["aggregate_id"])
-
-    def topic(self, topics: Topics) -> str:
-        """The command topic of the service that owns this command."""
-        context = self.name.split(".")[1]
-        return (
-            topics.organization_commands if context == "organization" else topics.license_commands
-        )
+def command_topic(command: Command, topics: Topics) -> str:
+    """The command topic of the service that owns `command`."""
+    if isinstance(command, LicenseCommand):
+        return topics.license_commands
+    return topics.organization_commands
 
 
 @dataclass(frozen=True)
@@ -57,17 +51,17 @@ class Issuer:
 
 def envelope(
     aggregate_id: str, organization_id: str, issuer: Issuer, expected_version: int | None
-) -> dict[str, Any]:
+) -> CommandMeta:
     """The CommandMeta of a new command; ids are generated where the issuer left them out."""
-    return {
-        "command_id": issuer.command_id or str(uuid4()),
-        "aggregate_id": aggregate_id,
-        "organization_id": organization_id,
-        "expected_version": expected_version,
-        "issued_at": datetime.now(UTC),
-        "issued_by": issuer.issued_by,
-        "correlation_id": issuer.correlation_id or str(uuid4()),
-    }
+    return CommandMeta(
+        command_id=issuer.command_id or str(uuid4()),
+        aggregate_id=aggregate_id,
+        organization_id=organization_id,
+        expected_version=expected_version,
+        issued_at=datetime.now(UTC),
+        issued_by=issuer.issued_by,
+        correlation_id=issuer.correlation_id or str(uuid4()),
+    )
 
 
 def organization_command(
@@ -76,13 +70,14 @@ def organization_command(
     issuer: Issuer,
     details: Mapping[str, str | None] | None = None,
     expected_version: int | None = None,
-) -> Command:
+) -> OrganizationCommand:
     """Create, update or delete an organization; `details` holds name, contact fields and
     website (None or left out: none)."""
     meta = envelope(organization_id, organization_id, issuer, expected_version)
-    return Command(
-        ORGANIZATION_COMMANDS[action], organization_id, {"meta": meta, **(details or {})}
-    )
+    if action == "delete":
+        return DeleteOrganization(meta)
+    kind = CreateOrganization if action == "create" else UpdateOrganization
+    return kind(meta, **(details or {}))  # type: ignore[arg-type]
 
 
 def license_command(
@@ -92,8 +87,11 @@ def license_command(
     issuer: Issuer,
     details: dict[str, str] | None = None,
     expected_version: int | None = None,
-) -> Command:
+) -> LicenseCommand:
     """Create, update or delete a license of an organization; `details` holds
     product_name, license_type, description and comment."""
     meta = envelope(license_id, organization_id, issuer, expected_version)
-    return Command(LICENSE_COMMANDS[action], organization_id, {"meta": meta, **(details or {})})
+    if action == "delete":
+        return DeleteLicense(meta)
+    kind = CreateLicense if action == "create" else UpdateLicense
+    return kind(meta, **(details or {}))

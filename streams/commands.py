@@ -3,8 +3,7 @@
 
 from collections.abc import Sequence
 
-from ostock.commands import LICENSE_COMMANDS, ORGANIZATION_COMMANDS
-from ostock.contract import names
+from ostock.contract.records import COMMANDS, RESULTS, Command, CommandResult
 from ostock.settings import Settings, Topics
 from ostock.views.command_status import decided_status, pending_status
 from ostock.views.keys import Keys
@@ -14,12 +13,9 @@ from streams.app import BatchApp
 from streams.projector import add_projector
 
 
-def command_topics(topics: Topics) -> dict[str, frozenset[str]]:
-    """Each command topic and the commands it carries: a new service adds its line."""
-    return {
-        topics.organization_commands: frozenset(ORGANIZATION_COMMANDS.values()),
-        topics.license_commands: frozenset(LICENSE_COMMANDS.values()),
-    }
+def command_topics(topics: Topics) -> list[str]:
+    """Every command topic: a new service adds its own (and its commands to COMMANDS)."""
+    return [topics.organization_commands, topics.license_commands]
 
 
 def install(app: BatchApp, settings: Settings) -> None:
@@ -28,13 +24,12 @@ def install(app: BatchApp, settings: Settings) -> None:
     ttl_s = settings.command_status_ttl_s
     commands = command_topics(settings.topics)
 
-    async def pending(writer: ViewWriter, records: Sequence[Positioned]) -> None:
+    async def pending(writer: ViewWriter, records: Sequence[Positioned[Command]]) -> None:
         await writer.command_statuses(pending_status(r.record, keys, ttl_s) for r in records)
 
-    async def decided(writer: ViewWriter, records: Sequence[Positioned]) -> None:
+    async def decided(writer: ViewWriter, records: Sequence[Positioned[CommandResult]]) -> None:
         await writer.command_statuses(decided_status(r.record, keys, ttl_s) for r in records)
 
-    command_names = frozenset().union(*commands.values())
-    add_projector(app, settings, "pending-commands", commands, command_names, pending)
+    add_projector(app, settings, "pending-commands", commands, COMMANDS, pending)
     results = [settings.topics.command_results]
-    add_projector(app, settings, "command-results", results, {names.COMMAND_RESULT}, decided)
+    add_projector(app, settings, "command-results", results, RESULTS, decided)

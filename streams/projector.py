@@ -9,6 +9,7 @@ from functools import partial
 from faust.types import Message
 from redis.exceptions import ResponseError
 
+from ostock.contract.records import Event, Kinds, R
 from ostock.kafka.deadletters import Unprocessable
 from ostock.kafka.schema_registry import registry_codec
 from ostock.retry import refused, until_done
@@ -23,16 +24,14 @@ from streams.deadletters import DeadLetters, Poison
 
 log = logging.getLogger(__name__)
 
-Apply = Callable[[ViewWriter, Sequence[Positioned]], Awaitable[object]]
-
 
 def add_projector(
     app: BatchApp,
     settings: Settings,
     name: str,
     topics: Collection[str],
-    expected: Collection[str],
-    apply: Apply,
+    expected: Kinds[R],
+    apply: Callable[[ViewWriter, Sequence[Positioned[R]]], Awaitable[object]],
 ) -> None:
     """Add projector `name` applying the records of `topics` (named `expected`) with `apply`."""
     codec = registry_codec(settings)  # finds schemas published after it was built
@@ -50,7 +49,7 @@ def add_projector(
             await until_done(lambda: dead_letters.send(poison), f"{name}: dead-lettering")
 
     async def one_by_one(
-        writer: ViewWriter, records: Sequence[Positioned], batch: Sequence[Message]
+        writer: ViewWriter, records: Sequence[Positioned[R]], batch: Sequence[Message]
     ) -> list[Poison]:
         """Apply a batch that Redis refused record by record: the ones it refuses alone
         are poison, the others applied."""
@@ -81,7 +80,7 @@ def add_projector(
 def add_model_projector(app: BatchApp, settings: Settings, model: ReadModel) -> None:
     """Add the projector building `model` live (ostock.views.models)."""
 
-    async def apply(writer: ViewWriter, records: Sequence[Positioned]) -> None:
+    async def apply(writer: ViewWriter, records: Sequence[Positioned[Event]]) -> None:
         await writer.project(model.name, model.project(records))
 
     topics = [model.topic(settings.topics)]

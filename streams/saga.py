@@ -24,7 +24,7 @@ from functools import partial
 
 from faust.types import Message
 
-from ostock.commands import Command
+from ostock.contract.records import EVENTS, Command, name_of
 from ostock.kafka.schema_registry import register, registry_codec
 from ostock.retry import until_done
 from ostock.settings import Settings
@@ -34,7 +34,7 @@ from streams.app import BatchApp, BatchHandler
 from streams.batches import decode_all
 from streams.deadletters import DeadLetters
 from streams.saga_memory import SagaMemories
-from streams.saga_reactions import EVENTS, Tracked, concerned, react
+from streams.saga_reactions import Tracked, concerned, react
 from streams.sender import CommandSender
 
 log = logging.getLogger(__name__)
@@ -77,12 +77,12 @@ def install(app: BatchApp, settings: Settings) -> None:
 
 def _log_issued(commands: Sequence[Command]) -> None:
     for command in commands:
-        correlation_id = command.fields["meta"]["correlation_id"]
+        meta = command.meta
         log.info(
             "issued %s %s for license %s of organization %s",
-            command.name,
-            command.command_id,
-            command.aggregate_id,
-            command.organization_id,
-            extra={"correlation_id": correlation_id},
+            name_of(command),
+            meta.command_id,
+            meta.aggregate_id,
+            meta.organization_id,
+            extra={"correlation_id": meta.correlation_id},
         )

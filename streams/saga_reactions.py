@@ -1,11 +1,15 @@
 """Which saga decision each event feeds (ostock.sagas.cascade_delete decides; this only
 routes events to it), applied in order over the memories of a batch's organizations."""
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
 
-from ostock.commands import Command
-from ostock.contract import Record, names
+from ostock.contract.records import (
+    Command,
+    Event,
+    LicenseCreated,
+    LicenseDeleted,
+    OrganizationDeleted,
+)
 from ostock.sagas.cascade_delete import (
     OrganizationMemory,
     on_license_created,
@@ -13,44 +17,28 @@ from ostock.sagas.cascade_delete import (
     on_organization_deleted,
 )
 
-#: Every event the organization and license event topics carry; anything else there is
-#: poison. The events without a reaction below are ignored.
-EVENTS = frozenset(names.EVENTS)
-
-Meta = dict[str, Any]
-Reaction = Callable[[OrganizationMemory, Meta], tuple[OrganizationMemory, list[Command]]]
+#: The events the saga reacts to; the others of the event topics it ignores.
+REACTING = OrganizationDeleted | LicenseCreated | LicenseDeleted
 
 
-def _organization_deleted(
-    memory: OrganizationMemory, meta: Meta
-) -> tuple[OrganizationMemory, list[Command]]:
-    return on_organization_deleted(
-        memory, meta["organization_id"], meta["event_id"], meta["correlation_id"]
-    )
+def reaction(memory: OrganizationMemory, event: Event) -> tuple[OrganizationMemory, list[Command]]:
+    """The saga's decision on one event, given its organization's memory."""
+    meta = event.meta
+    match event:
+        case OrganizationDeleted():
+            return on_organization_deleted(
+                memory, meta.organization_id, meta.event_id, meta.correlation_id
+            )
+        case LicenseCreated():
+            return on_license_created(memory, meta.organization_id, meta.aggregate_id)
+        case LicenseDeleted():
+            return on_license_deleted(memory, meta.aggregate_id), []
+    return memory, []
 
 
-def _license_created(
-    memory: OrganizationMemory, meta: Meta
-) -> tuple[OrganizationMemory, list[Command]]:
-    return on_license_created(memory, meta["organization_id"], meta["aggregate_id"])
-
-
-def _license_deleted(
-    memory: OrganizationMemory, meta: Meta
-) -> tuple[OrganizationMemory, list[Command]]:
-    return on_license_deleted(memory, meta["aggregate_id"]), []
-
-
-REACTIONS: dict[str, Reaction] = {
-    names.ORGANIZATION_DELETED: _organization_deleted,
-    names.LICENSE_CREATED: _license_created,
-    names.LICENSE_DELETED: _license_deleted,
-}
-
-
-def concerned(records: Iterable[Record]) -> set[str]:
-    """The organizations whose memory the records may change."""
-    return {r.fields["meta"]["organization_id"] for r in records if r.name in REACTIONS}
+def concerned(events: Iterable[Event]) -> set[str]:
+    """The organizations whose memory the events may change."""
+    return {e.meta.organization_id for e in events if isinstance(e, REACTING)}
 
 
 class Tracked:
@@ -67,17 +55,15 @@ class Tracked:
         self.seen |= memory.live_licenses
 
 
-def react(tracked: Mapping[str, Tracked], records: Iterable[Record]) -> list[Command]:
-    """Feed `records`, in order, to the decisions, advancing `tracked` (which holds every
+def react(tracked: Mapping[str, Tracked], events: Iterable[Event]) -> list[Command]:
+    """Feed `events`, in order, to the decisions, advancing `tracked` (which holds every
     concerned organization); returns the commands decided, in order."""
     commands: list[Command] = []
-    for record in records:
-        reaction = REACTIONS.get(record.name)
-        if reaction is None:
+    for event in events:
+        if not isinstance(event, REACTING):
             continue
-        meta = record.fields["meta"]
-        memory = tracked[meta["organization_id"]]
-        after, issued = reaction(memory.now, meta)
+        memory = tracked[event.meta.organization_id]
+        after, issued = reaction(memory.now, event)
         memory.advance(after)
         commands.extend(issued)
     return commands

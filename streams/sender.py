@@ -9,8 +9,9 @@ from collections.abc import Sequence
 import faust
 from faust.types import TopicT
 
-from ostock.commands import Command
+from ostock.commands import command_topic
 from ostock.contract import Codec
+from ostock.contract.records import Command
 from ostock.settings import Settings
 
 
@@ -46,17 +47,17 @@ class CommandSender:
         return [await self._send(command) for command in commands]
 
     async def _send(self, command: Command) -> "asyncio.Future[object]":
-        correlation_id = str(command.fields["meta"]["correlation_id"])
+        meta = command.meta
         # force: sent now, not attached to the event being processed (sent at its ack).
         return await self._topic(command).send(  # type: ignore[return-value]
-            key=command.organization_id.encode(),
-            value=self.codec.encode(command.name, command.fields),
-            headers=[("correlation-id", correlation_id.encode())],
+            key=meta.organization_id.encode(),
+            value=self.codec.write(command),
+            headers=[("correlation-id", meta.correlation_id.encode())],
             force=True,
         )
 
     def _topic(self, command: Command) -> TopicT:
-        name = command.topic(self.settings.topics)
+        name = command_topic(command, self.settings.topics)
         if name not in self._topics:
             self._topics[name] = self.app.topic(name)
         return self._topics[name]

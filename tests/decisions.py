@@ -10,8 +10,9 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
-from ostock.commands import LICENSE_COMMANDS, ORGANIZATION_COMMANDS, Command
+from ostock.commands import LICENSE_COMMANDS, ORGANIZATION_COMMANDS
 from ostock.contract import Codec, UndecodableRecord
+from ostock.contract.records import Command
 from ostock.kafka.config import consumer_config, header, partition_for
 from ostock.settings import Settings
 from tests.kafka_helpers import read_until
@@ -70,8 +71,8 @@ def assert_decided_rightly(
     organization's partition, given every command of their aggregates before it; every
     acceptance that made a new version has exactly one event there. A license's
     organization must exist (created in the organization events, never deleted)."""
-    ids = {c.command_id for c in commands}
-    targets = {c.fields["meta"]["aggregate_id"] for c in commands}
+    ids = {c.meta.command_id for c in commands}
+    targets = {c.meta.aggregate_id for c in commands}
     results = read_until(
         settings,
         settings.topics.command_results,

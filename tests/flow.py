@@ -11,8 +11,9 @@ from uuid import uuid4
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from ostock.commands import Command, Issuer, license_command, organization_command
+from ostock.commands import Issuer, command_topic, license_command, organization_command
 from ostock.contract import Codec
+from ostock.contract.records import Command
 from ostock.kafka.publisher import CommandPublisher, PublishError
 from ostock.settings import Settings
 from tests.kafka_helpers import results_for
@@ -43,9 +44,9 @@ class ForeignPublisher:
 
         for command in commands:
             self.producer.produce(
-                command.topic(self.settings.topics),
-                key=command.organization_id.encode(),
-                value=self.codec.encode(command.name, command.fields),
+                command_topic(command, self.settings.topics),
+                key=command.meta.organization_id.encode(),
+                value=self.codec.write(command),
                 on_delivery=delivered,
             )
         if self.producer.flush(self.settings.kafka_timeout_s) or failures:
@@ -99,7 +100,9 @@ class Flow:
 
 def creates_and_updates(organizations: list[str], rounds: int) -> list[Command]:
     """A create of each organization, then `rounds` rounds of an update of each."""
-    commands = [organization_command("create", o, Issuer("tester"), ACME) for o in organizations]
+    commands: list[Command] = [
+        organization_command("create", o, Issuer("tester"), ACME) for o in organizations
+    ]
     commands += [
         organization_command("update", o, Issuer("tester"), ACME | {"name": f"v{i}"})
         for i in range(rounds)
@@ -111,7 +114,9 @@ def creates_and_updates(organizations: list[str], rounds: int) -> list[Command]:
 def grants_and_changes(organizations: list[str], rounds: int) -> list[Command]:
     """A license granted to each organization, then `rounds` rounds of a change of each."""
     licenses = [(o, str(uuid4())) for o in organizations]
-    commands = [license_command("create", o, i, Issuer("tester"), OFFICE) for o, i in licenses]
+    commands: list[Command] = [
+        license_command("create", o, i, Issuer("tester"), OFFICE) for o, i in licenses
+    ]
     commands += [
         license_command("update", o, i, Issuer("tester"), OFFICE | {"comment": f"v{n}"})
         for n in range(rounds)
@@ -125,5 +130,5 @@ def created(settings: Settings, publisher: CommandPublisher, count: int) -> list
     organizations = [str(uuid4()) for _ in range(count)]
     creates = creates_and_updates(organizations, 0)
     publisher.publish(creates)
-    results_for(settings, {c.command_id for c in creates}, timeout_s=60)
+    results_for(settings, {c.meta.command_id for c in creates}, timeout_s=60)
     return organizations

@@ -15,7 +15,7 @@ from uuid import uuid4
 
 from confluent_kafka import Message, Producer
 
-from ostock.contract import Record
+from ostock.contract.records import Event
 from ostock.infra.topics import ensure_topics
 from ostock.kafka.config import producer_config
 from ostock.settings import Settings, Topics, settings_env
@@ -110,13 +110,15 @@ def next_offset() -> int:
     return next(_offsets)
 
 
-def logged(*records: Record, topic: str = "test-events", partition: int = 0) -> list[Positioned]:
+def logged(
+    *records: Event, topic: str = "test-events", partition: int = 0
+) -> list[Positioned[Event]]:
     """`records` as if read in this order from one partition, at increasing offsets."""
     return [Positioned(record, topic, partition, next_offset()) for record in records]
 
 
 async def project(
-    writer: ViewWriter, *records: Record, models: Collection[str] = tuple(READ_MODELS)
+    writer: ViewWriter, *records: Event, models: Collection[str] = tuple(READ_MODELS)
 ) -> int:
     """Apply `records` as the live projectors of `models` do: each model gets those it
     takes, in order, in one call. Returns how many writes the live generations took."""
@@ -124,7 +126,9 @@ async def project(
     applied = 0
     for name in models:
         model = READ_MODELS[name]
-        taken = [positioned for positioned in read if positioned.record.name in model.events]
+        taken = [
+            positioned for positioned in read if isinstance(positioned.record, model.events.types)
+        ]
         if taken:
             applied += await writer.project(name, model.project(taken))
     return applied

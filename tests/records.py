@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ostock.contract import Record
+from ostock.contract.records import EVENTS, Event, typed
 
 AT = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
 ACME = {
@@ -31,13 +32,13 @@ def meta(organization_id: str, aggregate_id: str, version: int, at: datetime) ->
 
 def organization_event(
     kind: str, organization_id: str, version: int, at: datetime = AT, /, **details: str | None
-) -> Record:
+) -> Event:
     """ostock.organization.<kind> of `organization_id` with `details` as its fields; a
     creation or update without a website has website None, as the codec decodes it."""
     fields: dict[str, Any] = {"meta": meta(organization_id, organization_id, version, at)}
     if kind != "OrganizationDeleted":
         fields["website"] = None
-    return Record(f"ostock.organization.{kind}", fields | details)
+    return EVENTS.narrow(typed(Record(f"ostock.organization.{kind}", fields | details)))
 
 
 def license_event(
@@ -48,7 +49,7 @@ def license_event(
     at: datetime = AT,
     /,
     **details: str,
-) -> Record:
+) -> Event:
     """ostock.license.<kind> of `license_id` with `details` as its fields."""
     fields = {"meta": meta(organization_id, license_id, version, at), **details}
-    return Record(f"ostock.license.{kind}", fields)
+    return EVENTS.narrow(typed(Record(f"ostock.license.{kind}", fields)))

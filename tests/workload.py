@@ -8,7 +8,8 @@ from uuid import uuid4
 
 from redis.asyncio import Redis
 
-from ostock.commands import Command, Issuer, license_command, organization_command
+from ostock.commands import Issuer, license_command, organization_command
+from ostock.contract.records import Command
 from ostock.views.generations import LiveKeys
 from ostock.views.keys import Keys
 
@@ -78,7 +79,7 @@ def build(organizations: int, licenses_each: int) -> Workload:
     one in two deleted; then one organization in ten deleted (the saga deletes its live
     licenses). A license waits, bounded, for its organization (handlers.directory): under
     a burst of thousands of commands the organizations go first."""
-    now, orgs, licenses = Versions(), [], []
+    now, orgs, licenses = Versions(), list[Command](), list[Command]()
     for n in range(organizations):
         organization_id = str(uuid4())
         for version in (1, 2, 3):
@@ -105,13 +106,13 @@ def build(organizations: int, licenses_each: int) -> Workload:
     for (organization_id, license_id), version in now.licenses.items():
         if organization_id in deleted and version == 2:
             now.licenses[(organization_id, license_id)] = 3  # the saga's deletion
-    deletions = [organization_command("delete", o, ISSUER) for o in deleted]
+    deletions: list[Command] = [organization_command("delete", o, ISSUER) for o in deleted]
     return Workload([*phases, Phase(deletions, now)])
 
 
 def updates(work: Workload, every: int) -> Phase:
     """One more update of every `every`-th organization still there."""
-    now, commands = work.versions.copy(), []
+    now, commands = work.versions.copy(), list[Command]()
     live = [o for o, version in now.organizations.items() if version < 4]
     for n, organization_id in enumerate(live[::every]):
         now.organizations[organization_id] += 1

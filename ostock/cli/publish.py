@@ -9,7 +9,8 @@ from uuid import uuid4
 
 import typer
 
-from ostock.commands import Command, Issuer, license_command, organization_command
+from ostock.commands import Issuer, license_command, organization_command
+from ostock.contract.records import Command, name_of
 from ostock.kafka.publisher import CommandPublisher
 from ostock.settings import Settings
 
@@ -27,9 +28,9 @@ def _send(commands: list[Command]) -> None:
         typer.echo(
             json.dumps(
                 {
-                    "command_id": command.command_id,
-                    "type": command.name,
-                    "aggregate_id": command.aggregate_id,
+                    "command_id": command.meta.command_id,
+                    "type": name_of(command),
+                    "aggregate_id": command.meta.aggregate_id,
                 }
             )
         )

@@ -14,6 +14,16 @@ from typing import Any, NamedTuple
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
+from ostock.contract.records import (
+    Contract,
+    Kinds,
+    R,
+    Record,
+    UndecodableRecord,
+    fields_of,
+    name_of,
+    typed,
+)
 from ostock.contract.registry import SchemaLookup
 from ostock.contract.schemas import (
     Schema,
@@ -25,21 +35,6 @@ from ostock.contract.schemas import (
 
 MARKER = b"\xc3\x01"
 HEADER_SIZE = len(MARKER) + 8
-
-
-class UndecodableRecord(ValueError):
-    """A record that cannot be read: bad framing, unknown schema, corrupt body or wrong type."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-
-
-class Record(NamedTuple):
-    """A decoded record: its full schema name and its fields in the reader's shape."""
-
-    name: str
-    fields: dict[str, Any]
 
 
 class FoundSchema(NamedTuple):
@@ -72,8 +67,17 @@ class Codec:
         schemaless_writer(out, writer.parsed, dict(fields))
         return out.getvalue()
 
+    def write(self, record: Contract) -> bytes:
+        """Frame a record of the contract as the newest version of its schema."""
+        return self.encode(name_of(record), fields_of(record))
+
+    def read(self, data: bytes | None, expected: Kinds[R]) -> R:
+        """Read a framed record of the contract as its type, one of `expected`."""
+        return expected.narrow(typed(self.decode(data, expected.names)))
+
     def decode(self, data: bytes | None, expected: Collection[str] | None = None) -> Record:
-        """Read a framed record; `expected` limits which record names are acceptable here."""
+        """Read a framed record as its name and fields, any record a schema describes;
+        `expected` limits which record names are acceptable here."""
         if data is None:
             raise UndecodableRecord("bad-framing", "no value (a tombstone?)")
         writer = self._writer_of(data)

@@ -1,13 +1,13 @@
 """The eventsourcing Application that every command-handling service builds on."""
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import AggregateRecorder, Mapper, Recording
 
-from ostock.contract import Codec, Record
+from ostock.contract import Codec
+from ostock.contract.records import COMMANDS, Command, Kinds
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import AlreadyExists, InvalidField, NotFound
 from ostock.eventstore.factory import EVENTS_TOPIC, SETTINGS, TRANSACTIONAL_ID, KafkaFactory
@@ -30,8 +30,8 @@ def kafka_env(settings: Settings, events_topic: str, transactional_id: str) -> d
 class CommandApplication(Application[UUID]):
     """An Application whose events live in Kafka and which decides commands."""
 
-    #: The method that decides each command record, by record name.
-    decisions: ClassVar[dict[str, str]] = {}
+    #: The commands it decides.
+    commands: ClassVar[Kinds[Command]] = COMMANDS
 
     def __init__(self, env: dict[str, str], codec: Codec | None = None) -> None:
         # Set first: Application.__init__ constructs the mapper, which encodes with it.
@@ -72,12 +72,10 @@ class CommandApplication(Application[UUID]):
     def before_batch(self) -> None:
         """Called before each batch of commands is decided."""
 
-    def handle(self, command: Record, issued: Issued, headers: Headers) -> int:
-        """Decide a command; return the aggregate's version after it, or raise DomainError."""
-        decide: Callable[[Record, Issued, Headers], int] = getattr(
-            self, self.decisions[command.name]
-        )
-        return decide(command, issued, headers)
+    def handle(self, command: Command, issued: Issued, headers: Headers) -> int:
+        """Decide one of `commands`; return the aggregate's version after it, or raise
+        DomainError."""
+        raise NotImplementedError
 
     def repeated_creation(self, aggregate_id: UUID, command_id: str, kind: str) -> int | None:
         """Before a create: None for a new aggregate, the version an earlier identical
@@ -94,9 +92,9 @@ class CommandApplication(Application[UUID]):
         return int(outcome)
 
     @staticmethod
-    def aggregate_id(command: Record) -> UUID:
+    def aggregate_id(command: Command) -> UUID:
         """The target of a command, which must be a UUID."""
-        text = command.fields["meta"]["aggregate_id"]
+        text = command.meta.aggregate_id
         try:
             return UUID(text)
         except ValueError:

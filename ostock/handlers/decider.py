@@ -2,12 +2,14 @@
 transaction (docs/architecture.md, "The write side")."""
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Literal
 
 from confluent_kafka import KafkaException, Message
 
-from ostock.contract import Codec, Record, UndecodableRecord, names
+from ostock.contract import Codec, UndecodableRecord
+from ostock.contract.records import Command, CommandResult, Kinds, name_of
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import DomainError
 from ostock.eventstore.transactions import EventLogError, Outgoing
@@ -45,14 +47,14 @@ class Decider:
         self,
         settings: Settings,
         commands_topic: str,
-        command_names: Collection[str],
+        commands: Kinds[Command],
         application: CommandApplication,
         codec: Codec,
         group_id: str,
     ) -> None:
         self.settings = settings
         self.commands_topic = commands_topic
-        self.command_names = command_names
+        self.commands = commands
         self.app = application
         self.codec = codec
         self.group_id = group_id
@@ -79,11 +81,11 @@ class Decider:
         partition, or a dead letter. DecisionFailed if deciding it raised a bug."""
         headers = header_list(message.headers())
         try:
-            command = self.codec.decode(message.value(), expected=self.command_names)
+            command = self.codec.read(message.value(), self.commands)
         except UndecodableRecord as error:
             outgoing.append(self._dead_letter(message, error.reason, str(error)))
             return
-        organization_id = command.fields["meta"]["organization_id"]
+        organization_id = command.meta.organization_id
         home = partition_for(organization_id, self.partitions)
         if home != message.partition():
             outgoing.append(self._forwarded(message, organization_id, home))
@@ -103,38 +105,20 @@ class Decider:
         outgoing.append(
             Outgoing(
                 self.settings.topics.command_results,
-                str(result["command_id"]).encode(),
-                self.codec.encode(names.COMMAND_RESULT, result),
+                result.command_id.encode(),
+                self.codec.write(result),
                 carried,
             )
         )
 
-    def _decide(self, command: Record, headers: Headers) -> dict[str, object]:
-        meta = command.fields["meta"]
-        issued = Issued(meta["command_id"], meta["correlation_id"], meta["issued_by"])
-        result: dict[str, object] = {
-            "command_id": meta["command_id"],
-            "command_type": command.name,
-            "aggregate_id": meta["aggregate_id"],
-            "organization_id": meta["organization_id"],
-            "correlation_id": meta["correlation_id"],
-        }
+    def _decide(self, command: Command, headers: Headers) -> CommandResult:
+        meta = command.meta
+        issued = Issued(meta.command_id, meta.correlation_id, meta.issued_by)
         try:
             version = self.app.handle(command, issued, headers)
         except DomainError as error:
-            status = {
-                "status": "rejected",
-                "error_code": error.code,
-                "error_message": error.message,
-            }
-            return result | status | {"version": None, "decided_at": datetime.now(UTC)}
-        return result | {
-            "status": "accepted",
-            "version": version,
-            "error_code": None,
-            "error_message": None,
-            "decided_at": datetime.now(UTC),
-        }
+            return _result(command, "rejected", None, error.code, error.message)
+        return _result(command, "accepted", version, None, None)
 
     def _forwarded(self, message: Message, organization_id: str, home: int) -> Outgoing:
         """The command sent on to partition `home`, its organization's: its producer
@@ -172,6 +156,28 @@ class Decider:
             original=header_list(message.headers()),
         )
         return Outgoing(self.settings.topics.dead_letters, message.key(), message.value(), headers)
+
+
+def _result(
+    command: Command,
+    status: Literal["accepted", "rejected"],
+    version: int | None,
+    error_code: str | None,
+    error_message: str | None,
+) -> CommandResult:
+    meta = command.meta
+    return CommandResult(
+        command_id=meta.command_id,
+        status=status,
+        command_type=name_of(command),
+        aggregate_id=meta.aggregate_id,
+        organization_id=meta.organization_id,
+        version=version,
+        error_code=error_code,
+        error_message=error_message,
+        decided_at=datetime.now(UTC),
+        correlation_id=meta.correlation_id,
+    )
 
 
 def header_list(headers: Headers | dict[str, str | bytes | None] | None) -> Headers:

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from ostock.contract import Codec, UndecodableRecord, names
+from ostock.contract import Codec, UndecodableRecord
+from ostock.contract.records import ORGANIZATION_EVENTS, OrganizationDeleted
 from ostock.domain.license import OrganizationStanding
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class OrganizationDirectory:
             log.warning("organization events: %s", message.error())
             return
         try:
-            record = self.codec.decode(message.value(), expected=names.ORGANIZATION_EVENTS)
+            event = self.codec.read(message.value(), ORGANIZATION_EVENTS)
         except UndecodableRecord as error:
             # Not dead-lettered here: this consumer re-reads from offset 0 at every
             # assignment, and the organization projectors dead-letter the record.
@@ -118,6 +119,6 @@ class OrganizationDirectory:
                 "skipping undecodable organization event at %d: %s", message.offset(), error
             )
             return
-        organization_id = record.fields["meta"]["aggregate_id"]
-        deleted = record.name == names.ORGANIZATION_DELETED
+        organization_id = event.meta.aggregate_id
+        deleted = isinstance(event, OrganizationDeleted)
         self._standings[organization_id] = OrganizationStanding(organization_id, deleted)

@@ -3,9 +3,18 @@
 It knows organizations only from organization events (OrganizationDirectory).
 """
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from ostock.contract import Codec, Record, names
+from ostock.contract import Codec
+from ostock.contract.records import (
+    LICENSE_COMMANDS,
+    Command,
+    CreateLicense,
+    DeleteLicense,
+    Kinds,
+    LicenseCommand,
+    UpdateLicense,
+)
 from ostock.domain.aggregate import Issued
 from ostock.domain.errors import NotFound
 from ostock.domain.license import License, LicenseDetails, OrganizationStanding
@@ -14,12 +23,12 @@ from ostock.handlers.directory import OrganizationDirectory
 from ostock.kafka.config import Headers
 
 
-def _details(fields: dict[str, Any]) -> LicenseDetails:
+def _details(command: CreateLicense | UpdateLicense) -> LicenseDetails:
     return LicenseDetails(
-        product_name=fields["product_name"],
-        license_type=fields["license_type"],
-        description=fields["description"],
-        comment=fields["comment"],
+        product_name=command.product_name,
+        license_type=command.license_type,
+        description=command.description,
+        comment=command.comment,
     )
 
 
@@ -27,11 +36,7 @@ class LicensingService(CommandApplication):
     """Decides license commands with the License aggregate."""
 
     name = "licensing-service"
-    decisions: ClassVar[dict[str, str]] = {
-        names.CREATE_LICENSE: "create",
-        names.UPDATE_LICENSE: "update",
-        names.DELETE_LICENSE: "delete",
-    }
+    commands: ClassVar[Kinds[Command]] = LICENSE_COMMANDS
 
     def __init__(
         self, directory: OrganizationDirectory, env: dict[str, str], codec: Codec | None = None
@@ -54,9 +59,19 @@ class LicensingService(CommandApplication):
             standing = self.directory.standing(organization_id)
         return standing
 
-    def create(self, command: Record, issued: Issued, headers: Headers) -> int:
+    def handle(self, command: Command, issued: Issued, headers: Headers) -> int:
+        match command:
+            case CreateLicense():
+                return self.create(command, issued, headers)
+            case UpdateLicense():
+                return self.update(command, issued, headers)
+            case DeleteLicense():
+                return self.delete(command, issued, headers)
+        raise TypeError(f"{type(command).__name__} is not a license command")
+
+    def create(self, command: CreateLicense, issued: Issued, headers: Headers) -> int:
         license_id = self.aggregate_id(command)
-        organization_id = command.fields["meta"]["organization_id"]
+        organization_id = command.meta.organization_id
         repeated = self.repeated_creation(license_id, issued.command_id, "license")
         if repeated is not None:
             return repeated
@@ -64,35 +79,34 @@ class LicensingService(CommandApplication):
             license_id,
             self.organization(organization_id),
             organization_id,
-            _details(command.fields),
+            _details(command),
             issued,
         )
         self.save(granted, headers=headers)
         return granted.version
 
-    def update(self, command: Record, issued: Issued, headers: Headers) -> int:
-        meta = command.fields["meta"]
+    def update(self, command: UpdateLicense, issued: Issued, headers: Headers) -> int:
         held = self._license(command)
         held.update(
-            _details(command.fields),
+            _details(command),
             self.organization(held.organization_id),
             issued,
-            meta["expected_version"],
+            command.meta.expected_version,
         )
         self.save(held, headers=headers)
         return held.version_after(issued.command_id)
 
-    def delete(self, command: Record, issued: Issued, headers: Headers) -> int:
+    def delete(self, command: DeleteLicense, issued: Issued, headers: Headers) -> int:
         held = self._license(command)
-        held.revoke(issued, command.fields["meta"]["expected_version"])
+        held.revoke(issued, command.meta.expected_version)
         self.save(held, headers=headers)
         return held.version_after(issued.command_id)
 
-    def _license(self, command: Record) -> License:
+    def _license(self, command: LicenseCommand) -> License:
         """The license the command names, which must belong to the command's organization."""
         license_id = self.aggregate_id(command)
         held = self.get(license_id, "license")
-        if held.organization_id != command.fields["meta"]["organization_id"]:
+        if held.organization_id != command.meta.organization_id:
             raise NotFound(f"license {license_id} does not belong to that organization")
         assert isinstance(held, License)
         return held

@@ -1,22 +1,29 @@
 """The organization service: organization commands in, organization events out."""
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from ostock.contract import Record, names
+from ostock.contract.records import (
+    ORGANIZATION_COMMANDS,
+    Command,
+    CreateOrganization,
+    DeleteOrganization,
+    Kinds,
+    UpdateOrganization,
+)
 from ostock.domain.aggregate import Issued
 from ostock.domain.organization import Organization, OrganizationDetails
 from ostock.handlers.application import CommandApplication
 from ostock.kafka.config import Headers
 
 
-def _details(fields: dict[str, Any]) -> OrganizationDetails:
+def _details(command: CreateOrganization | UpdateOrganization) -> OrganizationDetails:
     return OrganizationDetails(
-        name=fields["name"],
-        contact_name=fields["contact_name"],
-        contact_email=fields["contact_email"],
-        contact_phone=fields["contact_phone"],
+        name=command.name,
+        contact_name=command.contact_name,
+        contact_email=command.contact_email,
+        contact_phone=command.contact_phone,
         # Commands written with v1 of the schema decode with website None.
-        website=fields["website"],
+        website=command.website,
     )
 
 
@@ -24,31 +31,35 @@ class OrganizationService(CommandApplication):
     """Decides organization commands with the Organization aggregate."""
 
     name = "organization-service"
-    decisions: ClassVar[dict[str, str]] = {
-        names.CREATE_ORGANIZATION: "create",
-        names.UPDATE_ORGANIZATION: "update",
-        names.DELETE_ORGANIZATION: "delete",
-    }
+    commands: ClassVar[Kinds[Command]] = ORGANIZATION_COMMANDS
 
-    def create(self, command: Record, issued: Issued, headers: Headers) -> int:
+    def handle(self, command: Command, issued: Issued, headers: Headers) -> int:
+        match command:
+            case CreateOrganization():
+                return self.create(command, issued, headers)
+            case UpdateOrganization():
+                return self.update(command, issued, headers)
+            case DeleteOrganization():
+                return self.delete(command, issued, headers)
+        raise TypeError(f"{type(command).__name__} is not an organization command")
+
+    def create(self, command: CreateOrganization, issued: Issued, headers: Headers) -> int:
         organization_id = self.aggregate_id(command)
         repeated = self.repeated_creation(organization_id, issued.command_id, "organization")
         if repeated is not None:
             return repeated
-        organization = Organization.register(organization_id, _details(command.fields), issued)
+        organization = Organization.register(organization_id, _details(command), issued)
         self.save(organization, headers=headers)
         return organization.version
 
-    def update(self, command: Record, issued: Issued, headers: Headers) -> int:
-        meta = command.fields["meta"]
+    def update(self, command: UpdateOrganization, issued: Issued, headers: Headers) -> int:
         organization: Organization = self.get(self.aggregate_id(command), "organization")
-        organization.update(_details(command.fields), issued, meta["expected_version"])
+        organization.update(_details(command), issued, command.meta.expected_version)
         self.save(organization, headers=headers)
         return organization.version_after(issued.command_id)
 
-    def delete(self, command: Record, issued: Issued, headers: Headers) -> int:
-        meta = command.fields["meta"]
+    def delete(self, command: DeleteOrganization, issued: Issued, headers: Headers) -> int:
         organization: Organization = self.get(self.aggregate_id(command), "organization")
-        organization.delete(issued, meta["expected_version"])
+        organization.delete(issued, command.meta.expected_version)
         self.save(organization, headers=headers)
         return organization.version_after(issued.command_id)

@@ -20,13 +20,14 @@ rides out by itself").
 import logging
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from confluent_kafka import KafkaException, Message, TopicPartition
 
 from ostock.contract import Codec
+from ostock.contract.records import Command, Kinds
 from ostock.eventstore.transactions import Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.committer import CommitStuck, Committer
@@ -50,7 +51,7 @@ class HandlerSpec:
 
     service: str
     commands_topic: str
-    command_names: Collection[str]
+    commands: Kinds[Command]
     #: Topics partitioned like the commands: the owner of command partition p reads and
     #: writes partition p of each.
     co_partitioned: tuple[str, ...] = ()
@@ -80,7 +81,7 @@ class CommandHandler:
         self.decider = Decider(
             settings,
             spec.commands_topic,
-            spec.command_names,
+            spec.commands,
             application,
             codec,
             handler_group(spec.service),

@@ -31,7 +31,7 @@ def _organization(
     spec = HandlerSpec(
         OrganizationService.name,
         settings.topics.organization_commands,
-        tuple(OrganizationService.decisions),
+        OrganizationService.commands,
         (settings.topics.organization_events,),
     )
     env = kafka_env(
@@ -48,7 +48,7 @@ def _licensing(
     spec = HandlerSpec(
         LicensingService.name,
         topics.license_commands,
-        tuple(LicensingService.decisions),
+        LicensingService.commands,
         (topics.license_events, topics.organization_events, topics.organization_commands),
     )
     env = kafka_env(settings, topics.license_events, f"ostock.{spec.service}.{instance}")

@@ -4,8 +4,9 @@ from collections.abc import Iterable
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from ostock.commands import Command
+from ostock.commands import command_topic
 from ostock.contract import Codec
+from ostock.contract.records import Command
 from ostock.kafka.config import producer_config
 from ostock.kafka.schema_registry import register
 from ostock.settings import Settings
@@ -39,10 +40,10 @@ class CommandPublisher:
         count = 0
         for command in commands:
             self.producer.produce(
-                command.topic(self.settings.topics),
-                key=command.organization_id.encode(),
-                value=self.codec.encode(command.name, command.fields),
-                headers=[("correlation-id", command.fields["meta"]["correlation_id"].encode())],
+                command_topic(command, self.settings.topics),
+                key=command.meta.organization_id.encode(),
+                value=self.codec.write(command),
+                headers=[("correlation-id", command.meta.correlation_id.encode())],
                 on_delivery=delivered,
             )
             self.producer.poll(0)

@@ -7,7 +7,7 @@ encoded and written once per aggregate and batch rather than once per event."""
 from collections.abc import Sequence
 from datetime import datetime
 
-from ostock.contract import Record
+from ostock.contract.records import Event
 from ostock.views.models import ReadModel
 from ostock.views.projection import (
     HistoryEntries,
@@ -23,7 +23,7 @@ class _Aggregate:
 
     __slots__ = ("created_at", "entries", "newest", "offset", "source", "version")
 
-    def __init__(self, source: str, newest: Record) -> None:
+    def __init__(self, source: str, newest: Event) -> None:
         self.source = source
         self.offset = -1
         self.version = -1
@@ -45,17 +45,17 @@ class Merge:
 
     def __init__(self, model: ReadModel) -> None:
         self.model = model
-        self._creations = frozenset(name for name, c in model.changes.items() if c.created)
+        self._creations = tuple(kind for kind, c in model.changes.items() if c.created)
         self._aggregates: dict[tuple[int, str], _Aggregate] = {}
         # The aggregate of the record before: an aggregate's events often come in a row,
         # and it is already last.
         self._last: tuple[int, str] | None = None
 
-    def add(self, record: Record, topic: str, partition: int, offset: int) -> None:
+    def add(self, record: Event, topic: str, partition: int, offset: int) -> None:
         """The next record of `model`, read at `offset` of `topic`'s `partition`."""
-        meta = record.fields["meta"]
-        key = (partition, meta["aggregate_id"])
-        version = meta["version"]
+        meta = record.meta
+        key = (partition, meta.aggregate_id)
+        version = meta.version
         if key == self._last:
             aggregate = self._aggregates[key]
         else:
@@ -67,8 +67,8 @@ class Merge:
         if version <= aggregate.version:
             return
         aggregate.version, aggregate.newest = version, record
-        if record.name in self._creations:
-            aggregate.created_at = meta["occurred_at"]
+        if isinstance(record, self._creations):
+            aggregate.created_at = meta.occurred_at
         if self.model.history:
             aggregate.entries.append((version, history_json(record)))
 
@@ -94,14 +94,14 @@ class BatchMerge:
     def __init__(self, models: Sequence[tuple[ReadModel, str]]) -> None:
         """`models`: each model and its topic."""
         self.merges = [Merge(model) for model, _ in models]
-        self._takers: dict[tuple[str, str], list[Merge]] = {}
+        self._takers: dict[tuple[str, type[Event]], list[Merge]] = {}
         for merge, (model, topic) in zip(self.merges, models, strict=True):
-            for name in model.changes:
-                self._takers.setdefault((topic, name), []).append(merge)
+            for kind in model.changes:
+                self._takers.setdefault((topic, kind), []).append(merge)
 
-    def add(self, record: Record, topic: str, partition: int, offset: int) -> None:
+    def add(self, record: Event, topic: str, partition: int, offset: int) -> None:
         """The next record read, at `offset` of `topic`'s `partition`."""
-        for merge in self._takers.get((topic, record.name), ()):
+        for merge in self._takers.get((topic, type(record)), ()):
             merge.add(record, topic, partition, offset)
 
     def projected(self) -> list[tuple[str, list[Projected]]]:

@@ -26,7 +26,8 @@ from typing import cast
 from confluent_kafka import Message
 from redis.asyncio import Redis
 
-from ostock.contract import Record, UndecodableRecord
+from ostock.contract import UndecodableRecord
+from ostock.contract.records import Event, Kinds
 from ostock.kafka.schema_registry import registry_codec
 from ostock.replay.log import Batch, LogReader, sources_of
 from ostock.replay.merging import BatchMerge
@@ -102,7 +103,7 @@ class Replay:
         self.codec = registry_codec(settings)  # finds schemas published after it was built
         self.stats = ReplayStats(generation)
         self._topics = [(model, model.topic(settings.topics)) for model in models]
-        self._expected = frozenset().union(*(model.events for model in models))
+        self._expected = Kinds(tuple({kind for model in models for kind in model.events.types}))
         self.reader = LogReader(settings, {topic for _, topic in self._topics})
         # One poll at a time, in a thread of its own: the next batch is read while this
         # one is decoded and applied.
@@ -183,16 +184,16 @@ class Replay:
             self.stats.seconds = time.monotonic() - self._started
         self.progress(self._read, max(self._read, self.reader.total))
 
-    def _decoded(self, messages: Sequence[Message]) -> Iterator[tuple[Record, str, int, int]]:
+    def _decoded(self, messages: Sequence[Message]) -> Iterator[tuple[Event, str, int, int]]:
         """Each record a model takes, up to `until` if set, with its topic, partition and
         offset; poison is skipped (the live projectors dead-lettered it)."""
         for message in messages:
             try:
-                record = self.codec.decode(message.value(), self._expected)
+                record = self.codec.read(message.value(), self._expected)
             except UndecodableRecord:
                 self.stats.undecodable += 1
                 continue
-            if self.until is not None and record.fields["meta"]["occurred_at"] > self.until:
+            if self.until is not None and record.meta.occurred_at > self.until:
                 continue
             # A record read always has its topic, partition and offset.
             topic, partition = cast(str, message.topic()), cast(int, message.partition())

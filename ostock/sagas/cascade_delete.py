@@ -9,7 +9,8 @@ repeated decision never deletes twice.
 from dataclasses import dataclass
 from uuid import NAMESPACE_URL, uuid5
 
-from ostock.commands import Command, Issuer, license_command
+from ostock.commands import Issuer, license_command
+from ostock.contract.records import Command
 
 ISSUER = "saga:cascade-delete"
 

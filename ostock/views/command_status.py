@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import orjson
 
-from ostock.contract import Record
+from ostock.contract.records import Command, CommandResult, name_of
 from ostock.views.keys import Keys
 from ostock.views.projection import iso
 
@@ -47,33 +47,32 @@ def _command_body(
     )
 
 
-def pending_status(command: Record, keys: Keys, ttl_s: int) -> CommandStatus:
+def pending_status(command: Command, keys: Keys, ttl_s: int) -> CommandStatus:
     """A command seen on its topic and not yet decided; the status lives `ttl_s` from issue.
 
     The expiry counts from the record's own time, not the clock, so a replay does not
     bring back statuses that have already expired.
     """
-    meta = command.fields["meta"]
+    meta = command.meta
     body = _command_body(
-        meta["command_id"], "pending", command.name, meta["aggregate_id"], meta["organization_id"]
+        meta.command_id, "pending", name_of(command), meta.aggregate_id, meta.organization_id
     )
-    expire_at = int(meta["issued_at"].timestamp()) + ttl_s
-    return CommandStatus(keys.command(meta["command_id"]), "pending", body, expire_at)
+    expire_at = int(meta.issued_at.timestamp()) + ttl_s
+    return CommandStatus(keys.command(meta.command_id), "pending", body, expire_at)
 
 
-def decided_status(result: Record, keys: Keys, ttl_s: int) -> CommandStatus:
+def decided_status(result: CommandResult, keys: Keys, ttl_s: int) -> CommandStatus:
     """A CommandResult: accepted with the resulting version, or rejected with the error."""
-    f = result.fields
     body = _command_body(
-        f["command_id"],
-        f["status"],
-        f["command_type"],
-        f["aggregate_id"],
-        f["organization_id"],
-        f["version"],
-        f["error_code"],
-        f["error_message"],
-        f["decided_at"],
+        result.command_id,
+        result.status,
+        result.command_type,
+        result.aggregate_id,
+        result.organization_id,
+        result.version,
+        result.error_code,
+        result.error_message,
+        result.decided_at,
     )
-    expire_at = int(f["decided_at"].timestamp()) + ttl_s
-    return CommandStatus(keys.command(f["command_id"]), f["status"], body, expire_at)
+    expire_at = int(result.decided_at.timestamp()) + ttl_s
+    return CommandStatus(keys.command(result.command_id), result.status, body, expire_at)

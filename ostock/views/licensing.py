@@ -12,7 +12,7 @@ from typing import TypeGuard
 
 import orjson
 
-from ostock.contract import Record, names
+from ostock.contract.records import Event, LicenseCreated, LicenseDeleted, LicenseUpdated
 from ostock.views import keys
 from ostock.views.projection import (
     CREATED,
@@ -20,18 +20,18 @@ from ostock.views.projection import (
     ORGANIZATION_CHANGES,
     ORGANIZATION_DETAILS,
     UPDATED,
+    Change,
     ListedView,
     ViewUpdate,
     view_body,
 )
 
 LICENSE_DETAILS = ("product_name", "license_type", "description", "comment")
-LICENSE_CHANGES = {
-    names.LICENSE_CREATED: CREATED,
-    names.LICENSE_UPDATED: UPDATED,
-    names.LICENSE_DELETED: DELETED,
+LICENSE_CHANGES: dict[type[Event], Change] = {
+    LicenseCreated: CREATED,
+    LicenseUpdated: UPDATED,
+    LicenseDeleted: DELETED,
 }
-LICENSE_EVENTS = frozenset(LICENSE_CHANGES)
 
 #: The fields a license gains when read, each from a field of its organization's copy.
 ENRICHMENT = {
@@ -51,21 +51,21 @@ _ENTRY = re.compile(rb"\d{%d}:[^:\s]+" % _MICROS_DIGITS)
 _DELETED = b'"status":"deleted"'
 
 
-def license_view(event: Record, created_at: datetime | None = None) -> ListedView:
-    """The license view after `event` (one of LICENSE_EVENTS), listed in its organization's
+def license_view(event: Event, created_at: datetime | None = None) -> ListedView:
+    """The license view after `event` (a license event), listed in its organization's
     index unless deleted; a deletion leaves a tombstone, as for organizations. `created_at`:
     when the license was created, if known although `event` is not the creation (as for
     view_body); it gives the view its entry in the index too."""
-    meta = event.fields["meta"]
-    organization_id, license_id = meta["organization_id"], meta["aggregate_id"]
+    meta = event.meta
+    organization_id, license_id = meta.organization_id, meta.aggregate_id
     head = {"license_id": license_id, "organization_id": organization_id}
-    change = LICENSE_CHANGES[event.name]
-    created = meta["occurred_at"] if change.created else created_at
+    change = LICENSE_CHANGES[type(event)]
+    created = meta.occurred_at if change.created else created_at
     return ListedView(
         keys.license(organization_id, license_id),
         keys.licenses_of(organization_id),
-        meta["version"],
-        view_body(head, LICENSE_DETAILS, event.fields, change, created_at),
+        meta.version,
+        view_body(head, LICENSE_DETAILS, event, change, created_at),
         "" if created is None else index_entry(created, license_id),
         change.status == "active",
     )
@@ -77,16 +77,17 @@ def index_entry(created_at: datetime, license_id: str) -> str:
     return "%0*d:%s" % (_MICROS_DIGITS, micros, license_id)  # noqa: UP031 (a third cheaper)
 
 
-def organization_copy(event: Record) -> ViewUpdate:
+def organization_copy(event: Event) -> ViewUpdate:
     """The licensing service's copy of an organization after `event` (an organization event):
     its details and status, details null once deleted."""
-    meta = event.fields["meta"]
-    change = ORGANIZATION_CHANGES[event.name]
-    fields = event.fields if change.details else dict.fromkeys(ORGANIZATION_DETAILS)
-    copy = {field: fields[field] for field in ORGANIZATION_DETAILS}
+    meta = event.meta
+    change = ORGANIZATION_CHANGES[type(event)]
+    copy: dict[str, object] = {
+        field: getattr(event, field) if change.details else None for field in ORGANIZATION_DETAILS
+    }
     copy["status"] = change.status
-    key = keys.organization_copy(meta["organization_id"])
-    return ViewUpdate(key, meta["version"], orjson.dumps(copy))
+    key = keys.organization_copy(meta.organization_id)
+    return ViewUpdate(key, meta.version, orjson.dumps(copy))
 
 
 def enrichment(copy: bytes | None) -> bytes:

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import NamedTuple
+from typing import Generic, NamedTuple
 
-from ostock.contract import Record
+from ostock.contract.records import Event, Kinds, R
 from ostock.settings import Topics
 from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS
 from ostock.views.licensing import LICENSE_CHANGES, license_view, organization_copy
@@ -23,10 +23,10 @@ from ostock.views.projection import (
 )
 
 
-class Positioned(NamedTuple):
+class Positioned(NamedTuple, Generic[R]):
     """A decoded record and where it stands in the log."""
 
-    record: Record
+    record: R
     topic: str
     partition: int
     offset: int
@@ -43,25 +43,25 @@ class ReadModel:
     #: Its event topic, given the topic names.
     topic: Callable[[Topics], str]
     #: What each record it takes (by full name) does to its aggregate.
-    changes: Mapping[str, Change]
+    changes: Mapping[type[Event], Change]
     #: The view an event leaves, given when its aggregate was created if the caller knows
     #: it although the event is not the creation (None: ostock.lua keeps the stored one).
-    view: Callable[[Record, datetime | None], View]
+    view: Callable[[Event, datetime | None], View]
     #: Whether each event adds an entry to its aggregate's history.
     history: bool
     description: str
 
     @cached_property
-    def events(self) -> frozenset[str]:
-        """The records it takes (their full names)."""
-        return frozenset(self.changes)
+    def events(self) -> Kinds[Event]:
+        """The records it takes."""
+        return Kinds(tuple(self.changes))
 
-    def writes(self, record: Record) -> tuple[Write, ...]:
+    def writes(self, record: Event) -> tuple[Write, ...]:
         """The writes one event asks for."""
         view = self.view(record, None)
         return (view, history_entry(record)) if self.history else (view,)
 
-    def project(self, records: Iterable[Positioned]) -> list[Projected]:
+    def project(self, records: Iterable[Positioned[Event]]) -> list[Projected]:
         """Each record's writes, with its source and offset."""
         return [
             Projected(f"{topic}:{partition}", offset, self.writes(record))

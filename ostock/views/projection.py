@@ -12,7 +12,14 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ostock.contract import Record, names
+from ostock.contract.records import (
+    Event,
+    OrganizationCreated,
+    OrganizationDeleted,
+    OrganizationEvent,
+    OrganizationUpdated,
+    name_of,
+)
 from ostock.views import keys
 from ostock.views.functions import HISTORY_WRITE, LISTED_WRITE, VIEW_WRITE
 
@@ -135,7 +142,7 @@ DELETED = Change("deleted", created=False, details=False)
 def view_body(
     head: dict[str, Any],
     details: tuple[str, ...],
-    event: dict[str, Any],
+    event: Event,
     change: Change,
     created_at: datetime | None = None,
 ) -> bytes:
@@ -145,17 +152,17 @@ def view_body(
     stops an older replayed event from bringing it back. `created_at`: when the aggregate
     was created, if the caller knows it although `event` is not the creation (a replay
     merging an aggregate's events)."""
-    meta = event["meta"]
-    at = iso(meta["occurred_at"])
+    meta = event.meta
+    at = iso(meta.occurred_at)
     # Insertion order is the body's field order.
     view = head
     if change.details:
         for field in details:
-            view[field] = event[field]
+            view[field] = getattr(event, field)
     else:
         view.update(dict.fromkeys(details))
     view["status"] = change.status
-    view["version"] = meta["version"]
+    view["version"] = meta.version
     if change.created:
         view["created_at"] = at
     else:  # null asks ostock.lua to keep the stored created_at
@@ -165,36 +172,35 @@ def view_body(
 
 
 ORGANIZATION_DETAILS = ("name", "contact_name", "contact_email", "contact_phone", "website")
-ORGANIZATION_CHANGES = {
-    names.ORGANIZATION_CREATED: CREATED,
-    names.ORGANIZATION_UPDATED: UPDATED,
-    names.ORGANIZATION_DELETED: DELETED,
+ORGANIZATION_CHANGES: dict[type[Event], Change] = {
+    OrganizationCreated: CREATED,
+    OrganizationUpdated: UPDATED,
+    OrganizationDeleted: DELETED,
 }
-ORGANIZATION_EVENTS = frozenset(ORGANIZATION_CHANGES)
 
 
-def organization_view(event: Record, created_at: datetime | None = None) -> ViewUpdate:
-    """The organization view after `event` (one of ORGANIZATION_EVENTS); `created_at` as
-    for view_body."""
-    meta = event.fields["meta"]
-    organization_id = meta["organization_id"]
+def organization_view(event: Event, created_at: datetime | None = None) -> ViewUpdate:
+    """The organization view after `event` (an organization event); `created_at` as for
+    view_body."""
+    meta = event.meta
+    organization_id = meta.organization_id
     head = {"organization_id": organization_id}
-    change = ORGANIZATION_CHANGES[event.name]
-    body = view_body(head, ORGANIZATION_DETAILS, event.fields, change, created_at)
-    return ViewUpdate(keys.organization(organization_id), meta["version"], body)
+    change = ORGANIZATION_CHANGES[type(event)]
+    body = view_body(head, ORGANIZATION_DETAILS, event, change, created_at)
+    return ViewUpdate(keys.organization(organization_id), meta.version, body)
 
 
-def history_entry(event: Record) -> HistoryEntry:
+def history_entry(event: Event) -> HistoryEntry:
     """The entry `event` adds to its aggregate's history."""
-    return HistoryEntry(history_key(event), event.fields["meta"]["version"], history_json(event))
+    return HistoryEntry(history_key(event), event.meta.version, history_json(event))
 
 
-def history_key(event: Record) -> str:
+def history_key(event: Event) -> str:
     """The key of the history of `event`'s aggregate."""
-    meta = event.fields["meta"]
-    if event.name in ORGANIZATION_EVENTS:
-        return keys.organization_history(meta["organization_id"])
-    return keys.license_history(meta["organization_id"], meta["aggregate_id"])
+    meta = event.meta
+    if isinstance(event, OrganizationEvent):
+        return keys.organization_history(meta.organization_id)
+    return keys.license_history(meta.organization_id, meta.aggregate_id)
 
 
 @cache
@@ -203,19 +209,19 @@ def short_type(name: str) -> str:
     return name.rsplit(".", 1)[1]
 
 
-def history_json(event: Record) -> bytes:
+def history_json(event: Event) -> bytes:
     """`event`'s history entry: its short type, its envelope, and `changes`, the fields it
     carries (for an update, the new values)."""
-    meta = event.fields["meta"]
-    changes = event.fields.copy()
+    meta = event.meta
+    changes = event._asdict()
     del changes["meta"]
     entry = {
-        "type": short_type(event.name),
-        "version": meta["version"],
-        "occurred_at": iso(meta["occurred_at"]),
-        "command_id": meta["command_id"],
-        "issued_by": meta["issued_by"],
-        "correlation_id": meta["correlation_id"],
+        "type": short_type(name_of(event)),
+        "version": meta.version,
+        "occurred_at": iso(meta.occurred_at),
+        "command_id": meta.command_id,
+        "issued_by": meta.issued_by,
+        "correlation_id": meta.correlation_id,
         "changes": changes,
     }
     return orjson.dumps(entry)

@@ -12,7 +12,8 @@ from uuid import uuid4
 import pytest
 from confluent_kafka import Producer
 
-from ostock.contract import Codec, Record
+from ostock.contract import Codec
+from ostock.contract.records import Event, name_of
 from ostock.deployables import PROCESSES
 from ostock.kafka.config import producer_config
 from ostock.settings import Settings, settings_env
@@ -34,11 +35,11 @@ def own(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
         yield own
 
 
-def history(organizations: int) -> tuple[list[Record], Versions]:
+def history(organizations: int) -> tuple[list[Event], Versions]:
     """Organizations created and renamed, two licenses each created and changed, one of
     them deleted, one organization in ten deleted: the records in log order, and the
     version each view ends at."""
-    records: list[Record] = []
+    records: list[Event] = []
     versions = Versions()
     for n in range(organizations):
         org = str(uuid4())
@@ -63,17 +64,17 @@ def history(organizations: int) -> tuple[list[Record], Versions]:
     return records, versions
 
 
-def produce(settings: Settings, records: list[Record]) -> None:
+def produce(settings: Settings, records: list[Event]) -> None:
     codec = Codec()
     producer = Producer(producer_config(settings))
     for record in records:
         topic = (
             settings.topics.organization_events
-            if record.name.startswith("ostock.organization.")
+            if name_of(record).startswith("ostock.organization.")
             else settings.topics.license_events
         )
-        key = record.fields["meta"]["organization_id"].encode()
-        producer.produce(topic, key=key, value=codec.encode(record.name, record.fields))
+        key = record.meta.organization_id.encode()
+        producer.produce(topic, key=key, value=codec.write(record))
     assert producer.flush(30) == 0
 
 

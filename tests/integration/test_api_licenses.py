@@ -13,7 +13,7 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from api.reads import VIEW_BEHIND
-from ostock.contract import Record
+from ostock.contract.records import Event
 from ostock.settings import Settings
 from ostock.views.keys import LICENSES, ORGANIZATION_COPIES
 from ostock.views.writer import ViewWriter
@@ -30,7 +30,7 @@ class Projection:
     def __init__(self, writer: ViewWriter) -> None:
         self.writer = writer
 
-    async def apply(self, *records: Record) -> None:
+    async def apply(self, *records: Event) -> None:
         await project(self.writer, *records, models=(LICENSES, ORGANIZATION_COPIES))
 
 

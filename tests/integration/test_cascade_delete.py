@@ -18,8 +18,9 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from ostock.commands import Command, Issuer, license_command, organization_command
+from ostock.commands import Issuer, license_command, organization_command
 from ostock.contract import Codec, Record, UndecodableRecord
+from ostock.contract.records import Command
 from ostock.kafka.config import consumer_config, header
 from ostock.kafka.publisher import CommandPublisher
 from ostock.sagas.cascade_delete import ISSUER, cascade_command_id
@@ -70,7 +71,7 @@ def publisher(settings: Settings) -> CommandPublisher:
 def decide(settings: Settings, publisher: CommandPublisher, *commands: Command) -> dict[str, str]:
     """Publish `commands`; the status of each once decided, by command id."""
     publisher.publish(commands)
-    results = results_for(settings, {c.command_id for c in commands}, WAIT_S)
+    results = results_for(settings, {c.meta.command_id for c in commands}, WAIT_S)
     return {command_id: result["status"] for command_id, result in results.items()}
 
 
@@ -91,7 +92,7 @@ def organization_with_licenses(
 def new_organization(settings: Settings, publisher: CommandPublisher) -> str:
     organization_id = str(uuid4())
     create = organization_command("create", organization_id, Issuer("tester"), ACME)
-    assert decide(settings, publisher, create) == {create.command_id: "accepted"}
+    assert decide(settings, publisher, create) == {create.meta.command_id: "accepted"}
     return organization_id
 
 
@@ -99,7 +100,7 @@ def delete_organization(settings: Settings, publisher: CommandPublisher, org: st
     """Delete the organization; the correlation id of the deletion."""
     correlation_id = str(uuid4())
     delete = organization_command("delete", org, Issuer("tester", correlation_id))
-    assert decide(settings, publisher, delete) == {delete.command_id: "accepted"}
+    assert decide(settings, publisher, delete) == {delete.meta.command_id: "accepted"}
     return correlation_id
 
 
@@ -262,11 +263,13 @@ def test_a_license_created_during_the_deletion_is_rejected_or_deleted_too(
     for grant in grants[4:]:
         time.sleep(0.02)
         publisher.publish([grant])
-    results = results_for(settings, {c.command_id for c in [*grants, delete]}, WAIT_S)
-    assert results[delete.command_id]["status"] == "accepted"
-    accepted = [g.aggregate_id for g in grants if results[g.command_id]["status"] == "accepted"]
+    results = results_for(settings, {c.meta.command_id for c in [*grants, delete]}, WAIT_S)
+    assert results[delete.meta.command_id]["status"] == "accepted"
+    accepted = [
+        g.meta.aggregate_id for g in grants if results[g.meta.command_id]["status"] == "accepted"
+    ]
     for grant in grants:
-        result = results[grant.command_id]
+        result = results[grant.meta.command_id]
         assert result["status"] == "accepted" or result["error_code"] == "organization-deleted"
 
     deletions = license_deletions(services, organization_id, len(accepted))

@@ -20,9 +20,10 @@ import pytest
 import redis as redis_lib
 from confluent_kafka import Producer
 
-from ostock.commands import Command, Issuer, license_command, organization_command
-from ostock.contract import Codec, Record, SchemaSet, load_schemas
+from ostock.commands import Issuer, license_command, organization_command
+from ostock.contract import Codec, SchemaSet, load_schemas
 from ostock.contract.codec import MARKER
+from ostock.contract.records import Command, Contract, CreateOrganization
 from ostock.handlers.application import kafka_env
 from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
@@ -47,13 +48,13 @@ DETAILS = {"contact_name": "Ada", "contact_email": "ada@example.com", "contact_p
 Source = tuple[str, int, int]
 
 
-def poison(wrong_type: Record) -> dict[str, bytes]:
+def poison(wrong_type: Contract) -> dict[str, bytes]:
     """A record of each poison kind, by the reason it is dead-lettered with."""
     codec = Codec()
     return {
         "bad-framing": b"\x00 certainly not Avro",
         "unknown-schema": MARKER + bytes.fromhex("0123456789abcdef") + b"\x02\x04",
-        "unexpected-type": codec.encode(wrong_type.name, wrong_type.fields),
+        "unexpected-type": codec.write(wrong_type),
     }
 
 
@@ -85,7 +86,9 @@ def reasons_by_consumer(
     return seen
 
 
-def send_poison(settings: Settings, topic: str, key: str, wrong_type: Record) -> dict[Source, str]:
+def send_poison(
+    settings: Settings, topic: str, key: str, wrong_type: Contract
+) -> dict[Source, str]:
     """Produce the three poison kinds keyed `key`; the reason expected for each source."""
     kinds = poison(wrong_type)
     sent = produce(settings, topic, [(key.encode(), value) for value in kinds.values()])
@@ -119,9 +122,8 @@ def test_poison_commands_are_dead_lettered_and_the_handler_goes_on(
     after = create(organization_id, "After the poison")
     CommandPublisher(system_settings).publish([after])
 
-    assert results_for(system_settings, {after.command_id})[after.command_id]["status"] == (
-        "accepted"
-    )
+    results = results_for(system_settings, {after.meta.command_id})
+    assert results[after.meta.command_id]["status"] == "accepted"
     consumers = {
         handler_group(OrganizationService.name),
         f"{system_settings.redis_prefix}.command-status-projector",
@@ -141,9 +143,7 @@ def test_poison_events_are_dead_lettered_and_the_projectors_go_on(
     topic = system_settings.topics.organization_events
     organization_id = str(uuid4())
     wrong_type = create(organization_id, "A command on the events topic")
-    sources = send_poison(
-        system_settings, topic, organization_id, Record(wrong_type.name, wrong_type.fields)
-    )
+    sources = send_poison(system_settings, topic, organization_id, wrong_type)
     after = create(organization_id, "After the poison")
     CommandPublisher(system_settings).publish([after])
 
@@ -205,12 +205,12 @@ def test_poison_on_the_other_topics_is_dead_lettered_by_each_consumer(
     prefix = system_settings.redis_prefix
     if kind == "commands":
         topic = system_settings.topics.license_commands
-        wrong_type = license_event("LicenseDeleted", organization_id, license_id, 2)
+        wrong_type: Contract = license_event("LicenseDeleted", organization_id, license_id, 2)
         consumers = {handler_group(LicensingService.name), f"{prefix}.command-status-projector"}
     else:
         topic = system_settings.topics.license_events
         command = license_command("delete", organization_id, license_id, Issuer("test"))
-        wrong_type = Record(command.name, command.fields)
+        wrong_type = command
         consumers = {f"{prefix}.license-projector", f"{prefix}.cascade-delete-saga"}
     sources = send_poison(system_settings, topic, organization_id, wrong_type)
 
@@ -261,8 +261,8 @@ def test_clear_errors_for_an_unknown_id_and_an_unreachable_broker(
 class BuggyOrganizationService(OrganizationService):
     """The organization service with a bug: it cannot create an organization named Bug."""
 
-    def create(self, command: Record, issued: Any, headers: Headers) -> int:
-        if command.fields["name"] == "Bug":
+    def create(self, command: CreateOrganization, issued: Any, headers: Headers) -> int:
+        if command.name == "Bug":
             raise RuntimeError("a bug in create")
         return super().create(command, issued, headers)
 
@@ -282,7 +282,7 @@ def handler_thread(
 ) -> Iterator[None]:
     """An organization handler of the test's own (topics, group, transactional id)."""
     group = f"dlq-test-{settings.redis_prefix}"
-    spec = HandlerSpec(group, settings.topics.organization_commands, tuple(service.decisions))
+    spec = HandlerSpec(group, settings.topics.organization_commands, service.commands)
     env = kafka_env(settings, settings.topics.organization_events, f"ostock.{group}.1")
     application = service(env=env)
     handler = CommandHandler(settings, spec, application, codec, "1")
@@ -312,7 +312,7 @@ def test_requeued_after_the_fix_they_are_processed_as_first_arrivals(
     older = Codec(without("ostock.organization.DeleteOrganization"))
     with handler_thread(own, BuggyOrganizationService, older):
         publisher.publish([created, buggy, deleted, following])
-        results = results_for(own, {created.command_id, following.command_id}, WAIT_S)
+        results = results_for(own, {created.meta.command_id, following.meta.command_id}, WAIT_S)
         assert {r["status"] for r in results.values()} == {"accepted"}
         letters = wait_for_letters(own, lambda found: len(found) == 2)
     by_reason = {letter.reason: letter for letter in letters}
@@ -326,12 +326,12 @@ def test_requeued_after_the_fix_they_are_processed_as_first_arrivals(
         assert sorted(line.split()[0] for line in requeued.splitlines()) == sorted(
             str(letter.id) for letter in letters
         )
-        ids = {buggy.command_id, deleted.command_id}
+        ids = {buggy.meta.command_id, deleted.meta.command_id}
         results = results_for(own, ids, WAIT_S)
-    assert results[buggy.command_id]["status"] == "accepted"
-    assert results[buggy.command_id]["version"] == 1
-    assert results[deleted.command_id]["status"] == "accepted"
-    assert results[deleted.command_id]["version"] == 2
+    assert results[buggy.meta.command_id]["status"] == "accepted"
+    assert results[buggy.meta.command_id]["version"] == 1
+    assert results[deleted.meta.command_id]["status"] == "accepted"
+    assert results[deleted.meta.command_id]["version"] == 2
     # Exactly one decision each, as for any command.
     assert len(all_results(own, ids, WAIT_S)) == 2
 

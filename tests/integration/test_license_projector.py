@@ -14,7 +14,8 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from ostock.contract import Codec, Record
+from ostock.contract import Codec
+from ostock.contract.records import Event
 from ostock.settings import Settings
 from ostock.views.generations import LiveKeys
 from ostock.views.reader import ViewReader
@@ -55,12 +56,9 @@ async def reader(own_settings: Settings) -> AsyncIterator[ViewReader]:
     await redis.aclose()
 
 
-def encoded(*records: Record) -> list[KafkaRecord]:
+def encoded(*records: Event) -> list[KafkaRecord]:
     """Records as the services produce them: encoded, keyed by their organization."""
-    return [
-        (r.fields["meta"]["organization_id"].encode(), CODEC.encode(r.name, r.fields))
-        for r in records
-    ]
+    return [(r.meta.organization_id.encode(), CODEC.write(r)) for r in records]
 
 
 async def eventually(

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from ostock.contract import Record
+from ostock.contract.records import Event
 from ostock.views.keys import Keys
 from ostock.views.reader import Page, ViewReader
 from ostock.views.writer import ViewWriter
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 ORG = "org-1"
 
 
-async def project(redis: Redis, keys: Keys, *events: Record) -> int:
+async def project(redis: Redis, keys: Keys, *events: Event) -> int:
     """Apply `events` as the projectors do: one batch per read model, views with their
     histories. Returns how many writes applied."""
     return await projectors.project(ViewWriter(redis, keys.base), *events)

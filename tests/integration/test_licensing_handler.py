@@ -35,10 +35,10 @@ def _await_both_deciding(settings: Settings) -> None:
     organization_id = str(uuid4())
     create = organization_command("create", organization_id, Issuer("tester"), ACME)
     CommandPublisher(settings).publish([create])
-    results_for(settings, {create.command_id})
+    results_for(settings, {create.meta.command_id})
     grant = license_command("create", organization_id, str(uuid4()), Issuer("tester"), OFFICE)
     CommandPublisher(settings).publish([grant])
-    results_for(settings, {grant.command_id})
+    results_for(settings, {grant.meta.command_id})
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +53,13 @@ def test_a_license_right_after_its_organization_is_accepted(
     create = organization_command("create", organization_id, Issuer("tester"), ACME)
     publisher.publish([create])
     # The client holds "accepted" for the organization and at once asks for a license.
-    assert results_for(settings, {create.command_id})[create.command_id]["status"] == "accepted"
+    assert (
+        results_for(settings, {create.meta.command_id})[create.meta.command_id]["status"]
+        == "accepted"
+    )
     grant = license_command("create", organization_id, str(uuid4()), Issuer("tester"), OFFICE)
     publisher.publish([grant])
-    result = results_for(settings, {grant.command_id})[grant.command_id]
+    result = results_for(settings, {grant.meta.command_id})[grant.meta.command_id]
     assert (result["status"], result["version"]) == ("accepted", 1)
 
 
@@ -68,13 +71,13 @@ def test_licenses_for_unknown_and_deleted_organizations_are_rejected_with_their_
     create = organization_command("create", organization_id, Issuer("tester"), ACME)
     delete = organization_command("delete", organization_id, Issuer("tester"))
     publisher.publish([unknown, create, delete])
-    results_for(settings, {delete.command_id})
+    results_for(settings, {delete.meta.command_id})
     late = license_command("create", organization_id, str(uuid4()), Issuer("tester"), OFFICE)
     publisher.publish([late])
-    results = results_for(settings, {unknown.command_id, late.command_id})
-    assert results[unknown.command_id]["error_code"] == "organization-not-found"
-    assert results[late.command_id]["error_code"] == "organization-deleted"
-    assert results[late.command_id]["status"] == "rejected"
+    results = results_for(settings, {unknown.meta.command_id, late.meta.command_id})
+    assert results[unknown.meta.command_id]["error_code"] == "organization-not-found"
+    assert results[late.meta.command_id]["error_code"] == "organization-deleted"
+    assert results[late.meta.command_id]["status"] == "rejected"
 
 
 def test_a_license_of_another_organization_is_not_found(
@@ -84,13 +87,16 @@ def test_a_license_of_another_organization_is_not_found(
     license_id = str(uuid4())
     creates = [organization_command("create", o, Issuer("tester"), ACME) for o in (owner, other)]
     publisher.publish(creates)
-    results_for(settings, {c.command_id for c in creates})
+    results_for(settings, {c.meta.command_id for c in creates})
     grant = license_command("create", owner, license_id, Issuer("tester"), OFFICE)
     publisher.publish([grant])
-    results_for(settings, {grant.command_id})
+    results_for(settings, {grant.meta.command_id})
     wrong = license_command("delete", other, license_id, Issuer("tester"))
     publisher.publish([wrong])
-    assert results_for(settings, {wrong.command_id})[wrong.command_id]["error_code"] == "not-found"
+    assert (
+        results_for(settings, {wrong.meta.command_id})[wrong.meta.command_id]["error_code"]
+        == "not-found"
+    )
 
 
 def test_a_license_sent_before_its_organization_is_decided_is_accepted(
@@ -111,8 +117,8 @@ def test_a_license_sent_before_its_organization_is_decided_is_accepted(
     publisher.publish([command for pair in pairs for command in pair])
     time.sleep(1)
     handlers["organization"].start()
-    results = results_for(settings, {grant.command_id for _, grant in pairs})
-    assert [results[grant.command_id]["status"] for _, grant in pairs] == ["accepted"] * 5
+    results = results_for(settings, {grant.meta.command_id for _, grant in pairs})
+    assert [results[grant.meta.command_id]["status"] for _, grant in pairs] == ["accepted"] * 5
 
 
 def test_a_second_instance_joining_and_leaving_under_load_decides_every_license_rightly(

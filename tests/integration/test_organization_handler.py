@@ -51,19 +51,25 @@ def test_create_then_update_is_accepted_with_versions(
         "update", organization_id, Issuer("tester"), ACME | {"name": "Acme Ltd"}, expected_version=1
     )
     publisher.publish([create, update])
-    results = results_for(settings, {create.command_id, update.command_id})
-    assert (results[create.command_id]["status"], results[create.command_id]["version"]) == (
+    results = results_for(settings, {create.meta.command_id, update.meta.command_id})
+    assert (
+        results[create.meta.command_id]["status"],
+        results[create.meta.command_id]["version"],
+    ) == (
         "accepted",
         1,
     )
-    assert (results[update.command_id]["status"], results[update.command_id]["version"]) == (
+    assert (
+        results[update.meta.command_id]["status"],
+        results[update.meta.command_id]["version"],
+    ) == (
         "accepted",
         2,
     )
     created, updated = events_of(settings, organization_id, 2)
     assert created["type"] == "ostock.organization.OrganizationCreated"
     assert updated["name"] == "Acme Ltd"
-    assert updated["meta"]["command_id"] == update.command_id
+    assert updated["meta"]["command_id"] == update.meta.command_id
     assert updated["meta"]["version"] == 2
 
 
@@ -77,7 +83,7 @@ def test_a_repeated_command_id_has_the_same_outcome_and_one_event(
     again = organization_command("create", organization_id, issuer, ACME)
     marker = organization_command("delete", organization_id, Issuer("tester"))
     publisher.publish([first, again, marker])
-    results = all_results(settings, {command_id, marker.command_id})
+    results = all_results(settings, {command_id, marker.meta.command_id})
     outcomes = [r for r in results if r["command_id"] == command_id]
     assert [(o["status"], o["version"]) for o in outcomes] == [("accepted", 1), ("accepted", 1)]
     types = [e["type"] for e in events_of(settings, organization_id, 2)]
@@ -98,12 +104,14 @@ def test_rejections_carry_a_code_and_a_reason(
     unknown = organization_command("update", str(uuid4()), Issuer("tester"), ACME)
     invalid = organization_command("create", str(uuid4()), Issuer("tester"), ACME | {"name": " "})
     publisher.publish([create, stale, unknown, invalid])
-    results = results_for(settings, {c.command_id for c in (create, stale, unknown, invalid)})
-    assert results[stale.command_id]["error_code"] == "version-conflict"
-    assert "expected version 7" in results[stale.command_id]["error_message"]
-    assert results[unknown.command_id]["error_code"] == "not-found"
-    assert results[invalid.command_id]["error_code"] == "invalid-field"
-    assert all(results[c.command_id]["status"] == "rejected" for c in (stale, unknown, invalid))
+    results = results_for(settings, {c.meta.command_id for c in (create, stale, unknown, invalid)})
+    assert results[stale.meta.command_id]["error_code"] == "version-conflict"
+    assert "expected version 7" in results[stale.meta.command_id]["error_message"]
+    assert results[unknown.meta.command_id]["error_code"] == "not-found"
+    assert results[invalid.meta.command_id]["error_code"] == "invalid-field"
+    assert all(
+        results[c.meta.command_id]["status"] == "rejected" for c in (stale, unknown, invalid)
+    )
 
 
 def test_garbage_goes_to_the_dead_letter_topic_and_the_stream_goes_on(
@@ -117,7 +125,10 @@ def test_garbage_goes_to_the_dead_letter_topic_and_the_stream_goes_on(
     producer.flush(10)
     after = organization_command("create", organization_id, Issuer("tester"), ACME)
     publisher.publish([after])
-    assert results_for(settings, {after.command_id})[after.command_id]["status"] == "accepted"
+    assert (
+        results_for(settings, {after.meta.command_id})[after.meta.command_id]["status"]
+        == "accepted"
+    )
 
     def has_ours(records: list[Message]) -> bool:
         return any((m.key() or b"").decode() == organization_id for m in records)
@@ -143,7 +154,7 @@ def test_a_killed_handler_loses_no_command_and_duplicates_no_event(
     organizations = [str(uuid4()) for _ in range(40)]
     commands = creates_and_updates(organizations, 5)
     publisher.publish(commands[:120])
-    results_for(settings, {commands[0].command_id})
+    results_for(settings, {commands[0].meta.command_id})
     handler.kill()
     publisher.publish(commands[120:])
     time.sleep(0.5)

@@ -157,7 +157,7 @@ def test_replay_switch_verify_snapshot_and_one_model(
         replay_settings, "replay", "--until", before_more.isoformat(), "--snapshot", "before"
     )
     assert taken.returncode == 0, taken.stderr
-    updated = more.commands[0].organization_id
+    updated = more.commands[0].meta.organization_id
     version = more.versions.organizations[updated]
     versions = asyncio.run(_versions(replay_settings, updated))
     assert versions == {"live": version, "before": version - 1}

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
+from ostock.contract.records import Event, OrganizationEvent
 from ostock.replay.merging import BatchMerge
 from ostock.replay.verify import compare
 from ostock.views.keys import FIRST_GENERATION, MODELS, Keys
@@ -25,7 +26,7 @@ def topic_of(model: str) -> str:
     return TOPICS.get(model, "license-events")
 
 
-def log() -> list[Positioned]:
+def log() -> list[Positioned[Event]]:
     """Two organizations' worlds, interleaved as partitions interleave them: creations,
     updates and deletions, an event delivered twice and one older than its aggregate."""
     at = [AT + timedelta(seconds=n) for n in range(10)]
@@ -51,21 +52,22 @@ def log() -> list[Positioned]:
     offsets = {"org-events": 0, "license-events": 0}
     positioned = []
     for record in records:
-        topic = "org-events" if record.name.startswith("ostock.organization.") else "license-events"
+        organization = isinstance(record, OrganizationEvent)
+        topic = "org-events" if organization else "license-events"
         positioned.append(Positioned(record, topic, 0, offsets[topic]))
         offsets[topic] += 1
     return positioned
 
 
-async def live(writer: ViewWriter, log: Sequence[Positioned]) -> None:
+async def live(writer: ViewWriter, log: Sequence[Positioned[Event]]) -> None:
     """The live projectors' way into the first generation: each event in its own call."""
     for event in log:
         for model in READ_MODELS.values():
-            if event.topic == topic_of(model.name) and event.record.name in model.events:
+            if event.topic == topic_of(model.name) and isinstance(event.record, model.events.types):
                 await writer.project(model.name, model.project([event]))
 
 
-async def replayed(writer: ViewWriter, log: Sequence[Positioned], batch: int) -> None:
+async def replayed(writer: ViewWriter, log: Sequence[Positioned[Event]], batch: int) -> None:
     """A replay's way into generation BUILT: batches of `batch` records, merged."""
     models = [(model, topic_of(model.name)) for model in READ_MODELS.values()]
     for start in range(0, len(log), batch):
@@ -104,7 +106,7 @@ async def test_a_merged_batch_over_events_the_generation_already_has_changes_not
     # live projector after a handover), then a replay's batch holding them comes.
     for event in log()[:already]:
         for model in READ_MODELS.values():
-            if event.topic == topic_of(model.name) and event.record.name in model.events:
+            if event.topic == topic_of(model.name) and isinstance(event.record, model.events.types):
                 await writer.replay(BUILT, [(model.name, packed(model.project([event])))])
 
     await replayed(writer, log(), 100)

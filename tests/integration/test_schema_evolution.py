@@ -167,7 +167,7 @@ def test_the_service_rebuilds_a_v1_organization_and_takes_updates_of_both_versio
         "update", organization_id, Issuer("tester"), ACME | {"name": "Acme Group"}, 2
     )
     CommandPublisher(settings, old_codec).publish([old_update])
-    status = wait_for_status(api, old_update.command_id)
+    status = wait_for_status(api, old_update.meta.command_id)
     assert (status["status"], status["version"]) == ("accepted", 3), status
     latest = view(api, organization_id, 3)
     assert (latest["name"], latest["website"]) == ("Acme Group", None)
@@ -182,7 +182,7 @@ def test_an_invalid_website_is_rejected_by_the_service(
     )
     CommandPublisher(settings).publish([command])
 
-    status = wait_for_status(api, command.command_id, timeout_s=60)
+    status = wait_for_status(api, command.meta.command_id, timeout_s=60)
 
     assert (status["status"], status["error_code"]) == ("rejected", "invalid-field")
     assert "website" in status["error_message"]

@@ -12,7 +12,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from ostock.contract import Record
+from ostock.contract.records import Event
 from ostock.infra.ports import free_port
 from ostock.infra.redis import RedisServer
 from ostock.views.functions import load_functions
@@ -28,12 +28,12 @@ pytestmark = pytest.mark.integration
 ORG = "org-1"
 
 
-def organization(version: int) -> Record:
+def organization(version: int) -> Event:
     kind = "OrganizationCreated" if version == 1 else "OrganizationUpdated"
     return organization_event(kind, ORG, version, **ACME)
 
 
-def license(license_id: str, version: int) -> Record:
+def license(license_id: str, version: int) -> Event:
     kind = "LicenseCreated" if version == 1 else "LicenseUpdated"
     return license_event(kind, ORG, license_id, version, **SEATS)
 

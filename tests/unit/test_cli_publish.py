@@ -4,7 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ostock.cli import publish
-from ostock.commands import Command
+from ostock.contract.records import Command, fields_of
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def test_the_website_flag_goes_into_create_and_update(sent: list[Command]) -> No
     updated = runner.invoke(publish.app, ["update-organization", "o-1", "--name", "Acme Ltd"])
 
     assert (created.exit_code, updated.exit_code) == (0, 0), created.output + updated.output
-    assert [command.fields["website"] for command in sent] == ["https://acme.example", None]
+    assert [fields_of(command)["website"] for command in sent] == ["https://acme.example", None]
 
 
 def test_a_line_may_carry_a_website_or_leave_it_out() -> None:
@@ -33,6 +33,6 @@ def test_a_line_may_carry_a_website_or_leave_it_out() -> None:
 
     create, update, delete = publish._parse(iter(lines))
 
-    assert create.fields["website"] == "https://acme.example"
-    assert update.fields["website"] is None
-    assert "website" not in delete.fields
+    assert fields_of(create)["website"] == "https://acme.example"
+    assert fields_of(update)["website"] is None
+    assert "website" not in fields_of(delete)

@@ -13,7 +13,8 @@ import pytest
 from confluent_kafka import Message, TopicPartition
 
 from ostock.commands import Issuer, organization_command
-from ostock.contract import Codec, Record
+from ostock.contract import Codec
+from ostock.contract.records import ORGANIZATION_COMMANDS, CreateOrganization
 from ostock.domain.aggregate import Issued
 from ostock.eventstore.transactions import Outgoing
 from ostock.handlers.application import CommandApplication
@@ -75,8 +76,8 @@ class FakeApplication:
     def assigned(self, partitions: list[int]) -> None:
         pass
 
-    def handle(self, command: Record, issued: Issued, headers: Headers) -> int:
-        failure = self.failing.get(command.fields["name"])
+    def handle(self, command: CreateOrganization, issued: Issued, headers: Headers) -> int:
+        failure = self.failing.get(command.name)
         if failure is not None:
             raise failure
         return 1
@@ -115,7 +116,7 @@ def no_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def handler(application: FakeApplication) -> CommandHandler:
-    spec = HandlerSpec("organization-service", TOPIC, ["ostock.organization.CreateOrganization"])
+    spec = HandlerSpec("organization-service", TOPIC, ORGANIZATION_COMMANDS)
     app = cast(CommandApplication, application)
     handler = CommandHandler(Settings(), spec, app, Codec(), "unit")
     handler.owned.consumer.close()  # never used: no broker here
@@ -136,7 +137,7 @@ def commands(*names: str, partition: int = 0) -> list[Message]:
     for offset, name in enumerate(names):
         organization_id = organization_on(partition)
         command = organization_command("create", organization_id, Issuer("test"), {"name": name})
-        value = codec.encode(command.name, command.fields)
+        value = codec.write(command)
         batch.append(
             Message(topic=TOPIC, partition=partition, offset=offset, key=b"k", value=value)
         )

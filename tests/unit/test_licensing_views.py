@@ -7,10 +7,10 @@ from typing import Any
 import orjson
 import pytest
 
-from ostock.contract import Codec, Record
+from ostock.contract import Codec
+from ostock.contract.records import EVENTS, LICENSE_EVENTS, ORGANIZATION_EVENTS, Event
 from ostock.views.licensing import (
     ENRICHMENT,
-    LICENSE_EVENTS,
     cursor_after,
     enriched,
     enrichment,
@@ -20,7 +20,7 @@ from ostock.views.licensing import (
     listed,
     organization_copy,
 )
-from ostock.views.projection import ORGANIZATION_EVENTS, history_entry
+from ostock.views.projection import history_entry
 from tests import records
 from tests.records import ACME, AT, SEATS
 
@@ -28,11 +28,11 @@ ORG = "0b3f7c1e-5a51-4d6f-9d0c-2f1b7e1f0a11"
 LICENSE = "7d9b2a4c-1e3f-4a5b-8c6d-0e1f2a3b4c5d"
 
 
-def license_event(kind: str, version: int, at: datetime = AT, /, **details: str) -> Record:
+def license_event(kind: str, version: int, at: datetime = AT, /, **details: str) -> Event:
     return records.license_event(kind, ORG, LICENSE, version, at, **details)
 
 
-def organization_event(kind: str, version: int, /, **details: str) -> Record:
+def organization_event(kind: str, version: int, /, **details: str) -> Event:
     return records.organization_event(kind, ORG, version, **details)
 
 
@@ -105,15 +105,13 @@ def test_a_license_history_entry_is_keyed_by_the_license() -> None:
 
 def test_every_projected_event_is_in_the_contract_and_projects_after_decoding() -> None:
     codec = Codec()
-    for name in LICENSE_EVENTS | ORGANIZATION_EVENTS:
+    for name in LICENSE_EVENTS.names | ORGANIZATION_EVENTS.names:
         details = SEATS if ".license." in name else ACME
         fields: dict[str, Any] = {"meta": records.meta(ORG, LICENSE, 1, AT)}
         if not name.endswith("Deleted"):
             fields |= details
-        decoded = codec.decode(
-            codec.encode(name, fields), expected=LICENSE_EVENTS | ORGANIZATION_EVENTS
-        )
-        project = license_view if name in LICENSE_EVENTS else organization_copy
+        decoded = codec.read(codec.encode(name, fields), EVENTS)
+        project = license_view if name in LICENSE_EVENTS.names else organization_copy
         assert project(decoded).version == 1
         assert history_entry(decoded).version == 1
 

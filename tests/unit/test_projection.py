@@ -6,11 +6,21 @@ from typing import Any
 import orjson
 
 from ostock.contract import Codec, Record
+from ostock.contract.records import (
+    COMMANDS,
+    EVENTS,
+    ORGANIZATION_EVENTS,
+    RESULTS,
+    Command,
+    CommandResult,
+    Event,
+    fields_of,
+    typed,
+)
 from ostock.views.command_status import decided_status, pending_status
 from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS, Keys
 from ostock.views.models import READ_MODELS, Positioned
 from ostock.views.projection import (
-    ORGANIZATION_EVENTS,
     HistoryEntries,
     HistoryEntry,
     ListedView,
@@ -33,7 +43,7 @@ ACME = {
 }
 
 
-def event(kind: str, version: int, at: datetime = AT, /, **details: str | None) -> Record:
+def event(kind: str, version: int, at: datetime = AT, /, **details: str | None) -> Event:
     meta = {
         "event_id": f"event-{version}",
         "aggregate_id": ORG,
@@ -44,7 +54,7 @@ def event(kind: str, version: int, at: datetime = AT, /, **details: str | None) 
         "correlation_id": "correlation",
         "issued_by": "ada",
     }
-    return Record(f"ostock.organization.{kind}", {"meta": meta, **details})
+    return EVENTS.narrow(typed(Record(f"ostock.organization.{kind}", {"meta": meta, **details})))
 
 
 def test_created_sets_every_field_in_a_fixed_order() -> None:
@@ -90,11 +100,11 @@ def test_deleted_is_a_tombstone_with_the_same_shape() -> None:
 
 def test_every_projected_event_is_in_the_contract_and_projects_after_decoding() -> None:
     codec = Codec()
-    for name in ORGANIZATION_EVENTS:
-        fields: dict[str, Any] = event(name.rsplit(".", 1)[1], 1, **ACME).fields
+    for name in ORGANIZATION_EVENTS.names:
+        fields = fields_of(event("OrganizationCreated", 1, **ACME))
         if name.endswith("Deleted"):
             fields = {"meta": fields["meta"]}
-        decoded = codec.decode(codec.encode(name, fields), expected=ORGANIZATION_EVENTS)
+        decoded = codec.read(codec.encode(name, fields), ORGANIZATION_EVENTS)
         assert organization_view(decoded).version == 1
 
 
@@ -103,7 +113,7 @@ def test_timestamps_are_utc_with_milliseconds() -> None:
     assert iso(datetime(2024, 5, 1, 14, 0, tzinfo=paris)) == "2024-05-01T12:00:00.000Z"
 
 
-def command(name: str = "CreateOrganization") -> Record:
+def command(name: str = "CreateOrganization") -> Command:
     meta = {
         "command_id": "c-1",
         "aggregate_id": ORG,
@@ -113,10 +123,10 @@ def command(name: str = "CreateOrganization") -> Record:
         "issued_by": "ada",
         "correlation_id": "correlation",
     }
-    return Record(f"ostock.organization.{name}", {"meta": meta, **ACME})
+    return COMMANDS.narrow(typed(Record(f"ostock.organization.{name}", {"meta": meta, **ACME})))
 
 
-def result(status: str, **outcome: Any) -> Record:
+def result(status: str, **outcome: Any) -> CommandResult:
     fields = {
         "command_id": "c-1",
         "status": status,
@@ -129,7 +139,7 @@ def result(status: str, **outcome: Any) -> Record:
         "decided_at": AT + timedelta(seconds=1),
         "correlation_id": "correlation",
     }
-    return Record("ostock.CommandResult", fields | outcome)
+    return RESULTS.narrow(typed(Record("ostock.CommandResult", fields | outcome)))
 
 
 def test_a_command_seen_is_pending_until_its_ttl_from_issue() -> None:

@@ -3,7 +3,7 @@ log order in, one view write and one history write per aggregate out (no I/O).""
 
 from datetime import timedelta
 
-from ostock.contract import Record
+from ostock.contract.records import Event
 from ostock.replay.merging import BatchMerge, Merge
 from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS
 from ostock.views.licensing import license_view, organization_copy
@@ -23,7 +23,7 @@ ORG, OTHER = "org-1", "org-2"
 TOPIC = "org-events"
 
 
-def merged(model: str, *records: Record, partition: int = 0, first: int = 10) -> list[Projected]:
+def merged(model: str, *records: Event, partition: int = 0, first: int = 10) -> list[Projected]:
     """`records` read from one partition at offsets from `first`, merged for `model`."""
     merge = Merge(READ_MODELS[model])
     for offset, record in enumerate(records, start=first):
@@ -31,7 +31,7 @@ def merged(model: str, *records: Record, partition: int = 0, first: int = 10) ->
     return merge.projected()
 
 
-def entries(*records: Record) -> HistoryEntries:
+def entries(*records: Event) -> HistoryEntries:
     """The history write of `records`, one aggregate's, in order."""
     return HistoryEntries(
         history_entry(records[0]).key,

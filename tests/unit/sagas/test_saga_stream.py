@@ -1,29 +1,33 @@
 """The saga's stream glue without Kafka or Redis: events routed to the decisions, and the
 memory stored as facts."""
 
+from datetime import UTC, datetime
+
 from ostock.contract import Record
+from ostock.contract.records import EVENTS, Event, EventMeta, name_of, typed
 from ostock.sagas.cascade_delete import OrganizationMemory, cascade_command_id
 from streams.saga_memory import memory_of, new_facts
 from streams.saga_reactions import Tracked, concerned, react
 
 ORG = "org-1"
+AT = datetime(2024, 5, 1, 12, tzinfo=UTC)
+DETAILS: dict[str, dict[str, str]] = {
+    "ostock.organization.OrganizationCreated": {"name": "Acme"},
+    "ostock.organization.OrganizationUpdated": {"name": "Acme"},
+    "ostock.license.LicenseCreated": {"product_name": "Office", "license_type": "user"},
+}
 
 
-def event(name: str, aggregate_id: str, event_id: str = "event-1") -> Record:
-    meta = {
-        "event_id": event_id,
-        "aggregate_id": aggregate_id,
-        "organization_id": ORG,
-        "correlation_id": "corr-1",
-    }
-    return Record(name, {"meta": meta})
+def event(name: str, aggregate_id: str, event_id: str = "event-1") -> Event:
+    meta = EventMeta(event_id, aggregate_id, ORG, 1, AT, "command-1", "corr-1", "ada")
+    return EVENTS.narrow(typed(Record(name, {"meta": meta._asdict(), **DETAILS.get(name, {})})))
 
 
-def created(license_id: str) -> Record:
+def created(license_id: str) -> Event:
     return event("ostock.license.LicenseCreated", license_id)
 
 
-def deleted(license_id: str) -> Record:
+def deleted(license_id: str) -> Event:
     return event("ostock.license.LicenseDeleted", license_id)
 
 
@@ -40,10 +44,10 @@ def test_a_batch_is_decided_in_order_over_the_organizations_memory() -> None:
     ]
     tracked = {ORG: Tracked(OrganizationMemory())}
     commands = react(tracked, batch)
-    assert [(c.name, c.aggregate_id) for c in commands] == [
+    assert [(name_of(c), c.meta.aggregate_id) for c in commands] == [
         ("ostock.license.DeleteLicense", "lic-b")
     ]
-    assert commands[0].command_id == cascade_command_id("deletion", "lic-b")
+    assert commands[0].meta.command_id == cascade_command_id("deletion", "lic-b")
     assert tracked[ORG].now == OrganizationMemory(frozenset({"lic-b"}), "deletion", "corr-1")
     assert tracked[ORG].seen == {"lic-a", "lic-b"}
 
@@ -60,10 +64,10 @@ def test_a_redelivered_batch_issues_only_what_a_license_created_late_needs() -> 
     first = react(tracked, [created("lic-a"), ORGANIZATION_DELETED])
     again = react(tracked, [ORGANIZATION_DELETED, created("lic-a")])
     # The deletion issues nothing twice; the license seen again gets the same command id.
-    assert [c.command_id for c in again] == [c.command_id for c in first]
+    assert [c.meta.command_id for c in again] == [c.meta.command_id for c in first]
 
 
-def stored_after(stored: dict[str, str], batch: list[Record]) -> dict[str, str]:
+def stored_after(stored: dict[str, str], batch: list[Event]) -> dict[str, str]:
     """The facts stored once `batch` is applied over `stored` (HSET, HSETNX)."""
     tracked = Tracked(memory_of(stored))
     react({ORG: tracked}, batch)
