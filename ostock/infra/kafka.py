@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient
 from ostock.infra.kafka_properties import log4j_properties, server_properties
 from ostock.infra.maven import pom_property, require, resolve
 from ostock.infra.ports import is_listening
-from ostock.infra.process import PidFile, spawn, terminate, wait_ready
+from ostock.infra.process import Launch, LocalService, PidFile
 from ostock.kafka.config import SCRAM_MECHANISM, scram_login
 
 POM = Path(__file__).with_name("pom.xml")
@@ -54,8 +54,12 @@ def ensure_jars(cache_dir: Path) -> Path:
     return resolve("Kafka jars", POM, goal, home / f"libs-{digest}", home / "maven.log")
 
 
-class KafkaBroker:
+class KafkaBroker(LocalService):
     """One local KRaft node: its config, storage, process and logs under `data_dir`/kafka."""
+
+    name = "Kafka"
+    start_timeout_s = START_TIMEOUT_S
+    stop_timeout_s = STOP_TIMEOUT_S
 
     def __init__(
         self,
@@ -67,36 +71,24 @@ class KafkaBroker:
     ) -> None:
         """`scram_users` (name: password, with "broker" and "admin" among them) selects the
         production profile: SCRAM-SHA-512 logins and ACLs instead of PLAINTEXT."""
-        self.dir = data_dir / "kafka"
+        folder = data_dir / "kafka"
         self.cache_dir = cache_dir
-        self.port = port
         self.controller_port = controller_port
-        self.data = self.dir / "data"
-        self.properties = self.dir / "server.properties"
-        self.log4j = self.dir / "log4j2.properties"
-        self.log = self.dir / "server.log"
+        self.data = folder / "data"
+        self.properties = folder / "server.properties"
+        self.log4j = folder / "log4j2.properties"
         # JVM output: the only trace of a failure before log4j starts.
-        self.console_log = self.dir / "console.log"
-        self.pidfile = PidFile(self.dir / "kafka.pid", token=str(self.properties))
+        self.console_log = folder / "console.log"
         self.scram_users = scram_users
-        self._process: subprocess.Popen[bytes] | None = None
+        pidfile = PidFile(folder / "kafka.pid", token=str(self.properties))
+        super().__init__(folder, port, pidfile, folder / "server.log", self.console_log)
 
     @property
     def bootstrap(self) -> str:
         """The bootstrap servers string clients connect to."""
-        return f"127.0.0.1:{self.port}"
+        return self.address
 
-    def pid(self) -> int | None:
-        """The broker's pid, or None when it does not run."""
-        return self.pidfile.pid()
-
-    def start(self) -> None:
-        """Start the broker, or reuse the running one, and wait until it serves metadata."""
-        pid = self.pid()
-        if pid is not None:
-            print(f"Kafka already running (pid {pid}) on {self.bootstrap}", flush=True)
-            self._wait_ready()
-            return
+    def _prepare(self) -> Launch:
         libs = ensure_jars(self.cache_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         # The secured profile's file holds the node's own passwords: owner only.
@@ -107,7 +99,7 @@ class KafkaBroker:
         )
         self.log4j.write_text(log4j_properties(self.log))
         self._format_storage(libs)
-        self._process = spawn(
+        return Launch(
             [
                 require("java"),
                 *BROKER_JVM,
@@ -116,37 +108,12 @@ class KafkaBroker:
                 f"{libs}/*",
                 "kafka.Kafka",
                 str(self.properties),
-            ],
-            self.console_log,
-            self.pidfile,
-        )
-        elapsed = self._wait_ready()
-        print(f"Kafka ready on {self.bootstrap} in {elapsed:.1f}s", flush=True)
-
-    def stop(self) -> None:
-        """Stop the broker (SIGTERM, SIGKILL after a bound); a no-op when it does not run."""
-        if self.pid() is None:
-            print("Kafka is not running", flush=True)
-        elif terminate(self.pidfile, STOP_TIMEOUT_S):
-            print("Kafka stopped", flush=True)
-        else:
-            print(f"Kafka did not stop within {STOP_TIMEOUT_S:.0f}s and was killed", flush=True)
-        if self._process is not None:  # reap our child
-            self._process.wait(timeout=STOP_TIMEOUT_S)
-            self._process = None
-
-    def _wait_ready(self) -> float:
-        return wait_ready(
-            "Kafka",
-            self._serves_metadata,
-            self.pidfile,
-            [self.log, self.console_log],
-            START_TIMEOUT_S,
+            ]
         )
 
-    def _serves_metadata(self) -> bool:
-        # A port check first keeps librdkafka from logging connection errors
-        # while the JVM boots; then a real metadata request.
+    def _ready(self) -> bool:
+        # Ready once it serves metadata. A port check first keeps librdkafka from logging
+        # connection errors while the JVM boots; then a real metadata request.
         if not is_listening(self.port):
             return False
         admin = AdminClient({"bootstrap.servers": self.bootstrap, **self._admin_login()})

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from ostock.infra.kafka import KafkaBroker
 from ostock.infra.keycloak import KeycloakServer
+from ostock.infra.process import LocalService
 from ostock.infra.redis import RedisServer
 from ostock.infra.security import PLAINTEXT, Security
 from ostock.settings import Settings
@@ -26,6 +27,11 @@ class ServiceStatus:
     def __str__(self) -> str:
         state = f"running (pid {self.pid})" if self.pid is not None else "stopped"
         return f"{self.name:<8} {state:<20} {self.address:<16} log {self.log}"
+
+    @classmethod
+    def of(cls, service: LocalService) -> "ServiceStatus":
+        """The status of `service`, read from its pid file."""
+        return cls(service.name.lower(), service.pid(), service.address, service.log)
 
 
 @dataclass(frozen=True)
@@ -96,19 +102,8 @@ class LocalInfra:
 
     def status(self) -> InfraStatus:
         """Which services run, read from their pid files (works from any process)."""
-        return InfraStatus(
-            (
-                ServiceStatus("kafka", self.kafka.pid(), self.kafka.bootstrap, self.kafka.log),
-                ServiceStatus(
-                    "redis", self.redis.pid(), f"127.0.0.1:{self.redis.port}", self.redis.log
-                ),
-                *self._keycloak_status(),
-            )
-        )
-
-    def _keycloak_status(self) -> tuple[ServiceStatus, ...]:
-        pid = self.keycloak.pid()
-        if pid is None:  # optional: listed only while it runs
-            return ()
-        address = f"127.0.0.1:{self.keycloak.port}"
-        return (ServiceStatus("keycloak", pid, address, self.keycloak.log),)
+        services = [ServiceStatus.of(self.kafka), ServiceStatus.of(self.redis)]
+        keycloak = ServiceStatus.of(self.keycloak)
+        if keycloak.pid is not None:  # optional: listed only while it runs
+            services.append(keycloak)
+        return InfraStatus(tuple(services))

@@ -1,5 +1,9 @@
 """Start, find and stop a local service's process through its pid file.
 
+LocalService is the lifecycle every local service shares (reuse the running
+process, spawn, wait until ready, stop and reap); a service says only what is
+its own: what it installs and writes, its command line, its readiness probe.
+
 The pid file lets `ostock infra down` stop what `ostock infra up` started from
 another process. A pid is taken as ours only if the process's command line
 still holds `token` (a path unique to the service's data folder), so a stale
@@ -11,9 +15,11 @@ import os
 import signal
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 POLL_S = 0.1
 KILL_WAIT_S = 10.0
@@ -125,3 +131,104 @@ def wait_ready(
             raise TimeoutError(f"{name} not ready after {timeout_s:.0f}s; see {where}")
         time.sleep(POLL_S)
     return time.monotonic() - start
+
+
+def with_progress(name: str, ready: Callable[[], bool], every_s: float) -> Callable[[], bool]:
+    """`ready`, printing every `every_s` seconds that `name` is still starting."""
+    start = last = time.monotonic()
+
+    def probe() -> bool:
+        nonlocal last
+        if time.monotonic() - last >= every_s:
+            last = time.monotonic()
+            print(f"{name} still starting ({last - start:.0f}s)...", flush=True)
+        return ready()
+
+    return probe
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to run a service's process: its command line and, when given, its whole
+    environment."""
+
+    command: list[str]
+    env: Mapping[str, str] | None = None
+
+
+class LocalService(ABC):
+    """One local service run as a process of its own, listening on 127.0.0.1:`port`, its
+    files in `folder`; `console` receives the process's output (its `log` by default).
+
+    Subclasses name the service and its timeouts, and implement `_prepare` and `_ready`.
+    """
+
+    name: ClassVar[str]  # as the printed messages name it
+    start_timeout_s: ClassVar[float]
+    stop_timeout_s: ClassVar[float]
+    progress_s: ClassVar[float | None] = None  # print that it is still starting this often
+
+    def __init__(
+        self, folder: Path, port: int, pidfile: PidFile, log: Path, console: Path | None = None
+    ) -> None:
+        self.dir = folder
+        self.port = port
+        self.pidfile = pidfile
+        self.log = log
+        self.console = console or log
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        """host:port, where it listens."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        """Where the printed messages say it listens: its address unless said otherwise."""
+        return self.address
+
+    def pid(self) -> int | None:
+        """The service's pid, or None when it does not run."""
+        return self.pidfile.pid()
+
+    def start(self) -> None:
+        """Start the service, or reuse the running one, and wait until it is ready."""
+        pid = self.pid()
+        if pid is not None:
+            print(f"{self.name} already running (pid {pid}) on {self.endpoint}", flush=True)
+            self._wait_ready()
+            return
+        launch = self._prepare()
+        self._process = spawn(launch.command, self.console, self.pidfile, launch.env)
+        elapsed = self._wait_ready()
+        print(f"{self.name} ready on {self.endpoint} in {elapsed:.1f}s", flush=True)
+
+    def stop(self) -> None:
+        """Stop the service (SIGTERM, SIGKILL after a bound); a no-op when it does not run."""
+        if self.pid() is None:
+            print(f"{self.name} is not running", flush=True)
+        elif terminate(self.pidfile, self.stop_timeout_s):
+            print(f"{self.name} stopped", flush=True)
+        else:
+            message = f"did not stop within {self.stop_timeout_s:.0f}s and was killed"
+            print(f"{self.name} {message}", flush=True)
+        if self._process is not None:  # reap our child
+            self._process.wait(timeout=self.stop_timeout_s)
+            self._process = None
+
+    @abstractmethod
+    def _prepare(self) -> Launch:
+        """Install what is missing and write the files the process reads; return how to run
+        it."""
+
+    @abstractmethod
+    def _ready(self) -> bool:
+        """Whether the running process serves."""
+
+    def _wait_ready(self) -> float:
+        ready = self._ready
+        if self.progress_s is not None:
+            ready = with_progress(self.name, ready, self.progress_s)
+        logs = list(dict.fromkeys([self.log, self.console]))
+        return wait_ready(self.name, ready, self.pidfile, logs, self.start_timeout_s)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis
 
-from ostock.infra.process import PidFile, spawn, terminate, wait_ready
+from ostock.infra.process import Launch, LocalService, PidFile
 
 INSTALL = [["apt-get", "update"], ["apt-get", "install", "-y", "redis-server"]]
 INSTALL_TIMEOUT_S = 600.0
@@ -34,38 +34,32 @@ def ensure_installed() -> str:
     return path
 
 
-class RedisServer:
-    """One local redis-server: config, append-only data, process and log in `data_dir`/redis."""
+class RedisServer(LocalService):
+    """One local redis-server: config, append-only data, process and log in `data_dir`/redis.
+
+    Stopping it (SIGTERM) flushes the append-only file."""
+
+    name = "Redis"
+    start_timeout_s = START_TIMEOUT_S
+    stop_timeout_s = STOP_TIMEOUT_S
 
     def __init__(self, data_dir: Path, port: int, acl: str | None = None, admin: str = "") -> None:
         """`acl` (an aclfile's text, ostock.infra.redis_users) selects the production
         profile; `admin` is then the password of its `admin` user."""
-        self.dir = data_dir / "redis"
-        self.port = port
+        folder = data_dir / "redis"
         self.acl = acl
         self.admin = admin
-        self.config = self.dir / "redis.conf"
-        self.aclfile = self.dir / "users.acl"
-        self.log = self.dir / "redis.log"
-        self.pidfile = PidFile(self.dir / "redis.pid", token=str(self.config))
-        self._process: subprocess.Popen[bytes] | None = None
+        self.config = folder / "redis.conf"
+        self.aclfile = folder / "users.acl"
+        pidfile = PidFile(folder / "redis.pid", token=str(self.config))
+        super().__init__(folder, port, pidfile, folder / "redis.log")
 
     @property
     def url(self) -> str:
         """The redis:// URL clients connect to."""
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.address}/0"
 
-    def pid(self) -> int | None:
-        """The server's pid, or None when it does not run."""
-        return self.pidfile.pid()
-
-    def start(self) -> None:
-        """Start the server, or reuse the running one, and wait until it answers PING."""
-        pid = self.pid()
-        if pid is not None:
-            print(f"Redis already running (pid {pid}) on 127.0.0.1:{self.port}", flush=True)
-            self._wait_ready()
-            return
+    def _prepare(self) -> Launch:
         server = ensure_installed()
         self.dir.mkdir(parents=True, exist_ok=True)
         if self.acl is not None:
@@ -73,26 +67,10 @@ class RedisServer:
             self.aclfile.chmod(0o600)  # it holds passwords
             self.aclfile.write_text(self.acl)
         self.config.write_text(self._config())
-        self._process = spawn([server, str(self.config)], self.log, self.pidfile)
-        elapsed = self._wait_ready()
-        print(f"Redis ready on 127.0.0.1:{self.port} in {elapsed:.1f}s", flush=True)
+        return Launch([server, str(self.config)])
 
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, which flushes the append-only file; SIGKILL after a bound)."""
-        if self.pid() is None:
-            print("Redis is not running", flush=True)
-        elif terminate(self.pidfile, STOP_TIMEOUT_S):
-            print("Redis stopped", flush=True)
-        else:
-            print(f"Redis did not stop within {STOP_TIMEOUT_S:.0f}s and was killed", flush=True)
-        if self._process is not None:  # reap our child
-            self._process.wait(timeout=STOP_TIMEOUT_S)
-            self._process = None
-
-    def _wait_ready(self) -> float:
-        return wait_ready("Redis", self._answers_ping, self.pidfile, [self.log], START_TIMEOUT_S)
-
-    def _answers_ping(self) -> bool:
+    def _ready(self) -> bool:
+        # Ready once it answers PING.
         secured = self.acl is not None
         client = redis.Redis(
             port=self.port,

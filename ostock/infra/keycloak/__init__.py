@@ -10,15 +10,12 @@ passwords and client secret are public.
 import os
 import re
 import shutil
-import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from ostock.infra.maven import pom_property, resolve
-from ostock.infra.process import PidFile, spawn, terminate, wait_ready
+from ostock.infra.process import Launch, LocalService, PidFile
 
 HERE = Path(__file__).parent
 POM = HERE / "pom.xml"
@@ -71,24 +68,32 @@ def _java_major(release: Path) -> int:
     return int(found.group(1)) if found else 0
 
 
-class KeycloakServer:
+class KeycloakServer(LocalService):
     """One local Keycloak in development mode: its copy of the distribution, H2 data and log
     under `data_dir`/keycloak."""
 
+    name = "Keycloak"
+    start_timeout_s = START_TIMEOUT_S
+    stop_timeout_s = STOP_TIMEOUT_S
+    progress_s = PROGRESS_S
+
     def __init__(self, data_dir: Path, cache_dir: Path, port: int) -> None:
-        self.dir = data_dir / "keycloak"
+        folder = data_dir / "keycloak"
         self.cache_dir = cache_dir
-        self.port = port
-        self.home = self.dir / f"keycloak-{keycloak_version()}"
-        self.log = self.dir / "keycloak.log"
+        self.home = folder / f"keycloak-{keycloak_version()}"
         # kc.sh's command line names its own path, unique to this data folder.
-        self.pidfile = PidFile(self.dir / "keycloak.pid", token=str(self.home))
-        self._process: subprocess.Popen[bytes] | None = None
+        pidfile = PidFile(folder / "keycloak.pid", token=str(self.home))
+        super().__init__(folder, port, pidfile, folder / "keycloak.log")
 
     @property
     def url(self) -> str:
         """The server's base URL."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.address}"
+
+    @property
+    def endpoint(self) -> str:
+        """Its URL, in the printed messages."""
+        return self.url
 
     @property
     def issuer(self) -> str:
@@ -105,17 +110,7 @@ class KeycloakServer:
         """Where clients obtain tokens."""
         return f"{self.issuer}/protocol/openid-connect/token"
 
-    def pid(self) -> int | None:
-        """The server's pid, or None when it does not run."""
-        return self.pidfile.pid()
-
-    def start(self) -> None:
-        """Start the server, or reuse the running one, and wait until the realm is served."""
-        pid = self.pid()
-        if pid is not None:
-            print(f"Keycloak already running (pid {pid}) on {self.url}", flush=True)
-            self._wait_ready()
-            return
+    def _prepare(self) -> Launch:
         distribution = ensure_distribution(self.cache_dir)
         if not self.home.is_dir():
             shutil.copytree(distribution, self.home, symlinks=True)
@@ -130,28 +125,11 @@ class KeycloakServer:
             f"--http-port={self.port}",
             "--import-realm",
         ]
-        print(f"starting Keycloak on {self.url} (up to {START_TIMEOUT_S:.0f}s)...", flush=True)
-        self._process = spawn(command, self.log, self.pidfile, environment)
-        elapsed = self._wait_ready()
-        print(f"Keycloak ready on {self.url} in {elapsed:.1f}s", flush=True)
+        print(f"starting Keycloak on {self.url} (up to {self.start_timeout_s:.0f}s)...", flush=True)
+        return Launch(command, environment)
 
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, SIGKILL after a bound); a no-op when it does not run."""
-        if self.pid() is None:
-            print("Keycloak is not running", flush=True)
-        elif terminate(self.pidfile, STOP_TIMEOUT_S):
-            print("Keycloak stopped", flush=True)
-        else:
-            print(f"Keycloak did not stop within {STOP_TIMEOUT_S:.0f}s and was killed", flush=True)
-        if self._process is not None:  # reap our child
-            self._process.wait(timeout=STOP_TIMEOUT_S)
-            self._process = None
-
-    def _wait_ready(self) -> float:
-        ready = _with_progress("Keycloak", self._serves_realm)
-        return wait_ready("Keycloak", ready, self.pidfile, [self.log], START_TIMEOUT_S)
-
-    def _serves_realm(self) -> bool:
+    def _ready(self) -> bool:
+        # Ready once it serves the realm.
         try:
             response = httpx.get(
                 f"{self.issuer}/.well-known/openid-configuration", timeout=PROBE_TIMEOUT_S
@@ -159,17 +137,3 @@ class KeycloakServer:
         except httpx.HTTPError:
             return False
         return response.status_code == 200
-
-
-def _with_progress(name: str, ready: Callable[[], bool]) -> Callable[[], bool]:
-    """`ready`, printing every PROGRESS_S seconds that `name` is still starting."""
-    start = last = time.monotonic()
-
-    def probe() -> bool:
-        nonlocal last
-        if time.monotonic() - last >= PROGRESS_S:
-            last = time.monotonic()
-            print(f"{name} still starting ({last - start:.0f}s)...", flush=True)
-        return ready()
-
-    return probe
