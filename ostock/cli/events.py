@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TopicPartition
 
 from ostock.contract import Codec, UndecodableRecord
-from ostock.kafka.config import consumer_config
 from ostock.kafka.schema_registry import registry_codec
+from ostock.kafka.topic_reader import TopicReader
 from ostock.settings import Settings
 
 
@@ -35,15 +35,12 @@ def events(
     """Print the records of TOPIC, decoded, one JSON object per line."""
     settings = Settings()
     codec = registry_codec(settings)  # reads records of versions published after it was built
-    consumer = Consumer(
-        consumer_config(settings, "ostock.cli.events", **{"enable.partition.eof": True})
-    )
-    metadata = consumer.list_topics(topic, timeout=settings.kafka_timeout_s).topics.get(topic)
-    if metadata is None or metadata.error is not None:
+    reader = TopicReader.opened(settings, "ostock.cli.events")
+    partitions = reader.partitions(topic, settings.kafka_timeout_s)
+    if partitions is None:
         raise typer.BadParameter(f"no topic {topic!r}")
     start = OFFSET_END if new_only else OFFSET_BEGINNING
-    consumer.assign([TopicPartition(topic, p, start) for p in metadata.partitions])
-    at_end: set[int] = set()
+    reader.assign(TopicPartition(topic, p, start) for p in partitions)
     stop = False
 
     def interrupted(*_: object) -> None:
@@ -51,25 +48,21 @@ def events(
         stop = True
 
     signal.signal(signal.SIGINT, interrupted)
+    to_eof = dict.fromkeys(((topic, p) for p in partitions), None)
+    batches = reader.follow(1, 0.2) if follow else reader.read(to_eof, 1, 0.2)
     printed = 0
     try:
-        while not stop and (follow or len(at_end) < len(metadata.partitions)):
-            message = consumer.poll(0.2)
-            if message is None:
-                continue
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(message.partition() or 0)
-                    continue
-                typer.echo(f"kafka: {error}", err=True)
+        for batch in batches:
+            if batch.errors:
+                typer.echo(f"kafka: {batch.errors[0]}", err=True)
                 raise typer.Exit(1)
-            typer.echo(_line(codec, message))
-            printed += 1
-            if limit and printed >= limit:
+            for message in batch.records:
+                typer.echo(_line(codec, message))
+                printed += 1
+            if stop or (limit and printed >= limit):
                 break
     finally:
-        consumer.close()
+        reader.close()
 
 
 def _line(codec: Codec, message: Any) -> str:

@@ -8,11 +8,12 @@ from time import monotonic
 from uuid import UUID
 
 from confluent_kafka import Consumer as KafkaConsumer
-from confluent_kafka import KafkaError, Message, TopicPartition
+from confluent_kafka import Message, TopicPartition
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ostock.eventstore.transactions import EventLogError, Outgoing, Transactions
 from ostock.kafka.config import Headers, header
+from ostock.kafka.topic_reader import TopicReader
 
 log = logging.getLogger(__name__)
 
@@ -70,27 +71,22 @@ class KafkaEventLog:
         self._index.clear()
         if not partitions:
             return 0
-        consumer = KafkaConsumer({**self._consumer_config, "enable.partition.eof": True})
+        reader = TopicReader(KafkaConsumer({**self._consumer_config, "enable.partition.eof": True}))
         loaded = 0
         try:
-            consumer.assign([TopicPartition(self.topic, p, 0) for p in partitions])
-            pending = set(partitions)
+            reader.assign(TopicPartition(self.topic, p, 0) for p in partitions)
+            to_eof = dict.fromkeys(((self.topic, p) for p in partitions), None)
             deadline = monotonic() + max(self.timeout_s * 6, 30.0)
-            while pending:
-                if monotonic() > deadline:
-                    raise EventLogError(
-                        f"{self.topic} partitions {sorted(pending)} not read in time"
-                    )
-                for message in consumer.consume(num_messages=1000, timeout=0.2):
-                    error = message.error()
-                    if error is not None and error.code() == KafkaError._PARTITION_EOF:
-                        pending.discard(message.partition())
-                    elif error is not None:
-                        raise EventLogError(f"reading {self.topic}: {error}")
-                    else:
-                        loaded += self._load_one(message)
+            for batch in reader.read(to_eof, 1000, 0.2, deadline):
+                if batch.errors:
+                    raise EventLogError(f"reading {self.topic}: {batch.errors[0]}")
+                for message in batch.records:
+                    loaded += self._load_one(message)
+            if reader.pending:
+                pending = sorted(p for _, p in reader.pending)
+                raise EventLogError(f"{self.topic} partitions {pending} not read in time")
         finally:
-            consumer.close()
+            reader.close()
         return loaded
 
     def _load_one(self, message: Message) -> int:

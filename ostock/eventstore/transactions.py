@@ -3,23 +3,13 @@ that can no longer go on is replaced by a new one with the same transactional id
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
-from ostock.kafka.config import ANY_PARTITION, Headers
+from ostock.kafka.delivery import Outgoing as Outgoing
+from ostock.kafka.delivery import produce
 
 log = logging.getLogger(__name__)
-
-
-class Outgoing(NamedTuple):
-    """A record to produce in a transaction; to `partition`, or where its key leads."""
-
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    headers: Headers
-    partition: int = ANY_PARTITION
 
 
 class EventLogError(RuntimeError):
@@ -67,13 +57,7 @@ class Transactions:
         try:
             producer.begin_transaction()
             for record in records:
-                producer.produce(
-                    record.topic,
-                    key=record.key,
-                    value=record.value,
-                    headers=record.headers,
-                    partition=record.partition,
-                )
+                produce(producer, record)
             if offsets:
                 producer.send_offsets_to_transaction(offsets, group, self.timeout_s)
             producer.commit_transaction(self.timeout_s)

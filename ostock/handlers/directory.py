@@ -19,6 +19,7 @@ from confluent_kafka.admin import AdminClient
 from ostock.contract import Codec, UndecodableRecord
 from ostock.contract.records import ORGANIZATION_EVENTS, OrganizationDeleted
 from ostock.domain.license import OrganizationStanding
+from ostock.kafka.topic_reader import Batch, TopicReader
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class OrganizationDirectory:
     ) -> None:
         """`topic`: organization events; `commands_topic` and `deciding_group`: the
         organization commands and the group of the handlers that decide them."""
-        self.consumer = consumer
+        self.reader = TopicReader(consumer)
         self.admin = admin
         self.topic = topic
         self.commands_topic = commands_topic
@@ -52,7 +53,7 @@ class OrganizationDirectory:
         """Forget everything and read the given partitions from the start to their end."""
         self._standings.clear()
         self._partitions = [TopicPartition(self.topic, p) for p in partitions]
-        self.consumer.assign([TopicPartition(self.topic, p, 0) for p in partitions])
+        self.reader.assign(TopicPartition(self.topic, p, 0) for p in partitions)
         self.catch_up()
 
     def standing(self, organization_id: str) -> OrganizationStanding | None:
@@ -61,8 +62,7 @@ class OrganizationDirectory:
 
     def poll(self) -> None:
         """Apply whatever organization events have already arrived."""
-        for message in self.consumer.consume(num_messages=1000, timeout=0):
-            self._apply(message)
+        self._apply(self.reader.fetch(1000, 0))
 
     def catch_up(self) -> None:
         """Read every owned partition up to its current end (bounded by the timeout).
@@ -72,28 +72,20 @@ class OrganizationDirectory:
         """
         if not self._partitions:
             return
-        ends = {
-            tp.partition: self.consumer.get_watermark_offsets(tp, self.timeout_s, cached=False)[1]
-            for tp in self._partitions
-        }
+        owned = [(tp.topic, tp.partition) for tp in self._partitions]
+        ends = self.reader.high_watermarks(owned, self.timeout_s)
         deadline = time.monotonic() + self.timeout_s
-        while time.monotonic() < deadline:
-            positions = self.consumer.position(self._partitions)
-            # Before its first fetch a partition has no position: it reads from 0.
-            if all(max(tp.offset, 0) >= ends[tp.partition] for tp in positions):
-                return
-            for message in self.consumer.consume(num_messages=1000, timeout=0.1):
-                self._apply(message)
-        log.warning("organization events not caught up in %.1fs", self.timeout_s)
+        for batch in self.reader.read(ends, 1000, 0.1, deadline):
+            self._apply(batch)
+        if self.reader.pending:
+            log.warning("organization events not caught up in %.1fs", self.timeout_s)
 
     def settle(self) -> None:
         """Wait until every organization command already issued to the owned partitions
         is decided (bounded), then catch up with the events those decisions wrote."""
         owned = [TopicPartition(self.commands_topic, tp.partition) for tp in self._partitions]
-        ends = {
-            tp.partition: self.consumer.get_watermark_offsets(tp, self.timeout_s, cached=False)[1]
-            for tp in owned
-        }
+        highs = self.reader.high_watermarks([(t.topic, t.partition) for t in owned], self.timeout_s)
+        ends = {partition: high for (_, partition), high in highs.items()}
         request = ConsumerGroupTopicPartitions(self.deciding_group, owned)
         deadline = time.monotonic() + self.timeout_s
         while time.monotonic() < deadline:
@@ -106,10 +98,13 @@ class OrganizationDirectory:
             log.warning("organization commands still undecided after %.1fs", self.timeout_s)
         self.catch_up()
 
-    def _apply(self, message: Message) -> None:
-        if message.error() is not None:
-            log.warning("organization events: %s", message.error())
-            return
+    def _apply(self, batch: Batch) -> None:
+        for error in batch.errors:
+            log.warning("organization events: %s", error)
+        for message in batch.records:
+            self._apply_one(message)
+
+    def _apply_one(self, message: Message) -> None:
         try:
             event = self.codec.read(message.value(), ORGANIZATION_EVENTS)
         except UndecodableRecord as error:

@@ -15,7 +15,6 @@ from typing import TypeVar
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
-    Consumer,
     KafkaError,
     KafkaException,
     Message,
@@ -24,8 +23,9 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from ostock.kafka.config import Headers, admin_config, consumer_config, header, producer_config
+from ostock.kafka.config import Headers, admin_config, header, producer_config
 from ostock.kafka.letters import DeadLetter, LetterId, letter_of, originals
+from ostock.kafka.topic_reader import TopicReader
 from ostock.settings import Settings
 
 #: On a requeued record: the dead letter it came from (kept if it dies again).
@@ -87,11 +87,11 @@ class DeadLetterQueue:
     def purge(self, before: dict[int, int] | None = None) -> dict[int, tuple[int, int]]:
         """Delete each partition's records before the given offset (None: all of them);
         returns, per partition that lost records, the offsets dropped [low, high)."""
-        consumer = self._consumer()
+        reader = self._reader()
         try:
-            ends = {p: self._watermarks(consumer, p) for p in self._partitions(consumer)}
+            ends = {p: self._watermarks(reader, p) for p in self._partitions(reader)}
         finally:
-            consumer.close()
+            reader.close()
         wanted = {p: ends[p][1] for p in ends} if before is None else before
         cuts = {p: min(o, ends[p][1]) for p, o in wanted.items() if p in ends}
         cuts = {p: o for p, o in cuts.items() if o > ends[p][0]}
@@ -126,50 +126,36 @@ class DeadLetterQueue:
             raise DeadLetterQueueError("Kafka did not acknowledge every record in time")
 
     def _read_all(self) -> Iterator[Message]:
-        consumer = self._consumer()
+        reader = self._reader()
         try:
-            partitions = self._partitions(consumer)
-            highs = {p: self._watermarks(consumer, p)[1] for p in partitions}
-            pending = {p for p, high in highs.items() if high > 0}
-            consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in pending])
-            while pending:
-                message = consumer.poll(self.settings.kafka_timeout_s)
-                if message is None:
+            partitions = self._partitions(reader)
+            highs = {p: self._watermarks(reader, p)[1] for p in partitions}
+            ends = {(self.topic, p): high for p, high in highs.items() if high > 0}
+            reader.assign(TopicPartition(self.topic, p, OFFSET_BEGINNING) for _, p in ends)
+            for batch in reader.read(ends, 1, self.settings.kafka_timeout_s):
+                if not (batch.records or batch.at_end or batch.errors):
                     raise DeadLetterQueueError(f"{self.topic}: no answer from Kafka in time")
-                error = message.error()
-                partition = message.partition() or 0
-                if error is not None and error.code() == KafkaError._PARTITION_EOF:
-                    pending.discard(partition)
-                    continue
-                if error is not None:
-                    raise DeadLetterQueueError(f"reading {self.topic}: {error}")
-                yield message
-                if (message.offset() or 0) + 1 >= highs[partition]:
-                    pending.discard(partition)
+                if batch.errors:
+                    raise DeadLetterQueueError(f"reading {self.topic}: {batch.errors[0]}")
+                yield from batch.records
         finally:
-            consumer.close()
+            reader.close()
 
-    def _consumer(self) -> Consumer:
-        config = consumer_config(
-            self.settings, "ostock.cli.dlq", **QUIET, **{"enable.partition.eof": True}
-        )
-        return Consumer(config)
+    def _reader(self) -> TopicReader:
+        return TopicReader.opened(self.settings, "ostock.cli.dlq", **QUIET)
 
-    def _partitions(self, consumer: Consumer) -> list[int]:
+    def _partitions(self, reader: TopicReader) -> list[int]:
         timeout = self.settings.kafka_timeout_s
-        found = _kafka(lambda: consumer.list_topics(self.topic, timeout=timeout))
-        metadata = found.topics.get(self.topic)
-        if metadata is None or metadata.error is not None:
-            raise DeadLetterQueueError(f"no topic {self.topic} at {self.settings.kafka_bootstrap}")
-        return sorted(metadata.partitions)
-
-    def _watermarks(self, consumer: Consumer, partition: int) -> tuple[int, int]:
-        tp = TopicPartition(self.topic, partition)
-        timeout = self.settings.kafka_timeout_s
-        found = _kafka(lambda: consumer.get_watermark_offsets(tp, timeout, cached=False))
+        found = _kafka(lambda: reader.partitions(self.topic, timeout))
         if found is None:
-            raise DeadLetterQueueError(f"{self.topic}[{partition}]: no offsets from Kafka in time")
-        return int(found[0]), int(found[1])
+            raise DeadLetterQueueError(f"no topic {self.topic} at {self.settings.kafka_bootstrap}")
+        return found
+
+    def _watermarks(self, reader: TopicReader, partition: int) -> tuple[int, int]:
+        timeout = self.settings.kafka_timeout_s
+        return _kafka(lambda: reader.watermarks([(self.topic, partition)], timeout))[
+            self.topic, partition
+        ]
 
 
 class Delivery:

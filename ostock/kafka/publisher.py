@@ -2,12 +2,13 @@
 
 from collections.abc import Iterable
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Producer
 
 from ostock.commands import command_topic
 from ostock.contract import Codec
 from ostock.contract.records import Command
 from ostock.kafka.config import producer_config
+from ostock.kafka.delivery import Outgoing, deliver
 from ostock.kafka.schema_registry import register
 from ostock.settings import Settings
 
@@ -31,26 +32,14 @@ class CommandPublisher:
 
     def publish(self, commands: Iterable[Command]) -> int:
         """Send every command and wait, bounded, until the broker has them all."""
-        failures: list[str] = []
-
-        def delivered(error: KafkaError | None, message: Message) -> None:
-            if error is not None:
-                failures.append(f"{message.key()!r}: {error}")
-
-        count = 0
-        for command in commands:
-            self.producer.produce(
+        records = (
+            Outgoing(
                 command_topic(command, self.settings.topics),
-                key=command.meta.organization_id.encode(),
-                value=self.codec.write(command),
-                headers=[("correlation-id", command.meta.correlation_id.encode())],
-                on_delivery=delivered,
+                command.meta.organization_id.encode(),
+                self.codec.write(command),
+                [("correlation-id", command.meta.correlation_id.encode())],
             )
-            self.producer.poll(0)
-            count += 1
-        remaining = self.producer.flush(self.settings.kafka_timeout_s)
-        if remaining or failures:
-            raise PublishError(
-                f"{remaining} commands unconfirmed, {len(failures)} failed: {failures[:3]}"
-            )
-        return count
+            for command in commands
+        )
+        timeout_s = self.settings.kafka_timeout_s
+        return deliver(self.producer, records, timeout_s, "commands", PublishError)

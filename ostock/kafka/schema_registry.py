@@ -10,20 +10,14 @@ import logging
 import threading
 import time
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import OFFSET_BEGINNING, KafkaException, Message, Producer, TopicPartition
 
 from ostock.contract import Codec, SchemaSet
 from ostock.contract.registry import fingerprint_of, registry_record, schema_of
 from ostock.contract.schemas import Schema
-from ostock.kafka.config import consumer_config, producer_config
+from ostock.kafka.config import producer_config
+from ostock.kafka.delivery import Outgoing, deliver
+from ostock.kafka.topic_reader import TopicReader
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,30 +36,16 @@ class RegistrationError(RuntimeError):
 def register(settings: Settings, schemas: SchemaSet) -> int:
     """Write every version of `schemas` to the registry and wait for the acks; return how
     many. Idempotent: the same schema is the same key and value, compacted to one."""
-    failures: list[str] = []
-
-    def delivered(error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            failures.append(f"{message.key()!r}: {error}")
-
-    producer = Producer(producer_config(settings))
-    for version in schemas.by_fingerprint.values():
-        key, value = registry_record(version)
-        producer.produce(
+    records = (
+        Outgoing(
             settings.topics.schemas,
-            key=key,
-            value=value,
-            headers=[("schema-version", str(version.version).encode())],
-            on_delivery=delivered,
+            *registry_record(version),
+            [("schema-version", str(version.version).encode())],
         )
-    remaining = producer.flush(settings.kafka_timeout_s)
-    if remaining:  # given up: dropped here rather than warned about at exit
-        producer.purge()
-        producer.flush(0)
-    if remaining or failures:
-        raise RegistrationError(
-            f"{remaining} schemas unconfirmed, {len(failures)} failed: {failures[:3]}"
-        )
+        for version in schemas.by_fingerprint.values()
+    )
+    producer = Producer(producer_config(settings))
+    deliver(producer, records, settings.kafka_timeout_s, "schemas", RegistrationError, purge=True)
     return len(schemas.by_fingerprint)
 
 
@@ -90,8 +70,7 @@ class KafkaSchemaLookup:
         self._settings = settings
         self._refresh_s = refresh_s
         self._schemas: dict[bytes, Schema] = {}
-        self._consumer: Consumer | None = None
-        self._positions: dict[int, int] = {}  # by partition: the next offset to read
+        self._reader: TopicReader | None = None  # its positions: where the next read starts
         self._read_at = -refresh_s
         self._lock = threading.Lock()
 
@@ -111,57 +90,42 @@ class KafkaSchemaLookup:
     def close(self) -> None:
         """Close the consumer, if a lookup opened one."""
         with self._lock:
-            if self._consumer is not None:
-                self._consumer.close()
-                self._consumer = None
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     def _due(self) -> bool:
         return time.monotonic() - self._read_at >= self._refresh_s
 
     def _read_new(self) -> None:
-        deadline = time.monotonic() + self._settings.kafka_timeout_s
-        consumer = self._consumer or self._connect()
-        if consumer is None:
+        timeout_s = self._settings.kafka_timeout_s
+        deadline = time.monotonic() + timeout_s
+        reader = self._reader or self._connect()
+        if reader is None:
             return
-        ends = {
-            tp.partition: consumer.get_watermark_offsets(tp, timeout=_left(deadline), cached=False)[
-                1
-            ]
-            for tp in consumer.assignment()
-        }
-        behind = {p for p, end in ends.items() if self._positions.get(p, 0) < end}
-        while behind and _left(deadline) > 0:
-            message = consumer.poll(_left(deadline))
-            if message is None:
-                break
-            partition, offset = message.partition() or 0, message.offset() or 0
-            error = message.error()
-            if error is None:
-                self._store(message)
-                offset += 1
-            elif error.code() != KafkaError._PARTITION_EOF:
+        ends = reader.high_watermarks(reader.assigned(), timeout_s, deadline)
+        # Past a partition's end only once its position (a record read, or the end seen
+        # there) is: an end-of-partition event short of the watermark does not end it.
+        for batch in reader.read(ends, 1, timeout_s, deadline, eof_ends=False):
+            for error in batch.errors:
                 log.warning("schema registry: %s", error)
-                continue
-            self._positions[partition] = offset
-            if offset >= ends.get(partition, 0):
-                behind.discard(partition)
-        if behind:
+            for message in batch.records:
+                self._store(message)
+        if reader.pending:
+            behind = {partition for _, partition in reader.pending}
             log.warning("schema registry: partitions %s not read to their end in time", behind)
 
-    def _connect(self) -> Consumer | None:
+    def _connect(self) -> TopicReader | None:
         topic = self._settings.topics.schemas
-        consumer = Consumer(
-            consumer_config(self._settings, READER_GROUP, **{"enable.partition.eof": True})
-        )
-        found = consumer.list_topics(topic, timeout=self._settings.kafka_timeout_s).topics
-        metadata = found.get(topic)
-        if metadata is None or metadata.error is not None:
+        reader = TopicReader.opened(self._settings, READER_GROUP)
+        partitions = reader.partitions(topic, self._settings.kafka_timeout_s)
+        if partitions is None:
             log.warning("schema registry: no topic %s", topic)
-            consumer.close()
+            reader.close()
             return None
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions])
-        self._consumer = consumer
-        return consumer
+        reader.assign(TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions)
+        self._reader = reader
+        return reader
 
     def _store(self, message: Message) -> None:
         fingerprint = fingerprint_of(message.key())
@@ -174,7 +138,3 @@ class KafkaSchemaLookup:
             self._schemas[fingerprint] = schema
         else:
             log.warning("schema registry: the record of %s is no schema", fingerprint.hex())
-
-
-def _left(deadline: float) -> float:
-    return max(deadline - time.monotonic(), 0.0)

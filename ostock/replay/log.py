@@ -2,19 +2,11 @@
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import cast
 from uuid import uuid4
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    TopicPartition,
-)
+from confluent_kafka import OFFSET_BEGINNING, KafkaException, Message, TopicPartition
 
-from ostock.kafka.config import consumer_config
+from ostock.kafka.topic_reader import TopicReader
 from ostock.settings import Settings
 
 PREFETCH_KIB = 16 * 1024
@@ -43,14 +35,13 @@ class LogReader:
     def __init__(self, settings: Settings, topics: Collection[str]) -> None:
         # The group is never joined (partitions are assigned). Prefetch bounded
         # (librdkafka keeps up to 64 MiB by default): memory must not grow with the log.
-        config = consumer_config(
+        self.reader = TopicReader.opened(
             settings,
             f"{settings.redis_prefix}.replay.{uuid4().hex}",
-            **{"enable.partition.eof": True, "queued.max.messages.kbytes": PREFETCH_KIB},
+            **{"queued.max.messages.kbytes": PREFETCH_KIB},
         )
-        self.consumer = Consumer(config)
         timeout_s = settings.kafka_timeout_s
-        metadata = self.consumer.list_topics(timeout=timeout_s)
+        metadata = self.reader.consumer.list_topics(timeout=timeout_s)
         self.partitions = [
             TopicPartition(topic, partition, OFFSET_BEGINNING)
             for topic in sorted(topics)
@@ -59,30 +50,19 @@ class LogReader:
         self.sources = {source(p.topic, p.partition) for p in self.partitions}
         #: Offsets in the log when reading started (transaction markers included): the
         #: progress bar's total.
-        self.total = sum(self._span(p, timeout_s) for p in self.partitions)
-        self.consumer.assign(self.partitions)
-
-    def _span(self, partition: TopicPartition, timeout_s: float) -> int:
-        low, high = self.consumer.get_watermark_offsets(partition, timeout=timeout_s)
-        return int(high - low)
+        spans = self.reader.watermarks([(p.topic, p.partition) for p in self.partitions], timeout_s)
+        self.total = sum(high - low for low, high in spans.values())
+        self.reader.assign(self.partitions)
 
     def poll(self, most: int, timeout_s: float) -> Batch:
         """Up to `most` records; raises KafkaException on a broker error."""
-        batch = Batch()
-        for message in self.consumer.consume(most, timeout=timeout_s):
-            error = message.error()
-            if error is None:
-                batch.records.append(message)
-            elif error.code() == KafkaError._PARTITION_EOF:
-                # An end-of-partition event always has its topic and partition.
-                topic, partition = cast(str, message.topic()), cast(int, message.partition())
-                batch.at_end.add(source(topic, partition))
-            else:
-                raise KafkaException(error)
-        return batch
+        fetched = self.reader.fetch(most, timeout_s)
+        if fetched.errors:
+            raise KafkaException(fetched.errors[0])
+        return Batch(fetched.records, {source(*where) for where in fetched.at_end})
 
     def close(self) -> None:
-        self.consumer.close()
+        self.reader.close()
 
 
 def sources_of(reader: LogReader, topics: Iterable[str]) -> set[str]:

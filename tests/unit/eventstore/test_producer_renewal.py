@@ -26,7 +26,13 @@ class FakeProducer:
         pass
 
     def produce(
-        self, topic: str, key: bytes, value: bytes, headers: object, partition: int
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes,
+        headers: object,
+        partition: int,
+        on_delivery: object = None,
     ) -> None:
         self.produced.append(value)
 
