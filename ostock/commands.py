@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from ostock.contract import names
 from ostock.contract.records import (
     Command,
     CommandMeta,
@@ -20,17 +19,6 @@ from ostock.contract.records import (
     UpdateOrganization,
 )
 from ostock.settings import Topics
-
-LICENSE_COMMANDS = {
-    "create": names.CREATE_LICENSE,
-    "update": names.UPDATE_LICENSE,
-    "delete": names.DELETE_LICENSE,
-}
-ORGANIZATION_COMMANDS = {
-    "create": names.CREATE_ORGANIZATION,
-    "update": names.UPDATE_ORGANIZATION,
-    "delete": names.DELETE_ORGANIZATION,
-}
 
 
 def command_topic(command: Command, topics: Topics) -> str:

@@ -10,8 +10,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
-from ostock.commands import LICENSE_COMMANDS, ORGANIZATION_COMMANDS
-from ostock.contract import Codec, UndecodableRecord
+from ostock.contract import Codec, UndecodableRecord, names
 from ostock.contract.records import Command
 from ostock.kafka.config import consumer_config, header, partition_for
 from ostock.settings import Settings
@@ -19,11 +18,8 @@ from tests.kafka_helpers import read_until
 
 #: A command's outcome: status, error code, version.
 Outcome = tuple[str, str | None, int | None]
-ACTIONS = {
-    name: action
-    for names in (ORGANIZATION_COMMANDS, LICENSE_COMMANDS)
-    for action, name in names.items()
-}
+#: Each command's action (create, update, delete), by record name: CreateLicense -> create.
+ACTIONS = {name: name.rsplit(".", 1)[1][:6].lower() for name in names.COMMANDS}
 
 
 @dataclass

@@ -232,20 +232,11 @@ def fields_of(record: Contract) -> dict[str, Any]:
     return fields
 
 
-COMMANDS: Kinds[Command] = Kinds(
-    (
-        CreateOrganization,
-        UpdateOrganization,
-        DeleteOrganization,
-        CreateLicense,
-        UpdateLicense,
-        DeleteLicense,
-    )
-)
 ORGANIZATION_COMMANDS: Kinds[OrganizationCommand] = Kinds(
     (CreateOrganization, UpdateOrganization, DeleteOrganization)
 )
 LICENSE_COMMANDS: Kinds[LicenseCommand] = Kinds((CreateLicense, UpdateLicense, DeleteLicense))
+COMMANDS: Kinds[Command] = Kinds((*ORGANIZATION_COMMANDS.types, *LICENSE_COMMANDS.types))
 ORGANIZATION_EVENTS: Kinds[OrganizationEvent] = Kinds(
     (OrganizationCreated, OrganizationUpdated, OrganizationDeleted)
 )
