@@ -8,9 +8,10 @@ from fastapi import Response
 
 from api.problems import Problem
 from api.publisher import KafkaUnavailable, Publisher
-from ostock.commands import Issuer, command_topic
+from ostock.commands import Issuer
 from ostock.contract import Codec
 from ostock.contract.records import Command, LicenseCommand
+from ostock.kafka.publisher import command_record
 from ostock.settings import Topics
 
 # New aggregates' ids derive from the command id, so a create retried with the same
@@ -44,11 +45,7 @@ class CommandSender:
         meta = command.meta
         try:
             await self._publisher.publish(
-                command_topic(command, self._topics),
-                command.meta.organization_id,
-                self._codec.write(command),
-                self.issuer.correlation_id,
-                self._traceparent,
+                command_record(self._codec, self._topics, command, self._traceparent)
             )
         except KafkaUnavailable as error:
             # The broker may still have it: the same command id makes a retry safe.

@@ -19,6 +19,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from api.circuit import Breaker
 from ostock.kafka.config import producer_config
+from ostock.kafka.delivery import Outgoing, produce
 from ostock.settings import Settings
 
 PROBE_TTL_S = 2.0  # readiness probes reuse one metadata answer this long
@@ -32,9 +33,7 @@ class KafkaUnavailable(Exception):
 class Publisher(Protocol):
     """What the routes need from Kafka."""
 
-    async def publish(
-        self, topic: str, organization_id: str, value: bytes, correlation_id: str, traceparent: str
-    ) -> None: ...
+    async def publish(self, command: Outgoing) -> None: ...
 
     async def reachable(self) -> bool: ...
 
@@ -95,16 +94,15 @@ class CommandPublisher:
         # flush() serves the last delivery callbacks while the loop still runs.
         await asyncio.to_thread(self._producer.flush, self._timeout_s)
 
-    async def publish(
-        self, topic: str, organization_id: str, value: bytes, correlation_id: str, traceparent: str
-    ) -> None:
-        """Produce one command and wait, at most the Kafka timeout, for the broker's ack;
-        CircuitOpen at once, without trying, while its circuit is open."""
+    async def publish(self, command: Outgoing) -> None:
+        """Produce one command (ostock.kafka.publisher.command_record) and wait, at most the
+        Kafka timeout, for the broker's ack; CircuitOpen at once, without trying, while its
+        circuit is open."""
         if self.circuit.open:
             raise self.circuit.refuse()
         try:
             await self._schemas_registered()
-            delivered = self._produce(topic, organization_id, value, correlation_id, traceparent)
+            delivered = self._produce(command)
             await asyncio.wait_for(delivered, self._timeout_s)
         except TimeoutError:
             failure = KafkaUnavailable(f"Kafka did not confirm within {self._timeout_s}s")
@@ -117,23 +115,12 @@ class CommandPublisher:
         self.circuit.failed(failure)
         raise failure
 
-    def _produce(
-        self, topic: str, organization_id: str, value: bytes, correlation_id: str, traceparent: str
-    ) -> "asyncio.Future[None]":
+    def _produce(self, command: Outgoing) -> "asyncio.Future[None]":
         """Hand one command to the producer: the future settles with the broker's ack."""
         loop = asyncio.get_running_loop()
         delivered: asyncio.Future[None] = loop.create_future()
         try:
-            self._producer.produce(
-                topic,
-                value=value,
-                key=organization_id.encode(),
-                headers=[
-                    ("correlation-id", correlation_id.encode()),
-                    ("traceparent", traceparent.encode()),
-                ],
-                on_delivery=partial(_report, loop, delivered),
-            )
+            produce(self._producer, command, partial(_report, loop, delivered))
         except (BufferError, KafkaException) as error:  # local queue full, or a fatal producer
             raise KafkaUnavailable(f"Kafka refused the command: {error}") from error
         return delivered

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 import faust
 from faust.types import TopicT
 
-from ostock.commands import command_topic
 from ostock.contract import Codec
 from ostock.contract.records import Command
+from ostock.kafka.publisher import command_record
 from ostock.settings import Settings
 
 
@@ -47,17 +47,14 @@ class CommandSender:
         return [await self._send(command) for command in commands]
 
     async def _send(self, command: Command) -> "asyncio.Future[object]":
-        meta = command.meta
+        record = command_record(self.codec, self.settings.topics, command)
         # force: sent now, not attached to the event being processed (sent at its ack).
-        return await self._topic(command).send(  # type: ignore[return-value]
-            key=meta.organization_id.encode(),
-            value=self.codec.write(command),
-            headers=[("correlation-id", meta.correlation_id.encode())],
-            force=True,
+        headers = [(key, value) for key, value in record.headers if isinstance(value, bytes)]
+        return await self._topic(record.topic).send(  # type: ignore[return-value]
+            key=record.key, value=record.value, headers=headers, force=True
         )
 
-    def _topic(self, command: Command) -> TopicT:
-        name = command_topic(command, self.settings.topics)
+    def _topic(self, name: str) -> TopicT:
         if name not in self._topics:
             self._topics[name] = self.app.topic(name)
         return self._topics[name]

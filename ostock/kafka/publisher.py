@@ -1,4 +1,5 @@
-"""Publishing commands to Kafka from a synchronous process (the CLI, the saga)."""
+"""How a command goes on Kafka (command_record: its topic, key, value and headers),
+for every writer of commands (the API, the CLI, the saga), and the CLI's publisher."""
 
 from collections.abc import Iterable
 
@@ -7,10 +8,24 @@ from confluent_kafka import Producer
 from ostock.commands import command_topic
 from ostock.contract import Codec
 from ostock.contract.records import Command
-from ostock.kafka.config import producer_config
+from ostock.kafka.config import Headers, producer_config
 from ostock.kafka.delivery import Outgoing, deliver
 from ostock.kafka.schema_registry import register
-from ostock.settings import Settings
+from ostock.settings import Settings, Topics
+
+
+def command_record(
+    codec: Codec, topics: Topics, command: Command, traceparent: str | None = None
+) -> Outgoing:
+    """`command` on its service's topic, keyed by organization id, with its correlation id
+    (and the trace it continues, if any) in its headers."""
+    meta = command.meta
+    headers: Headers = [("correlation-id", meta.correlation_id.encode())]
+    if traceparent is not None:
+        headers.append(("traceparent", traceparent.encode()))
+    return Outgoing(
+        command_topic(command, topics), meta.organization_id.encode(), codec.write(command), headers
+    )
 
 
 class PublishError(RuntimeError):
@@ -32,14 +47,7 @@ class CommandPublisher:
 
     def publish(self, commands: Iterable[Command]) -> int:
         """Send every command and wait, bounded, until the broker has them all."""
-        records = (
-            Outgoing(
-                command_topic(command, self.settings.topics),
-                command.meta.organization_id.encode(),
-                self.codec.write(command),
-                [("correlation-id", command.meta.correlation_id.encode())],
-            )
-            for command in commands
-        )
+        topics = self.settings.topics
+        records = (command_record(self.codec, topics, command) for command in commands)
         timeout_s = self.settings.kafka_timeout_s
         return deliver(self.producer, records, timeout_s, "commands", PublishError)

@@ -6,6 +6,7 @@ from typing import TypeVar
 
 from api.publisher import KafkaUnavailable
 from ostock.contract import Codec, Record
+from ostock.kafka.delivery import Outgoing
 from ostock.views.reader import Page, ViewName
 
 K = TypeVar("K")
@@ -31,12 +32,19 @@ class FakePublisher:
     sent: list[Published] = field(default_factory=list)
     down: bool = False
 
-    async def publish(
-        self, topic: str, organization_id: str, value: bytes, correlation_id: str, traceparent: str
-    ) -> None:
+    async def publish(self, command: Outgoing) -> None:
         if self.down:
             raise KafkaUnavailable("Kafka did not confirm within 5.0s")
-        self.sent.append(Published(topic, organization_id, value, correlation_id, traceparent))
+        headers = {key: value for key, value in command.headers if isinstance(value, bytes)}
+        self.sent.append(
+            Published(
+                command.topic,
+                (command.key or b"").decode(),
+                command.value or b"",
+                headers["correlation-id"].decode(),
+                headers["traceparent"].decode(),
+            )
+        )
 
     async def reachable(self) -> bool:
         return not self.down

@@ -16,6 +16,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from api.circuit import Breaker, CircuitOpen
 from api.publisher import CommandPublisher, KafkaUnavailable
 from api.redis_client import redis_client
+from ostock.kafka.config import Headers
+from ostock.kafka.delivery import Outgoing
 from ostock.settings import Settings
 from tests.unit.api.assertions import problem
 from tests.unit.api.fakes import FakePublisher, FakeViews
@@ -244,9 +246,9 @@ async def test_the_publisher_refuses_commands_at_once_while_the_broker_is_down()
     async with commands:
         for _ in range(2):
             with pytest.raises(KafkaUnavailable):
-                await commands.publish("commands", "org-1", b"v", "r", "tp")
+                await commands.publish(command("r"))
         with pytest.raises(CircuitOpen):
-            await commands.publish("commands", "org-1", b"v", "r", "tp")
+            await commands.publish(command("r"))
         assert not await commands.reachable()
         assert (producer.produced, producer.metadata_requests) == (2, 0)
 
@@ -256,7 +258,7 @@ async def test_the_publisher_refuses_commands_at_once_while_the_broker_is_down()
         async with asyncio.timeout(2):
             while commands.circuit.open:
                 await asyncio.sleep(0.01)
-        await commands.publish("commands", "org-1", b"v", "r", "tp")
+        await commands.publish(command("r"))
         assert await commands.reachable()  # the check's answer, not a metadata request
         assert producer.metadata_requests == 1
 
@@ -322,3 +324,9 @@ async def test_an_open_circuit_is_a_503_with_its_own_retry_after(
     assert command.headers["retry-after"] == "3"  # not the setting's 7
     assert "Redis is unavailable" in problem(read, 503)["detail"]
     assert read.headers["retry-after"] == "4"
+
+
+def command(correlation_id: str) -> Outgoing:
+    """A command record as the API hands it to its publisher."""
+    headers: Headers = [("correlation-id", correlation_id.encode()), ("traceparent", b"tp")]
+    return Outgoing("commands", b"org-1", b"v", headers)

@@ -7,6 +7,8 @@ import pytest
 from confluent_kafka import Producer
 
 from api.publisher import CommandPublisher, KafkaUnavailable
+from ostock.kafka.config import Headers
+from ostock.kafka.delivery import Outgoing
 from ostock.settings import Settings
 
 
@@ -44,8 +46,8 @@ async def test_the_schemas_are_registered_once_before_the_first_command() -> Non
     commands = publisher(producer, lambda: registered.append(list(producer.produced)))
 
     async with commands:
-        await commands.publish("commands", "org-1", b"v", "r1", "tp")
-        await commands.publish("commands", "org-1", b"v", "r2", "tp")
+        await commands.publish(command("r1"))
+        await commands.publish(command("r2"))
 
     assert registered == [[]]  # once, and before any command
     assert producer.produced == ["commands", "commands"]
@@ -63,8 +65,14 @@ async def test_no_command_goes_out_while_the_schemas_are_not_registered() -> Non
     commands = publisher(producer, register)
     async with commands:
         with pytest.raises(KafkaUnavailable):
-            await commands.publish("commands", "org-1", b"v", "r1", "tp")
+            await commands.publish(command("r1"))
         assert producer.produced == []
-        await commands.publish("commands", "org-1", b"v", "r2", "tp")  # tried again: taken
+        await commands.publish(command("r2"))  # tried again: taken
 
     assert producer.produced == ["commands"]
+
+
+def command(correlation_id: str) -> Outgoing:
+    """A command record as the API hands it to its publisher."""
+    headers: Headers = [("correlation-id", correlation_id.encode()), ("traceparent", b"tp")]
+    return Outgoing("commands", b"org-1", b"v", headers)
