@@ -3,8 +3,8 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from ostock.contract import Record
-from ostock.contract.records import EVENTS, Event, typed
+from ostock.contract import Codec
+from ostock.contract.records import EVENTS, Event
 
 AT = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
 ACME = {
@@ -14,6 +14,8 @@ ACME = {
     "contact_phone": "+1 555 0100",
 }
 SEATS = {"product_name": "Office", "license_type": "user", "description": "50 seats", "comment": ""}
+
+CODEC = Codec()
 
 
 def meta(organization_id: str, aggregate_id: str, version: int, at: datetime) -> dict[str, Any]:
@@ -38,7 +40,7 @@ def organization_event(
     fields: dict[str, Any] = {"meta": meta(organization_id, organization_id, version, at)}
     if kind != "OrganizationDeleted":
         fields["website"] = None
-    return EVENTS.narrow(typed(Record(f"ostock.organization.{kind}", fields | details)))
+    return CODEC.read(CODEC.encode(f"ostock.organization.{kind}", fields | details), EVENTS)
 
 
 def license_event(
@@ -52,4 +54,4 @@ def license_event(
 ) -> Event:
     """ostock.license.<kind> of `license_id` with `details` as its fields."""
     fields = {"meta": meta(organization_id, license_id, version, at), **details}
-    return EVENTS.narrow(typed(Record(f"ostock.license.{kind}", fields)))
+    return CODEC.read(CODEC.encode(f"ostock.license.{kind}", fields), EVENTS)

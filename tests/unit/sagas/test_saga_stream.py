@@ -3,8 +3,8 @@ memory stored as facts."""
 
 from datetime import UTC, datetime
 
-from ostock.contract import Record
-from ostock.contract.records import EVENTS, Event, EventMeta, name_of, typed
+from ostock.contract import Codec
+from ostock.contract.records import EVENTS, Event, EventMeta, name_of
 from ostock.sagas.cascade_delete import OrganizationMemory, cascade_command_id
 from streams.saga_memory import memory_of, new_facts
 from streams.saga_reactions import Tracked, concerned, react
@@ -17,10 +17,12 @@ DETAILS: dict[str, dict[str, str]] = {
     "ostock.license.LicenseCreated": {"product_name": "Office", "license_type": "user"},
 }
 
+CODEC = Codec()
+
 
 def event(name: str, aggregate_id: str, event_id: str = "event-1") -> Event:
     meta = EventMeta(event_id, aggregate_id, ORG, 1, AT, "command-1", "corr-1", "ada")
-    return EVENTS.narrow(typed(Record(name, {"meta": meta._asdict(), **DETAILS.get(name, {})})))
+    return CODEC.read(CODEC.encode(name, {"meta": meta._asdict(), **DETAILS.get(name, {})}), EVENTS)
 
 
 def created(license_id: str) -> Event:

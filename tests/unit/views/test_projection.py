@@ -5,7 +5,7 @@ from typing import Any
 
 import orjson
 
-from ostock.contract import Codec, Record
+from ostock.contract import Codec
 from ostock.contract.records import (
     COMMANDS,
     EVENTS,
@@ -15,7 +15,6 @@ from ostock.contract.records import (
     CommandResult,
     Event,
     fields_of,
-    typed,
 )
 from ostock.views.command_status import decided_status, pending_status
 from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS, Keys
@@ -42,6 +41,8 @@ ACME = {
     "website": "https://acme.example",
 }
 
+CODEC = Codec()
+
 
 def event(kind: str, version: int, at: datetime = AT, /, **details: str | None) -> Event:
     meta = {
@@ -54,7 +55,9 @@ def event(kind: str, version: int, at: datetime = AT, /, **details: str | None) 
         "correlation_id": "correlation",
         "issued_by": "ada",
     }
-    return EVENTS.narrow(typed(Record(f"ostock.organization.{kind}", {"meta": meta, **details})))
+    return CODEC.read(
+        CODEC.encode(f"ostock.organization.{kind}", {"meta": meta, **details}), EVENTS
+    )
 
 
 def test_created_sets_every_field_in_a_fixed_order() -> None:
@@ -123,7 +126,7 @@ def command(name: str = "CreateOrganization") -> Command:
         "issued_by": "ada",
         "correlation_id": "correlation",
     }
-    return COMMANDS.narrow(typed(Record(f"ostock.organization.{name}", {"meta": meta, **ACME})))
+    return CODEC.read(CODEC.encode(f"ostock.organization.{name}", {"meta": meta, **ACME}), COMMANDS)
 
 
 def result(status: str, **outcome: Any) -> CommandResult:
@@ -139,7 +142,7 @@ def result(status: str, **outcome: Any) -> CommandResult:
         "decided_at": AT + timedelta(seconds=1),
         "correlation_id": "correlation",
     }
-    return RESULTS.narrow(typed(Record("ostock.CommandResult", fields | outcome)))
+    return CODEC.read(CODEC.encode("ostock.CommandResult", fields | outcome), RESULTS)
 
 
 def test_a_command_seen_is_pending_until_its_ttl_from_issue() -> None:
