@@ -34,12 +34,17 @@ async def get_caller(
         ) from error
     except IssuerUnavailable as error:
         raise Problem(503, str(error)) from error
-    access: Access = "read" if request.method in _READS else "write"
+    access = access_for(request.method)
     if not caller.may(access):
         reason = f"The {'user' if access == 'read' else 'admin'} role is required."
         header = _challenge("insufficient_scope", reason)
         raise Problem(403, reason, {"WWW-Authenticate": header})
     return caller
+
+
+def access_for(method: str) -> Access:
+    """What a request of this HTTP method needs: reading or writing."""
+    return "read" if method in _READS else "write"
 
 
 def _challenge(error: str, description: object) -> str:

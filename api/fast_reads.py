@@ -1,20 +1,19 @@
 """The plain view reads, served before FastAPI: GET an organization or a license as stored.
 
-FastAPI's work per request (dependency solving, parameter validation, its request and
-response objects, its middleware) costs several times the Redis read itself: a read
-through it reached 0.23x the rate of a bare ASGI endpoint doing the same HGET
-(docs/benchmarks.md). Most reads are plain, so this middleware serves those itself,
-with the same ViewReader, the same verified-token cache and the same 404 rules
-(api.reads): ids in canonical form, no query string, a bearer token verified before and
-allowed to read; it runs before FastAPI's own middleware too (api.main). Every other
-request (a token not seen yet or refused, ?min_version, ?snapshot, an id spelled
-otherwise, a path of its own) goes on to the FastAPI routes, which stay the API's
-contract and its documentation. A missing view, an unreachable Redis and a bug are
-answered by the app's own problem handlers.
-"""
+Each is one api.reads.ViewRoute, from which its FastAPI route is built too.
 
-import re
-from dataclasses import dataclass
+FastAPI's work per request (dependency solving, parameter validation, its request and
+response objects, its middleware) costs several times the Redis read itself
+(docs/performance.md has the figures, with and without this path). Most reads are
+plain, so this middleware serves those itself, with the same reader, the same
+verified-token cache, the same role rule (api.auth.access_for) and the same 404 rules:
+ids in canonical form, no query string, a bearer token verified before and allowed to
+read; it runs before FastAPI's own middleware too (api.main). Every other request (a
+token not seen yet or refused, ?min_version, ?snapshot, an id spelled otherwise, a path
+of its own) goes on to the FastAPI routes, which stay the API's contract and its
+documentation. A missing view, an unreachable Redis and a bug are answered by the app's
+own problem handlers.
+"""
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -22,25 +21,13 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.auth import access_for
 from api.deps import Views
 from api.problems import Problem, handled
-from api.reads import license_view, organization_view
+from api.reads import VIEW_ROUTES, ViewRoute
 from ostock.auth.tokens import TokenVerifier
 
-_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-_PATH = re.compile(rf"/v1/organizations/({_UUID})(?:/licenses/({_UUID}))?")
 _JSON = (b"content-type", b"application/json")
-
-
-@dataclass(frozen=True)
-class RouteTemplate:
-    """The route a fast read stands for: api.metrics labels requests by `path`."""
-
-    path: str
-
-
-ORGANIZATION = RouteTemplate("/v1/organizations/{organization_id}")
-LICENSE = RouteTemplate("/v1/organizations/{organization_id}/licenses/{license_id}")
 
 
 class FastReads:
@@ -56,18 +43,15 @@ class FastReads:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ids = self._plain_read(scope)
-        if ids is None:
+        read = self._plain_read(scope)
+        if read is None:
             await self.app(scope, receive, send)
             return
+        route, ids = read
         views: Views = self.state.views
-        organization_id, license_id = ids
-        scope["route"] = ORGANIZATION if license_id is None else LICENSE
+        scope["route"] = route
         try:
-            if license_id is None:
-                body = await organization_view(views, organization_id)
-            else:
-                body = await license_view(views, organization_id, license_id)
+            body = await route.read(views, *ids)
         except Exception as error:
             # Answered by the app's own handlers, a bug as a 500 problem; the bug is then
             # raised again for the server to log, as FastAPI's error middleware does.
@@ -80,8 +64,8 @@ class FastReads:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _plain_read(self, scope: Scope) -> tuple[str, str | None] | None:
-        """The ids of a read this middleware answers; None for any other request."""
+    def _plain_read(self, scope: Scope) -> tuple[ViewRoute, tuple[str, ...]] | None:
+        """The route and ids of a read this middleware answers; None for any other request."""
         if (
             scope["type"] != "http"
             or scope["method"] != "GET"
@@ -89,15 +73,18 @@ class FastReads:
             or scope.get("root_path")
         ):
             return None
-        match = _PATH.fullmatch(scope["path"])
-        if match is None or not hasattr(self.state, "views"):
+        for route in VIEW_ROUTES:
+            match = route.pattern.fullmatch(scope["path"])
+            if match is not None:
+                break
+        else:
             return None
-        if not self._may_read(scope):
+        if not hasattr(self.state, "views") or not self._may(scope):
             return None
-        return match[1], match[2]
+        return route, match.groups()
 
-    def _may_read(self, scope: Scope) -> bool:
-        """Whether the request bears a token verified before that allows reading."""
+    def _may(self, scope: Scope) -> bool:
+        """Whether the request bears a token verified before that allows its access."""
         verifier: TokenVerifier = self.state.verifier
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -105,5 +92,5 @@ class FastReads:
                 if scheme.lower() != "bearer":
                     return False
                 caller = verifier.remembered(token)
-                return caller is not None and caller.may("read")
+                return caller is not None and caller.may(access_for(scope["method"]))
         return False

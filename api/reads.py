@@ -6,7 +6,9 @@ notified by the projectors, the API polls nothing). When the bound passes first 
 answer is 409 with where the view stands, never a stale body.
 """
 
-from dataclasses import dataclass
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import orjson
@@ -94,6 +96,41 @@ async def license_view(views: Views, organization_id: str, license_id: str) -> b
     body = await views.license(organization_id, license_id)
     missing = f"License {license_id} of organization {organization_id} does not exist."
     return _present(body, missing)
+
+
+@dataclass(frozen=True)
+class ViewRoute:
+    """A GET of one stored view, declared once: its FastAPI route (the OpenAPI contract,
+    api.routes) and the fast path (api.fast_reads) are both built from it, and api.metrics
+    labels its requests by `path`."""
+
+    path: str
+    view: ViewName
+    read: Callable[..., Awaitable[bytes]]
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Each {parameter} matches an id in canonical form only: any other spelling is
+        # left to the FastAPI route, which validates and normalizes it.
+        parts = [
+            _UUID if part.startswith("{") else re.escape(part) for part in self.path.split("/")
+        ]
+        object.__setattr__(self, "pattern", re.compile("/".join(parts)))
+
+    def under(self, prefix: str) -> str:
+        """The route's path inside a router mounted at `prefix`."""
+        if not self.path.startswith(prefix):
+            raise ValueError(f"{self.path} is not under {prefix}")
+        return self.path.removeprefix(prefix)
+
+
+_UUID = "([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+
+ORGANIZATION = ViewRoute("/v1/organizations/{organization_id}", "organization", organization_view)
+LICENSE = ViewRoute(
+    "/v1/organizations/{organization_id}/licenses/{license_id}", "license", license_view
+)
+VIEW_ROUTES = (ORGANIZATION, LICENSE)
 
 
 def served(body: bytes) -> Response:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from api.commands import aggregate_id_for
 from api.deps import CommandsDep, ViewsDep
 from api.problems import Problem, problem_responses
-from api.reads import READ_PROBLEMS, MinVersionDep, license_view, served
+from api.reads import LICENSE, READ_PROBLEMS, MinVersionDep, served
 from api.schemas.commands import LicenseCommandAccepted
 from api.schemas.licenses import LicenseCreate, LicensePage, LicensePublic, LicenseUpdate
 from ostock.commands import license_command
@@ -67,7 +67,7 @@ async def list_licenses(
 
 
 @router.get(
-    "/{license_id}",
+    LICENSE.under(router.prefix),
     summary="Read a license",
     response_model=LicensePublic,
     responses=READ_PROBLEMS,
@@ -76,8 +76,8 @@ async def read_license(
     organization_id: UUID, license_id: UUID, views: ViewsDep, min_version: MinVersionDep
 ) -> Response:
     """The enriched license view exactly as stored: no re-serialization on the hot path."""
-    await min_version.wait(views, "license", str(organization_id), str(license_id))
-    return served(await license_view(views, str(organization_id), str(license_id)))
+    await min_version.wait(views, LICENSE.view, str(organization_id), str(license_id))
+    return served(await LICENSE.read(views, str(organization_id), str(license_id)))
 
 
 @router.put(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from api.commands import aggregate_id_for
 from api.deps import CommandsDep, ViewsDep
 from api.problems import problem_responses
-from api.reads import READ_PROBLEMS, MinVersionDep, organization_view, served
+from api.reads import ORGANIZATION, READ_PROBLEMS, MinVersionDep, served
 from api.schemas.commands import CommandAccepted
 from api.schemas.organizations import OrganizationCreate, OrganizationPublic, OrganizationUpdate
 from ostock.commands import organization_command
@@ -35,7 +35,7 @@ async def create_organization(body: OrganizationCreate, commands: CommandsDep) -
 
 
 @router.get(
-    "/{organization_id}",
+    ORGANIZATION.under(router.prefix),
     summary="Read an organization",
     response_model=OrganizationPublic,
     responses=READ_PROBLEMS,
@@ -44,8 +44,8 @@ async def read_organization(
     organization_id: UUID, views: ViewsDep, min_version: MinVersionDep
 ) -> Response:
     """The organization view exactly as stored: no re-serialization on the hot path."""
-    await min_version.wait(views, "organization", str(organization_id), str(organization_id))
-    return served(await organization_view(views, str(organization_id)))
+    await min_version.wait(views, ORGANIZATION.view, str(organization_id), str(organization_id))
+    return served(await ORGANIZATION.read(views, str(organization_id)))
 
 
 @router.put(

@@ -1,6 +1,7 @@
 """Plain view reads answered before FastAPI (api.fast_reads): the same answers, and every
 other read left to the routes."""
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import uuid4
@@ -13,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api.deps import get_views
 from api.main import create_app
+from api.reads import VIEW_ROUTES
 from ostock.settings import Settings
 from tests.auth import bearer
 from tests.unit.api.assertions import problem
@@ -174,3 +176,18 @@ async def test_a_bug_is_a_500_problem_as_the_routes_answer_it(
 
     assert routed.reads == 2
     assert problem(fast_answer, 500) == problem(routed_answer, 500)
+
+
+def test_each_fast_read_is_a_documented_route_of_the_app(
+    app: tuple[FastAPI, FakeViews, Routed],
+) -> None:
+    """The fast path answers no path the OpenAPI contract lacks: both come from VIEW_ROUTES."""
+    paths = app[0].openapi()["paths"]
+    for route in VIEW_ROUTES:
+        assert "get" in paths[route.path]
+        ids = ["0" * 8 + "-0000-4000-8000-" + "0" * 12] * route.path.count("{")
+        concrete = route.path
+        for name in re.findall(r"\{[a-z_]+\}", route.path):
+            concrete = concrete.replace(name, ids.pop(), 1)
+        assert route.pattern.fullmatch(concrete)
+        assert route.pattern.fullmatch(concrete.upper()) is None
