@@ -1,6 +1,8 @@
-"""Every process the system is deployed as: its `ostock` arguments and, under the
-production profile, its Kafka principal and Redis user (ostock.infra.acls,
-ostock.infra.redis_users)."""
+"""Every process the system is deployed as: its `ostock` arguments, its /metrics port
+and, under the production profile, its Kafka principal and Redis user
+(ostock.infra.acls, ostock.infra.redis_users)."""
+
+from ostock.settings import Settings
 
 #: Every deployable, as `ostock` arguments.
 PROCESSES: dict[str, list[str]] = {
@@ -24,3 +26,13 @@ PRINCIPALS: dict[str, tuple[str, str | None]] = {
     "cascade-delete-saga": ("saga", "saga"),
     "api": ("api", "api"),
 }
+
+
+def metrics_port(settings: Settings, name: str) -> int:
+    """Where process `name` serves /metrics: the API on its own port, a worker on
+    `metrics_port` if set (two instances on one machine), else on its place in PROCESSES."""
+    if name == "api":
+        return settings.api_port
+    if settings.metrics_port is not None:
+        return settings.metrics_port
+    return settings.metrics_port_base + list(PROCESSES).index(name)

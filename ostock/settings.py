@@ -156,6 +156,31 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="Clock skew tolerated on exp and nbf."
     )
 
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="This worker's /metrics port; unset: metrics_port_base plus its place in "
+        "ostock.deployables.PROCESSES (the API serves /metrics on api_port).",
+    )
+    metrics_port_base: int = Field(
+        default=9400, ge=1, le=65000, description="First of the workers' /metrics ports."
+    )
+    tracing_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP endpoint traces go to (Jaeger's, e.g. http://127.0.0.1:4318); "
+        "unset: no tracing, at no cost.",
+    )
+    trace_sampling_ratio: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Share of new traces recorded (parent-based: a trace begun is followed).",
+    )
+    jaeger_otlp_port: int = Field(default=4318, description="OTLP/HTTP port of the local Jaeger.")
+    jaeger_query_port: int = Field(default=16686, description="UI and query API of the Jaeger.")
+    prometheus_port: int = Field(default=9090, description="Port of the local Prometheus.")
+
     data_dir: Path = Field(default_factory=_data_home, description="Kafka and Redis data, logs.")
     cache_dir: Path = Field(default_factory=_cache_home, description="Kafka jars, Keycloak.")
     config_dir: Path = Field(
