@@ -1,11 +1,10 @@
 """Projections: decoded records in, the exact Redis writes out (no I/O)."""
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
 
-from ostock.contract import Codec
 from ostock.contract.records import (
     COMMANDS,
     EVENTS,
@@ -29,19 +28,12 @@ from ostock.views.projection import (
     iso,
     organization_view,
 )
+from tests import records
+from tests.records import AT, CODEC
 
 KEYS = Keys("ostock")
 ORG = "0b3f7c1e-5a51-4d6f-9d0c-2f1b7e1f0a11"
-AT = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
-ACME = {
-    "name": "Acme",
-    "contact_name": "Ada",
-    "contact_email": "ada@acme.example",
-    "contact_phone": "+1 555 0100",
-    "website": "https://acme.example",
-}
-
-CODEC = Codec()
+ACME = records.ACME | {"website": "https://acme.example"}
 
 
 def event(kind: str, version: int, at: datetime = AT, /, **details: str | None) -> Event:
@@ -102,12 +94,11 @@ def test_deleted_is_a_tombstone_with_the_same_shape() -> None:
 
 
 def test_every_projected_event_is_in_the_contract_and_projects_after_decoding() -> None:
-    codec = Codec()
     for name in ORGANIZATION_EVENTS.names:
         fields = fields_of(event("OrganizationCreated", 1, **ACME))
         if name.endswith("Deleted"):
             fields = {"meta": fields["meta"]}
-        decoded = codec.read(codec.encode(name, fields), ORGANIZATION_EVENTS)
+        decoded = CODEC.read(CODEC.encode(name, fields), ORGANIZATION_EVENTS)
         assert organization_view(decoded).version == 1
 
 
