@@ -1,5 +1,5 @@
-"""`ostock infra`: the local Kafka, Redis and (when asked) Keycloak as real processes (no Docker
-needed)."""
+"""`ostock infra`: the local Kafka, Redis and (when asked) Keycloak and Prometheus as real
+processes (no Docker needed)."""
 
 from pathlib import Path
 from typing import Annotated, Any
@@ -8,12 +8,12 @@ import typer
 
 from ostock.infra.acls import ensure_acls
 from ostock.infra.fetch import fetch as fetch_all
-from ostock.infra.local import LocalInfra
+from ostock.infra.local import OPTIONAL, LocalInfra
 from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
 
 app = typer.Typer(
-    help="Local Kafka (KRaft), Redis and optionally Keycloak: fetch, up, status, down.",
+    help="Local Kafka (KRaft), Redis and optionally Keycloak, Prometheus: fetch, up, status, down.",
     no_args_is_help=True,
 )
 
@@ -32,18 +32,21 @@ RedisPort = Annotated[
 ]
 With = Annotated[
     list[str] | None,
-    typer.Option("--with", help="An optional service to include: keycloak.", show_default=False),
+    typer.Option(
+        "--with",
+        help=f"An optional service to include (repeatable): {', '.join(OPTIONAL)}.",
+        show_default=False,
+    ),
 ]
-OPTIONAL = ("keycloak",)
 
 
-def _keycloak(services: list[str] | None) -> bool:
-    """Whether --with names Keycloak; exits on a service it does not know."""
+def _optional(services: list[str] | None) -> list[str]:
+    """The optional services --with names; exits on a service it does not know."""
     unknown = set(services or ()) - set(OPTIONAL)
     if unknown:
         typer.echo(f"error: unknown service {sorted(unknown)}; choose from {OPTIONAL}", err=True)
         raise typer.Exit(2)
-    return "keycloak" in (services or ())
+    return list(dict.fromkeys(services or ()))
 
 
 def _settings(
@@ -67,9 +70,9 @@ def _settings(
 
 @app.command()
 def fetch(services: With = None) -> None:
-    """Install redis-server and resolve the Kafka jars (and Keycloak with --with keycloak) now,
-    so that `up` works offline."""
-    fetch_all(Settings(), keycloak=_keycloak(services))
+    """Install redis-server and resolve the Kafka jars (and Keycloak with --with keycloak,
+    Prometheus with --with monitoring) now, so that `up` works offline."""
+    fetch_all(Settings(), _optional(services))
 
 
 @app.command()
@@ -80,13 +83,15 @@ def up(
     redis_port: RedisPort = None,
     services: With = None,
 ) -> None:
-    """Start Kafka and Redis (and Keycloak with --with keycloak; its port from
-    settings.auth_issuer, else 8180), reusing running ones, and create the topics."""
-    keycloak = _keycloak(services)
+    """Start Kafka and Redis (and Keycloak with --with keycloak, its port from
+    settings.auth_issuer, else 8180; Prometheus with --with monitoring, on
+    settings.prometheus_port, scraping every process), reusing running ones, and create the
+    topics."""
+    optional = _optional(services)
     settings = _settings(data_dir, kafka_port, controller_port, redis_port)
     infra = LocalInfra.from_settings(settings)
     try:
-        infra.up(keycloak=keycloak)
+        infra.up(optional)
         created = ensure_topics(settings)
         acls = ensure_acls(settings)
     except (RuntimeError, TimeoutError) as error:
@@ -105,7 +110,8 @@ def down(
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
 ) -> None:
-    """Stop Kafka, Redis and Keycloak if it runs; their data stays in the data folder."""
+    """Stop Kafka, Redis and the optional services that run; their data stays in the data
+    folder."""
     LocalInfra.from_settings(_settings(data_dir, kafka_port, controller_port, redis_port)).down()
 
 
@@ -116,7 +122,8 @@ def status(
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
 ) -> None:
-    """Show whether Kafka and Redis (and Keycloak while it runs) run; exit 1 if one does not."""
+    """Show whether Kafka and Redis (and the optional services that run) run; exit 1 if one
+    does not."""
     infra = LocalInfra.from_settings(_settings(data_dir, kafka_port, controller_port, redis_port))
     report = infra.status()
     typer.echo(str(report))

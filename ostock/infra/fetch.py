@@ -1,28 +1,35 @@
 """Fetch what the local infrastructure needs, ahead of the first start.
 
 `python -m ostock.infra.fetch` (or `ostock infra fetch`): installs redis-server
-if missing and resolves the Kafka jars (and, with `--with keycloak`, the
-Keycloak distribution) into the cache folder, so that later starts work offline.
+if missing and resolves the Kafka jars into the cache folder; `--with-keycloak`
+adds the Keycloak distribution, `--with-monitoring` Debian's prometheus package
+(promtool included); so that later starts work offline.
 """
 
 import sys
 import time
+from collections.abc import Collection
 
+from ostock.infra import prometheus
 from ostock.infra.kafka import ensure_jars
 from ostock.infra.keycloak import ensure_distribution
 from ostock.infra.redis import ensure_installed
 from ostock.settings import Settings
 
 
-def fetch(settings: Settings, keycloak: bool = False) -> None:
-    """Install redis-server and resolve the Kafka jars (and Keycloak if asked) unless there."""
+def fetch(settings: Settings, optional: Collection[str] = ()) -> None:
+    """Install redis-server and resolve the Kafka jars, and the optional services named
+    (ostock.infra.local.OPTIONAL), unless there."""
     print(f"redis-server: {ensure_installed()}", flush=True)
     print(f"Kafka jars: {ensure_jars(settings.cache_dir)}", flush=True)
-    if keycloak:
+    if "keycloak" in optional:
         start = time.monotonic()
         home = ensure_distribution(settings.cache_dir)
         print(f"Keycloak: {home} ({time.monotonic() - start:.1f}s)", flush=True)
+    if "monitoring" in optional:
+        print(f"prometheus: {prometheus.ensure_installed()}", flush=True)
+        print(f"promtool: {prometheus.promtool()}", flush=True)
 
 
 if __name__ == "__main__":
-    fetch(Settings(), keycloak="--with-keycloak" in sys.argv[1:])
+    fetch(Settings(), [arg.removeprefix("--with-") for arg in sys.argv[1:]])

@@ -1,6 +1,7 @@
-"""The local infrastructure as one unit: Kafka, Redis and, when asked, Keycloak for a data folder
-and ports."""
+"""The local infrastructure as one unit: Kafka, Redis and, when asked, the optional services
+(Keycloak, Prometheus) for a data folder and ports."""
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -8,11 +9,14 @@ from urllib.parse import urlsplit
 from ostock.infra.kafka import KafkaBroker
 from ostock.infra.keycloak import KeycloakServer
 from ostock.infra.process import LocalService
+from ostock.infra.prometheus import PrometheusServer, scrape_targets
 from ostock.infra.redis import RedisServer
 from ostock.infra.security import PLAINTEXT, Security
 from ostock.settings import Settings
 
 KEYCLOAK_PORT = 8180  # docker-compose.yml publishes its Keycloak there too
+#: The services `up` starts only when named (`ostock infra up --with NAME`).
+OPTIONAL = ("keycloak", "monitoring")
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class ServiceStatus:
 
     def __str__(self) -> str:
         state = f"running (pid {self.pid})" if self.pid is not None else "stopped"
-        return f"{self.name:<8} {state:<20} {self.address:<16} log {self.log}"
+        return f"{self.name:<10} {state:<20} {self.address:<16} log {self.log}"
 
     @classmethod
     def of(cls, service: LocalService) -> "ServiceStatus":
@@ -51,7 +55,9 @@ class InfraStatus:
 
 class LocalInfra:
     """Kafka and Redis as local processes keeping their data, logs and pid files in `data_dir`;
-    Keycloak too when started with `keycloak=True` (status and down include it while it runs)."""
+    the OPTIONAL services too when `up` names them (status and down include those that run).
+
+    Prometheus ("monitoring") scrapes `scrape_targets`, each process's /metrics port."""
 
     def __init__(
         self,
@@ -62,6 +68,8 @@ class LocalInfra:
         redis_port: int,
         security: Security = PLAINTEXT,
         keycloak_port: int = KEYCLOAK_PORT,
+        prometheus_port: int = Settings.model_fields["prometheus_port"].default,
+        scrape_targets: Mapping[str, int] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.kafka = KafkaBroker(
@@ -69,6 +77,11 @@ class LocalInfra:
         )
         self.redis = RedisServer(data_dir, redis_port, security.redis_acl, security.redis_admin)
         self.keycloak = KeycloakServer(data_dir, cache_dir, keycloak_port)
+        self.prometheus = PrometheusServer(data_dir, prometheus_port, scrape_targets or {})
+        self.optional: dict[str, LocalService] = {
+            "keycloak": self.keycloak,
+            "monitoring": self.prometheus,
+        }
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LocalInfra":
@@ -83,27 +96,29 @@ class LocalInfra:
             redis_port=urlsplit(settings.redis_url).port or 6379,
             security=Security.from_settings(settings),
             keycloak_port=urlsplit(settings.auth_issuer).port or KEYCLOAK_PORT,
+            prometheus_port=settings.prometheus_port,
+            scrape_targets=scrape_targets(settings),
         )
 
-    def up(self, keycloak: bool = False) -> None:
-        """Start Redis and Kafka (and Keycloak if asked), reusing any that already runs;
-        return once all are ready."""
+    def up(self, optional: Collection[str] = ()) -> None:
+        """Start Redis and Kafka, and the OPTIONAL services named, reusing any that already
+        runs; return once all are ready."""
         self.redis.start()
         self.kafka.start()
-        if keycloak:
-            self.keycloak.start()
+        for name in optional:
+            self.optional[name].start()
 
     def down(self) -> None:
-        """Stop every service; Keycloak only if it runs."""
-        if self.keycloak.pid() is not None:
-            self.keycloak.stop()
+        """Stop every service; the optional ones only if they run."""
+        for service in self.optional.values():
+            if service.pid() is not None:
+                service.stop()
         self.kafka.stop()
         self.redis.stop()
 
     def status(self) -> InfraStatus:
         """Which services run, read from their pid files (works from any process)."""
         services = [ServiceStatus.of(self.kafka), ServiceStatus.of(self.redis)]
-        keycloak = ServiceStatus.of(self.keycloak)
-        if keycloak.pid is not None:  # optional: listed only while it runs
-            services.append(keycloak)
+        optional = [ServiceStatus.of(service) for service in self.optional.values()]
+        services += [service for service in optional if service.pid is not None]
         return InfraStatus(tuple(services))

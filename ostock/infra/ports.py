@@ -20,3 +20,13 @@ def is_listening(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port_block(count: int) -> int:
+    """Return the first of `count` consecutive TCP ports on 127.0.0.1 that nothing listens
+    on right now (the workers' /metrics ports, settings.metrics_port_base onwards)."""
+    while True:
+        first = free_port()
+        block = range(first, first + count)
+        if block[-1] <= 65535 and not any(is_listening(port) for port in block):
+            return first

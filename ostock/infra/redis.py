@@ -1,16 +1,12 @@
 """Redis from Debian's package as a local process, durable through an append-only file."""
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import redis
 
+from ostock.infra.debian import ensure_program
 from ostock.infra.process import Launch, LocalService, PidFile
 
-INSTALL = [["apt-get", "update"], ["apt-get", "install", "-y", "redis-server"]]
-INSTALL_TIMEOUT_S = 600.0
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 20.0
 PING_TIMEOUT_S = 1.0
@@ -18,20 +14,7 @@ PING_TIMEOUT_S = 1.0
 
 def ensure_installed() -> str:
     """Return the path of redis-server, installing Debian's package if it is missing."""
-    path = shutil.which("redis-server")
-    if path is not None:
-        return path
-    commands = " && ".join(" ".join(command) for command in INSTALL)
-    if os.geteuid() != 0:
-        raise RuntimeError(f"redis-server is missing; install it as root: {commands}")
-    print(f"redis-server is missing; running: {commands}", flush=True)
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in INSTALL:
-        subprocess.run(command, check=True, timeout=INSTALL_TIMEOUT_S, env=environment)
-    path = shutil.which("redis-server")
-    if path is None:
-        raise RuntimeError("redis-server still missing after installing Debian's package")
-    return path
+    return ensure_program("redis-server", "redis-server")
 
 
 class RedisServer(LocalService):

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from api.main import create_app
 from ostock.deployables import PROCESSES
-from ostock.infra.ports import free_port
+from ostock.infra.ports import free_port, free_port_block
 from ostock.settings import Settings
 from ostock.views.functions import load_functions
 from ostock.views.generations import FixedKeys
@@ -48,8 +48,9 @@ async def reader(redis: Redis, keys: Keys) -> AsyncIterator[ViewReader]:
 
 @pytest.fixture(scope="session")
 def system_settings(settings: Settings) -> Settings:
-    """The session's settings with a free port for the API."""
-    return settings.model_copy(update={"api_port": free_port()})
+    """The session's settings with free ports for the API and the workers' /metrics."""
+    metrics_base = free_port_block(len(PROCESSES))
+    return settings.model_copy(update={"api_port": free_port(), "metrics_port_base": metrics_base})
 
 
 @pytest.fixture(scope="session")
