@@ -5,9 +5,9 @@ A partition's end is its last stable offset: the groups read committed records o
 a transaction still open is not pending yet. Its lag in records is end minus committed
 offset, what Kafka's own tooling reports; that count includes transaction markers and
 aborted records, so it stays above 0 after a transaction even when nothing is pending.
-Its lag in seconds is the age of the first record a read_committed consumer finds at the
-committed offset (assigned there, no group joined). When that consumer finds none before
-the end, nothing is pending: both lags are 0.
+Its lag in seconds is the age of the first committed record from the committed offset
+(ostock.kafka.first_records). When there is none before the end, nothing is pending: both
+lags are 0.
 """
 
 import time
@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import (
-    Consumer,
     ConsumerGroupTopicPartitions,
     IsolationLevel,
     KafkaError,
+    KafkaException,
     TopicPartition,
 )
 from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported, no __all__
@@ -29,18 +29,20 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
     OffsetSpec,
 )
 
-from ostock.kafka.config import admin_config, consumer_config
+from ostock.kafka.config import QUIET, admin_config
+from ostock.kafka.first_records import FirstRecords
 from ostock.kafka.topic_reader import Partition
 from ostock.settings import Settings
 
-#: librdkafka logs nothing to an operator's terminal: failures come back as errors.
-QUIET = {"log_level": 0}
-#: The consumer that reads each partition's first pending record (it joins no group).
-PROBE_GROUP = "ostock.lag"
-#: A partition and the offset a group reads next there.
-Probe = tuple[Partition, int]
 #: The timestamp of a first pending record not read in time (Kafka's are never negative).
 UNREAD = -1
+#: A group coordinator that moves or loads (a fresh broker's offsets topic): ask again.
+MOVING = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+}
+RETRY_S = 0.2
 LATEST: OffsetSpec = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 EARLIEST: OffsetSpec = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
 
@@ -101,12 +103,22 @@ class LagReader:
     def __init__(self, settings: Settings, timeout_s: float | None = None) -> None:
         self.timeout_s = timeout_s or settings.kafka_timeout_s
         self.admin = AdminClient(admin_config(settings) | QUIET)
-        probe = {"enable.partition.eof": True, "fetch.max.bytes": 1 << 20, **QUIET}
-        self.consumer = Consumer(consumer_config(settings, PROBE_GROUP, **probe))
+        self.firsts = FirstRecords(settings, self.timeout_s)
 
     def groups(self, groups: Sequence[str], topics: Collection[str]) -> list[GroupState]:
         """Each of `groups`, its lag on the partitions of `topics` it has committed
-        offsets on or is assigned (a shared broker holds other systems' topics too)."""
+        offsets on or is assigned (a shared broker holds other systems' topics too).
+        Asked again while the groups' coordinator moves or loads, up to `timeout_s`."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                return self._groups(groups, topics)
+            except KafkaException as error:
+                if error.args[0].code() not in MOVING or time.monotonic() > deadline:
+                    raise
+            time.sleep(RETRY_S)
+
+    def _groups(self, groups: Sequence[str], topics: Collection[str]) -> list[GroupState]:
         described = self.admin.describe_consumer_groups(
             list(groups), request_timeout=self.timeout_s
         )
@@ -115,7 +127,8 @@ class LagReader:
         committed = {g: self._committed(g, members[g], topics) for g in groups}
         ends = self._offsets({where for c in committed.values() for where in c}, LATEST)
         starts = {g: self._starts(c) for g, c in committed.items()}
-        oldest = self._oldest({(w, s) for g in groups for w, s in starts[g].items() if s < ends[w]})
+        pending = {(w, s) for g in groups for w, s in starts[g].items() if s < ends[w]}
+        oldest = self.firsts.timestamps(pending)
         now = time.time()
         return [
             GroupState(
@@ -139,7 +152,7 @@ class LagReader:
         ]
 
     def close(self) -> None:
-        self.consumer.close()
+        self.firsts.close()
 
     def _committed(
         self, group: str, members: Sequence[Member], topics: Collection[str]
@@ -179,45 +192,6 @@ class LagReader:
             (tp.topic, tp.partition): int(_result(future, self.timeout_s).offset)
             for tp, future in futures.items()
         }
-
-    def _oldest(self, pending: Collection[Probe]) -> dict[Probe, int | None]:
-        """For each partition and start, the timestamp (ms) of the first committed record
-        at or after that start, or None when there is none before the end; those the
-        consumer did not get to in time are left out. A partition read from several
-        starts (groups apart) is read once per start."""
-        rounds: list[dict[Partition, int]] = []
-        for where, start in sorted(pending):
-            free = next((r for r in rounds if where not in r), None)
-            if free is None:
-                free = {}
-                rounds.append(free)
-            free[where] = start
-        found: dict[Probe, int | None] = {}
-        for starts in rounds:
-            firsts = self._firsts(starts)
-            found.update({(where, starts[where]): ts for where, ts in firsts.items()})
-        return found
-
-    def _firsts(self, starts: dict[Partition, int]) -> dict[Partition, int | None]:
-        found: dict[Partition, int | None] = {}
-        assigned = [TopicPartition(t, p, offset) for (t, p), offset in starts.items()]
-        self.consumer.assign(assigned)
-        deadline = time.monotonic() + self.timeout_s
-        try:
-            while len(found) < len(starts) and time.monotonic() < deadline:
-                for message in self.consumer.consume(100, timeout=0.2):
-                    where = (str(message.topic()), int(message.partition() or 0))
-                    error = message.error()
-                    if where in found or (error and error.code() != KafkaError._PARTITION_EOF):
-                        continue
-                    found[where] = None if error else message.timestamp()[1]
-                    # Only the first record counts: fetch no more of this partition.
-                    self.consumer.pause([TopicPartition(*where)])
-        finally:
-            # A partition stays paused across assignments: resume it for the next round.
-            self.consumer.resume(assigned)
-            self.consumer.unassign()
-        return found
 
 
 def partition_lag(
