@@ -1,5 +1,5 @@
-"""Every process the system is deployed as: its `ostock` arguments, its /metrics port
-and, under the production profile, its Kafka principal and Redis user
+"""Every process the system is deployed as: its `ostock` arguments, its /metrics port,
+its consumer group and, under the production profile, its Kafka principal and Redis user
 (ostock.infra.acls, ostock.infra.redis_users)."""
 
 from ostock.settings import Settings
@@ -13,6 +13,7 @@ PROCESSES: dict[str, list[str]] = {
     "license-projector": ["worker", "projector", "license-projector"],
     "licensing-organizations": ["worker", "projector", "licensing-organizations"],
     "cascade-delete-saga": ["worker", "projector", "cascade-delete-saga"],
+    "lag-exporter": ["worker", "lag-exporter"],
     "api": ["api"],
 }
 #: Each process's Kafka principal and Redis user; the handlers use no Redis.
@@ -24,6 +25,7 @@ PRINCIPALS: dict[str, tuple[str, str | None]] = {
     "license-projector": ("projector", "projector"),
     "licensing-organizations": ("projector", "projector"),
     "cascade-delete-saga": ("saga", "saga"),
+    "lag-exporter": ("lag-exporter", None),
     "api": ("api", "api"),
 }
 
@@ -36,3 +38,26 @@ def metrics_port(settings: Settings, name: str) -> int:
     if settings.metrics_port is not None:
         return settings.metrics_port
     return settings.metrics_port_base + list(PROCESSES).index(name)
+
+
+def handler_group(service: str) -> str:
+    """The consumer group of a service's command handlers: its committed offsets say
+    how far the service has decided its commands."""
+    return f"ostock.{service}"
+
+
+def stream_group(settings: Settings, processor: str) -> str:
+    """The consumer group of a stream processor (streams.app.create_app): named after the
+    key prefix it builds, so a projector building a fresh prefix starts from offset 0."""
+    return f"{settings.redis_prefix}.{processor}"
+
+
+def consumer_group(settings: Settings, name: str) -> str | None:
+    """The consumer group process `name` is a member of; None for one that joins none."""
+    match PROCESSES[name]:
+        case ["worker", "handler", service]:
+            return handler_group(service)
+        case ["worker", "projector", processor]:
+            return stream_group(settings, processor)
+        case _:
+            return None

@@ -166,6 +166,11 @@ class Settings(BaseSettings):
     metrics_port_base: int = Field(
         default=9400, ge=1, le=65000, description="First of the workers' /metrics ports."
     )
+    lag_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the lag exporter asks Kafka how far each consumer group is.",
+    )
     tracing_endpoint: str | None = Field(
         default=None,
         description="OTLP/HTTP endpoint traces go to (Jaeger's, e.g. http://127.0.0.1:4318); "
@@ -213,6 +218,7 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         "OSTOCK_REDIS_PREFIX": settings.redis_prefix,
         "OSTOCK_DATA_DIR": str(settings.data_dir),
         "OSTOCK_API_PORT": str(settings.api_port),
+        "OSTOCK_METRICS_PORT_BASE": str(settings.metrics_port_base),
         "OSTOCK_CONFIG_DIR": str(settings.config_dir),
         "OSTOCK_PROFILE": settings.profile,
         "OSTOCK_AUTH_DEV_ISSUER": str(settings.auth_dev_issuer).lower(),

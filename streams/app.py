@@ -21,6 +21,7 @@ from faust.transport.drivers import aiokafka as driver
 from faust.types import Message
 from mode import ServiceT
 
+from ostock.deployables import stream_group
 from ostock.kafka.config import security_config
 from ostock.settings import Settings
 
@@ -138,11 +139,11 @@ class BatchApp(faust.App):
 def create_app(settings: Settings, processor: str) -> BatchApp:
     """The app of stream processor `processor`; it connects to nothing yet.
 
-    Its consumer group is named after the key prefix it builds, ``<prefix>.<processor>``
-    (``ostock.organization-projector`` live): the group's committed offsets say how far
-    that prefix's views are, so a projector building a fresh prefix starts from offset 0.
+    Its consumer group is ``<prefix>.<processor>`` (ostock.deployables.stream_group,
+    ``ostock.organization-projector`` live): the group's committed offsets say how far
+    that prefix's views are.
     """
-    group_id = f"{settings.redis_prefix}.{processor}"
+    group_id = stream_group(settings, processor)
     return BatchApp(
         group_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],

@@ -15,6 +15,8 @@ from uuid import uuid4
 
 import pytest
 
+from ostock.deployables import PROCESSES
+from ostock.infra.ports import free_port_block
 from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
 from tests.isolated import local_infra
@@ -77,6 +79,8 @@ def settings(infra: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Sett
         redis_url=infra.redis_url,
         topic_partitions=TEST_PARTITIONS,
         redis_prefix=f"test-{uuid4().hex[:8]}",
+        # The workers' /metrics: never the default ports, which a running system may hold.
+        metrics_port_base=free_port_block(len(PROCESSES)),
         data_dir=tmp_path_factory.mktemp("data"),
         config_dir=tmp_path_factory.mktemp("config"),  # the development issuer's keys
     )

@@ -18,12 +18,14 @@ class Worker:
     settings: Settings
     log: Path
     process: "subprocess.Popen[bytes] | None" = field(default=None)
+    #: Environment variables beyond the settings' (one they do not pass on).
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> "Worker":
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "ostock", *self.args],
-                env=settings_env(self.settings),
+                env=settings_env(self.settings, **self.env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from ostock.cli import dlq, events, infra, publish, replay, run, token, worker
+from ostock.cli import dlq, events, infra, publish, replay, run, status, token, worker
 
 RESULTS = Path("benchmarks/results")
 DOCS = Path("docs/benchmarks.md")
@@ -23,6 +23,7 @@ app.add_typer(dlq.app, name="dlq")
 app.command()(events.events)
 app.command()(replay.replay)
 app.command()(run.run)
+app.command()(status.status)
 app.command()(worker.api)
 app.command()(token.token)
 

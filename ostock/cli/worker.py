@@ -11,6 +11,7 @@ from ostock.handlers.worker import SERVICES, run_handler
 from ostock.kafka.config import PartitioningError
 from ostock.logs import configure_logging
 from ostock.settings import Settings
+from ostock.telemetry.lag_exporter import NAME, run_lag_exporter
 
 app = typer.Typer(help="Run one worker process in the foreground.", no_args_is_help=True)
 
@@ -45,6 +46,14 @@ def projector(
     if name not in PROJECTORS:
         raise typer.BadParameter(f"unknown projector {name!r}; known: {', '.join(PROJECTORS)}")
     run_projector(Settings(), name)
+
+
+@app.command("lag-exporter")
+def lag_exporter() -> None:
+    """How far every consumer group of the system is, on /metrics."""
+    settings = Settings()
+    configure_logging(settings, NAME)
+    run_lag_exporter(settings)
 
 
 def api() -> None:

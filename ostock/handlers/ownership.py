@@ -11,18 +11,13 @@ from contextlib import suppress
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
+from ostock.deployables import handler_group
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.decider import TRANSIENT
 from ostock.kafka.config import consumer_config
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def handler_group(service: str) -> str:
-    """The consumer group of a service's command handlers: its committed offsets say
-    how far the service has decided its commands."""
-    return f"ostock.{service}"
 
 
 class Ownership:

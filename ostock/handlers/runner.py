@@ -28,11 +28,12 @@ from confluent_kafka import KafkaException, Message, TopicPartition
 
 from ostock.contract import Codec
 from ostock.contract.records import Command, Kinds
+from ostock.deployables import handler_group
 from ostock.eventstore.transactions import Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.committer import CommitStuck, Committer
 from ostock.handlers.decider import TRANSIENT, Decider, DecisionFailed
-from ostock.handlers.ownership import Ownership, handler_group
+from ostock.handlers.ownership import Ownership
 from ostock.kafka.config import co_partitioned
 from ostock.settings import Settings
 

@@ -10,11 +10,11 @@ from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from ostock.contract import Codec
+from ostock.deployables import handler_group
 from ostock.handlers.application import CommandApplication, kafka_env
 from ostock.handlers.directory import OrganizationDirectory
 from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
-from ostock.handlers.ownership import handler_group
 from ostock.handlers.runner import CommandHandler, HandlerSpec
 from ostock.kafka.config import admin_config, consumer_config
 from ostock.kafka.schema_registry import KafkaSchemaLookup, register

@@ -19,6 +19,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
     ResourceType,
 )
 
+from ostock.deployables import handler_group
 from ostock.kafka.config import admin_config
 from ostock.kafka.schema_registry import READER_GROUP
 from ostock.settings import Settings
@@ -74,13 +75,21 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
             topic(t.command_results, WRITE),
             topic(t.dead_letters, WRITE),
             *writes_schemas,
-            # Its handlers' group (handlers.runner.handler_group), and per instance its
+            # Its handlers' group (ostock.deployables.handler_group), and per instance its
             # transactional id and loader group: ostock.<service>.<instance>[.loader].
             group(f"ostock.{name}"),
             group(f"ostock.{name}.", prefixed=True),
             Grant(ResourceType.TRANSACTIONAL_ID, f"ostock.{name}.", WRITE, prefixed=True),
         )
 
+    consumed = (
+        t.organization_commands,
+        t.license_commands,
+        t.organization_events,
+        t.license_events,
+        t.command_results,
+    )
+    streams = (*(f"{live}.{name}" for name in PROJECTORS), f"{live}.cascade-delete-saga")
     return {
         "api": (
             topic(t.organization_commands, WRITE),
@@ -104,6 +113,14 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
             topic(t.dead_letters, WRITE),
             *reads_schemas,
             *(group(f"{live}.{name}") for name in PROJECTORS),
+        ),
+        # It reads how far every group is, and the first record each has yet to read.
+        "lag-exporter": (
+            *(topic(name, READ) for name in consumed),
+            *(
+                Grant(ResourceType.GROUP, name, (AclOperation.DESCRIBE,))
+                for name in (handler_group("organization"), handler_group("licensing"), *streams)
+            ),
         ),
         "saga": (
             topic(t.organization_events, READ),

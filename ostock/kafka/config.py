@@ -15,6 +15,8 @@ SCRAM_MECHANISM = "SCRAM-SHA-512"
 Headers = list[tuple[str, str | bytes | None]]
 #: Produce to the partition the producer's partitioner picks from the key.
 ANY_PARTITION = -1
+#: librdkafka logs nothing to an operator's terminal: failures come back as errors.
+QUIET = {"log_level": 0}
 
 
 class PartitioningError(RuntimeError):

@@ -23,7 +23,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from ostock.kafka.config import Headers, admin_config, header, producer_config
+from ostock.kafka.config import QUIET, Headers, admin_config, header, producer_config
 from ostock.kafka.letters import DeadLetter, LetterId, letter_of, originals
 from ostock.kafka.topic_reader import TopicReader
 from ostock.settings import Settings
@@ -34,9 +34,6 @@ REQUEUED_FROM = "requeued-from"
 MARK_OF = "dlq-requeue-of"
 MARK_TO = "dlq-requeued-to"
 MARK_AT = "dlq-requeued-at"
-
-#: librdkafka logs nothing to the operator's terminal: failures come back as errors.
-QUIET = {"log_level": 0}
 
 T = TypeVar("T")
 

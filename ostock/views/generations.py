@@ -41,6 +41,12 @@ def live_generations(state: Mapping[bytes, bytes]) -> dict[str, str]:
     return {model: state[model.encode()].decode() for model in MODELS if model.encode() in state}
 
 
+def building_generations(state: Mapping[bytes, bytes]) -> dict[str, str]:
+    """Each model a replay is building a generation of, and that generation's name."""
+    fields = {model: f"{model}:building".encode() for model in MODELS}
+    return {model: state[field].decode() for model, field in fields.items() if field in state}
+
+
 class LiveKeys:
     """The keys of the live generations, read again once `refresh_s` has passed."""
 

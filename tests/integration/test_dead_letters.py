@@ -24,10 +24,10 @@ from ostock.commands import Issuer, license_command, organization_command
 from ostock.contract import Codec, SchemaSet, load_schemas
 from ostock.contract.codec import MARKER
 from ostock.contract.records import Command, Contract, CreateOrganization
+from ostock.deployables import handler_group
 from ostock.handlers.application import kafka_env
 from ostock.handlers.licensing import LicensingService
 from ostock.handlers.organization import OrganizationService
-from ostock.handlers.ownership import handler_group
 from ostock.handlers.runner import CommandHandler, HandlerSpec
 from ostock.kafka import deadletters as dlq
 from ostock.kafka.config import Headers, producer_config

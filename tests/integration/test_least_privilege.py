@@ -9,12 +9,14 @@ from uuid import uuid4
 
 import pytest
 import redis
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
 
 from ostock.credentials import redis_password
-from ostock.kafka.config import admin_config, producer_config
+from ostock.deployables import stream_group
+from ostock.kafka.config import admin_config, consumer_config, producer_config
+from ostock.kafka.lag import LagReader
 from ostock.settings import Settings
 from ostock.views import keys as within
 from ostock.views.functions import COMMAND_PENDING, LIBRARY, PROJECT
@@ -142,3 +144,34 @@ def test_redis_projector_user_projects_into_the_live_generation_the_api_finds(
 def test_redis_default_user_is_disabled(secured: Settings) -> None:
     with pytest.raises(redis.exceptions.AuthenticationError):
         redis_client(secured, None).ping()
+
+
+def test_the_lag_exporter_reads_a_groups_lag_but_writes_nothing(secured: Settings) -> None:
+    events = secured.topics.organization_events
+    group = stream_group(secured, "organization-projector")
+    for _ in range(3):
+        assert produce(secured, events) is None
+    committer = Consumer(consumer_config(secured, group))
+    starts = [TopicPartition(events, p, 0) for p in range(secured.topic_partitions)]
+    deadline = time.monotonic() + 30
+    while True:  # a fresh broker loads its offsets topic first
+        try:
+            committer.commit(offsets=starts, asynchronous=False)
+            break
+        except KafkaException:
+            assert time.monotonic() < deadline, "offsets not committed in 30 s"
+            time.sleep(0.2)
+    committer.close()
+    exporter = as_principal(secured, "lag-exporter")
+
+    reader = LagReader(exporter)
+    try:
+        [state] = reader.groups([group], [events])
+    finally:
+        reader.close()
+
+    assert sum(lag.records for lag in state.lags) >= 3  # other tests here write events too
+    assert all(lag.seconds is not None for lag in state.lags)
+    # It may write nowhere, so the broker does not even give its producer an id.
+    with pytest.raises(KafkaException, match="CLUSTER_AUTHORIZATION_FAILED"):
+        produce(exporter, events)

@@ -37,10 +37,12 @@ def test_each_principal_writes_only_its_topics() -> None:
     assert writable_topics("saga") == {topics.license_commands, topics.dead_letters, topics.schemas}
 
 
-def test_every_principal_reads_the_schema_registry() -> None:
+def test_every_principal_that_decodes_reads_the_schema_registry() -> None:
     settings = Settings()
 
     for principal, table in grants(settings).items():
+        if principal == "lag-exporter":  # it reads offsets and timestamps, never a body
+            continue
         reads = {
             grant.name
             for grant in table
