@@ -20,6 +20,7 @@ from faust.auth import SASLCredentials
 from faust.transport.drivers import aiokafka as driver
 from faust.types import Message
 from mode import ServiceT
+from opentelemetry.trace import Tracer
 
 from ostock.kafka.config import security_config
 from ostock.settings import Settings
@@ -120,11 +121,14 @@ class _BatchTransport(driver.Transport):
 
 
 class BatchApp(faust.App):
-    """A faust.App whose consumer reads committed records and hands fetches to `routes`."""
+    """A faust.App whose consumer reads committed records and hands fetches to `routes`;
+    its handlers make spans with `otel_tracer` when there is one (streams.tracing), not
+    with faust's own `tracer`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.routes: list[Route] = []
+        self.otel_tracer: Tracer | None = None
 
     def _new_transport(self) -> Any:
         return _BatchTransport(self.conf.broker_consumer, self)
@@ -135,7 +139,7 @@ class BatchApp(faust.App):
         self.routes.append(Route(frozenset(topics), open_handler))
 
 
-def create_app(settings: Settings, processor: str) -> BatchApp:
+def create_app(settings: Settings, processor: str, tracer: Tracer | None = None) -> BatchApp:
     """The app of stream processor `processor`; it connects to nothing yet.
 
     Its consumer group is named after the key prefix it builds, ``<prefix>.<processor>``
@@ -143,7 +147,7 @@ def create_app(settings: Settings, processor: str) -> BatchApp:
     that prefix's views are, so a projector building a fresh prefix starts from offset 0.
     """
     group_id = f"{settings.redis_prefix}.{processor}"
-    return BatchApp(
+    app = BatchApp(
         group_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
         broker_credentials=_credentials(settings),
@@ -160,6 +164,8 @@ def create_app(settings: Settings, processor: str) -> BatchApp:
         value_serializer="raw",
         consumer_auto_offset_reset="earliest",
     )
+    app.otel_tracer = tracer
+    return app
 
 
 def _credentials(settings: Settings) -> SASLCredentials | None:

@@ -1,5 +1,5 @@
-"""`ostock infra`: the local Kafka, Redis and (when asked) Keycloak as real processes (no Docker
-needed)."""
+"""`ostock infra`: the local Kafka, Redis and (when asked) Keycloak and Jaeger as real processes
+(no Docker needed)."""
 
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +13,7 @@ from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
 
 app = typer.Typer(
-    help="Local Kafka (KRaft), Redis and optionally Keycloak: fetch, up, status, down.",
+    help="Local Kafka (KRaft), Redis and optionally Keycloak, Jaeger: fetch, up, status, down.",
     no_args_is_help=True,
 )
 
@@ -32,18 +32,23 @@ RedisPort = Annotated[
 ]
 With = Annotated[
     list[str] | None,
-    typer.Option("--with", help="An optional service to include: keycloak.", show_default=False),
+    typer.Option(
+        "--with",
+        help="An optional service to include, repeatable: keycloak, tracing (Jaeger).",
+        show_default=False,
+    ),
 ]
-OPTIONAL = ("keycloak",)
+OPTIONAL = ("keycloak", "tracing")
 
 
-def _keycloak(services: list[str] | None) -> bool:
-    """Whether --with names Keycloak; exits on a service it does not know."""
-    unknown = set(services or ()) - set(OPTIONAL)
+def _optional(services: list[str] | None) -> set[str]:
+    """The optional services --with names; exits on a service it does not know."""
+    chosen = set(services or ())
+    unknown = chosen - set(OPTIONAL)
     if unknown:
         typer.echo(f"error: unknown service {sorted(unknown)}; choose from {OPTIONAL}", err=True)
         raise typer.Exit(2)
-    return "keycloak" in (services or ())
+    return chosen
 
 
 def _settings(
@@ -67,9 +72,10 @@ def _settings(
 
 @app.command()
 def fetch(services: With = None) -> None:
-    """Install redis-server and resolve the Kafka jars (and Keycloak with --with keycloak) now,
-    so that `up` works offline."""
-    fetch_all(Settings(), keycloak=_keycloak(services))
+    """Install redis-server and resolve the Kafka jars (and Keycloak with --with keycloak,
+    Jaeger with --with tracing) now, so that `up` works offline."""
+    chosen = _optional(services)
+    fetch_all(Settings(), keycloak="keycloak" in chosen, tracing="tracing" in chosen)
 
 
 @app.command()
@@ -80,13 +86,14 @@ def up(
     redis_port: RedisPort = None,
     services: With = None,
 ) -> None:
-    """Start Kafka and Redis (and Keycloak with --with keycloak; its port from
-    settings.auth_issuer, else 8180), reusing running ones, and create the topics."""
-    keycloak = _keycloak(services)
+    """Start Kafka and Redis (and Keycloak with --with keycloak, its port from
+    settings.auth_issuer, else 8180; Jaeger with --with tracing, on settings.jaeger_otlp_port
+    and jaeger_query_port), reusing running ones, and create the topics."""
+    chosen = _optional(services)
     settings = _settings(data_dir, kafka_port, controller_port, redis_port)
     infra = LocalInfra.from_settings(settings)
     try:
-        infra.up(keycloak=keycloak)
+        infra.up(keycloak="keycloak" in chosen, tracing="tracing" in chosen)
         created = ensure_topics(settings)
         acls = ensure_acls(settings)
     except (RuntimeError, TimeoutError) as error:
@@ -105,7 +112,8 @@ def down(
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
 ) -> None:
-    """Stop Kafka, Redis and Keycloak if it runs; their data stays in the data folder."""
+    """Stop Kafka, Redis, and Keycloak and Jaeger if they run; the data of Kafka, Redis and
+    Keycloak stays in the data folder (Jaeger keeps its traces in memory)."""
     LocalInfra.from_settings(_settings(data_dir, kafka_port, controller_port, redis_port)).down()
 
 
@@ -116,7 +124,8 @@ def status(
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
 ) -> None:
-    """Show whether Kafka and Redis (and Keycloak while it runs) run; exit 1 if one does not."""
+    """Show whether Kafka and Redis (and Keycloak, Jaeger while they run) run; exit 1 if one
+    does not."""
     infra = LocalInfra.from_settings(_settings(data_dir, kafka_port, controller_port, redis_port))
     report = infra.status()
     typer.echo(str(report))

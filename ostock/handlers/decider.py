@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from confluent_kafka import KafkaException, Message
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
 
 from ostock.contract import Codec, UndecodableRecord
 from ostock.contract.records import Command, CommandResult, Kinds, name_of
@@ -16,6 +18,7 @@ from ostock.eventstore.transactions import EventLogError, Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.kafka.config import Headers, partition_for
 from ostock.kafka.deadletters import dead_letter_headers
+from ostock.kafka.tracing import processing, with_context
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,9 @@ class DecisionFailed(Exception):
 
 class Decider:
     """Decides a service's command records with its application; remembers the commands
-    whose decision failed, to dead-letter one that keeps failing."""
+    whose decision failed, to dead-letter one that keeps failing. Given a tracer, each
+    command is decided in a span of its own that continues the command's trace, and the
+    records it comes to carry that span's context (ostock.kafka.tracing)."""
 
     def __init__(
         self,
@@ -51,6 +56,7 @@ class Decider:
         application: CommandApplication,
         codec: Codec,
         group_id: str,
+        tracer: Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.commands_topic = commands_topic
@@ -58,6 +64,7 @@ class Decider:
         self.app = application
         self.codec = codec
         self.group_id = group_id
+        self.tracer = tracer
         #: Partitions of the commands topic (and of every co-partitioned topic).
         self.partitions = 0
         self.forwarded = 0
@@ -79,6 +86,22 @@ class Decider:
         """Add to `outgoing` what `message` comes to: its command's result (and, through
         the application, its events), the command forwarded to its organization's
         partition, or a dead letter. DecisionFailed if deciding it raised a bug."""
+        if self.tracer is None:
+            self._handle(outgoing, message)
+            return
+        span = processing(
+            self.tracer,
+            self.group_id,
+            message.topic() or "",
+            message.partition() or 0,
+            message.offset() or 0,
+            message.key(),
+            header_list(message.headers()),
+        )
+        with trace.use_span(span, end_on_exit=True):
+            self._handle(outgoing, message)
+
+    def _handle(self, outgoing: list[Outgoing], message: Message) -> None:
         headers = header_list(message.headers())
         try:
             command = self.codec.read(message.value(), self.commands)
@@ -96,6 +119,8 @@ class Decider:
             outgoing.append(self._dead_letter(message, HANDLER_ERROR, last_error))
             return
         carried = [(k, v) for k, v in headers if k in CARRIED_HEADERS]
+        if self.tracer is not None:
+            carried = with_context(carried)  # the trace goes on from this command's span
         try:
             result = self._decide(command, carried)
         except TRANSIENT:

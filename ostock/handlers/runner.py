@@ -21,10 +21,12 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 
 from confluent_kafka import KafkaException, Message, TopicPartition
+from opentelemetry.trace import Span, Tracer
 
 from ostock.contract import Codec
 from ostock.contract.records import Command, Kinds
@@ -34,6 +36,7 @@ from ostock.handlers.committer import CommitStuck, Committer
 from ostock.handlers.decider import TRANSIENT, Decider, DecisionFailed
 from ostock.handlers.ownership import Ownership, handler_group
 from ostock.kafka.config import co_partitioned
+from ostock.kafka.tracing import BATCH_COUNT, processing_batch
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,7 @@ class CommandHandler:
         codec: Codec,
         instance: str,
         batch_size: int = 500,
+        tracer: Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.spec = spec
@@ -85,7 +89,9 @@ class CommandHandler:
             application,
             codec,
             handler_group(spec.service),
+            tracer,
         )
+        self.tracer = tracer
         self._pause_s = FIRST_PAUSE_S
         self._committer = Committer(
             f"{spec.service}-commit", deadline_s=max(settings.kafka_timeout_s * 2, 10.0)
@@ -140,7 +146,7 @@ class CommandHandler:
         batch: list[Message] = []
         failure: Exception | None = None
         try:
-            with self.app.event_log.staging() as outgoing:
+            with self._batch_span(len(commands)) as span, self.app.event_log.staging() as outgoing:
                 while True:
                     self.app.before_batch()
                     batch += commands
@@ -153,6 +159,8 @@ class CommandHandler:
                         break
                     arrived = self.owned.consumer.consume(room, timeout=ARRIVAL_WAIT_S)
                     commands = _commands(arrived)
+                if span is not None:
+                    span.set_attribute(BATCH_COUNT, len(batch))
         except Exception as error:
             failure = error
         if not self._settle():
@@ -164,6 +172,13 @@ class CommandHandler:
             self._failed(failure)
         elif not self.owned.stale:
             self._commit_later(outgoing, batch)
+
+    def _batch_span(self, count: int) -> AbstractContextManager[Span | None]:
+        """The span of a batch's decisions, given a tracer."""
+        if self.tracer is None:
+            return nullcontext()
+        group = self.decider.group_id
+        return processing_batch(self.tracer, group, [self.spec.commands_topic], count)
 
     def _commit_later(self, outgoing: list[Outgoing], batch: list[Message]) -> None:
         """Commit `outgoing` and `batch`'s offsets in the committer thread."""

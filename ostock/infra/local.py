@@ -1,10 +1,11 @@
-"""The local infrastructure as one unit: Kafka, Redis and, when asked, Keycloak for a data folder
-and ports."""
+"""The local infrastructure as one unit: Kafka, Redis and, when asked, Keycloak and Jaeger for
+a data folder and ports."""
 
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ostock.infra.jaeger import JaegerServer
 from ostock.infra.kafka import KafkaBroker
 from ostock.infra.keycloak import KeycloakServer
 from ostock.infra.process import LocalService
@@ -51,7 +52,8 @@ class InfraStatus:
 
 class LocalInfra:
     """Kafka and Redis as local processes keeping their data, logs and pid files in `data_dir`;
-    Keycloak too when started with `keycloak=True` (status and down include it while it runs)."""
+    Keycloak and Jaeger too when started with `keycloak=True`, `tracing=True` (status and
+    down include each while it runs)."""
 
     def __init__(
         self,
@@ -62,13 +64,16 @@ class LocalInfra:
         redis_port: int,
         security: Security = PLAINTEXT,
         keycloak_port: int = KEYCLOAK_PORT,
+        jaeger_ports: tuple[int, int] = (4318, 16686),
     ) -> None:
+        """`jaeger_ports`: its OTLP/HTTP port and its query port."""
         self.data_dir = data_dir
         self.kafka = KafkaBroker(
             data_dir, cache_dir, kafka_port, controller_port, security.scram_users
         )
         self.redis = RedisServer(data_dir, redis_port, security.redis_acl, security.redis_admin)
         self.keycloak = KeycloakServer(data_dir, cache_dir, keycloak_port)
+        self.jaeger = JaegerServer(data_dir, cache_dir, *jaeger_ports)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LocalInfra":
@@ -83,27 +88,31 @@ class LocalInfra:
             redis_port=urlsplit(settings.redis_url).port or 6379,
             security=Security.from_settings(settings),
             keycloak_port=urlsplit(settings.auth_issuer).port or KEYCLOAK_PORT,
+            jaeger_ports=(settings.jaeger_otlp_port, settings.jaeger_query_port),
         )
 
-    def up(self, keycloak: bool = False) -> None:
-        """Start Redis and Kafka (and Keycloak if asked), reusing any that already runs;
-        return once all are ready."""
+    def up(self, keycloak: bool = False, tracing: bool = False) -> None:
+        """Start Redis and Kafka (and Keycloak, Jaeger if asked), reusing any that already
+        runs; return once all are ready."""
         self.redis.start()
         self.kafka.start()
         if keycloak:
             self.keycloak.start()
+        if tracing:
+            self.jaeger.start()
 
     def down(self) -> None:
-        """Stop every service; Keycloak only if it runs."""
-        if self.keycloak.pid() is not None:
-            self.keycloak.stop()
+        """Stop every service; Keycloak and Jaeger only if they run."""
+        for optional in (self.keycloak, self.jaeger):
+            if optional.pid() is not None:
+                optional.stop()
         self.kafka.stop()
         self.redis.stop()
 
     def status(self) -> InfraStatus:
         """Which services run, read from their pid files (works from any process)."""
         services = [ServiceStatus.of(self.kafka), ServiceStatus.of(self.redis)]
-        keycloak = ServiceStatus.of(self.keycloak)
-        if keycloak.pid is not None:  # optional: listed only while it runs
-            services.append(keycloak)
+        for optional in (ServiceStatus.of(self.keycloak), ServiceStatus.of(self.jaeger)):
+            if optional.pid is not None:  # listed only while it runs
+                services.append(optional)
         return InfraStatus(tuple(services))
