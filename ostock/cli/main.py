@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from ostock.cli import dlq, events, infra, publish, replay, run, token, worker
@@ -33,10 +34,18 @@ def bench(
     tiny: Annotated[bool, typer.Option(help="A tiny workload: only shows it works.")] = False,
     out: Annotated[Path, typer.Option(help="Folder of benchmarks.json.")] = RESULTS,
     docs: Annotated[Path, typer.Option(help="The Markdown page.")] = DOCS,
+    tracing: Annotated[
+        str,
+        typer.Option(
+            click_type=click.Choice(["off", "default", "full"]),
+            help="default, full: only the pipeline and API, every process tracing to a "
+            "Jaeger of the bench's own, at the default sampling ratio or every trace.",
+        ),
+    ] = "off",
 ) -> None:
     """Benchmark the pipeline (rate, latency at fixed offered rates, memory), the API and
     replay against their bare baselines, beside the broker's own ceiling (targets:
     docs/performance.md)."""
     from benchmarks.harness import bench  # imported here: only this command needs it
 
-    bench(quick, tiny, out, docs)
+    bench(quick, tiny, out, docs, tracing)
