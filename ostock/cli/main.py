@@ -1,9 +1,9 @@
 """The `ostock` command: one root app, one sub-app per area."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from ostock.cli import dlq, events, infra, publish, replay, run, token, worker
@@ -28,6 +28,14 @@ app.command()(worker.api)
 app.command()(token.token)
 
 
+class BenchTracing(StrEnum):
+    """What `ostock bench --tracing` runs: untraced, or traced at a sampling ratio."""
+
+    OFF = "off"
+    DEFAULT = "default"
+    FULL = "full"
+
+
 @app.command()
 def bench(
     quick: Annotated[bool, typer.Option(help="3 runs of a smaller workload.")] = False,
@@ -35,17 +43,16 @@ def bench(
     out: Annotated[Path, typer.Option(help="Folder of benchmarks.json.")] = RESULTS,
     docs: Annotated[Path, typer.Option(help="The Markdown page.")] = DOCS,
     tracing: Annotated[
-        str,
+        BenchTracing,
         typer.Option(
-            click_type=click.Choice(["off", "default", "full"]),
             help="default, full: only the pipeline and API, every process tracing to a "
-            "Jaeger of the bench's own, at the default sampling ratio or every trace.",
+            "Jaeger of the bench's own, at the default sampling ratio or every trace."
         ),
-    ] = "off",
+    ] = BenchTracing.OFF,
 ) -> None:
     """Benchmark the pipeline (rate, latency at fixed offered rates, memory), the API and
     replay against their bare baselines, beside the broker's own ceiling (targets:
     docs/performance.md)."""
     from benchmarks.harness import bench  # imported here: only this command needs it
 
-    bench(quick, tiny, out, docs, tracing)
+    bench(quick, tiny, out, docs, tracing.value)

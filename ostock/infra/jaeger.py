@@ -1,5 +1,6 @@
 """Jaeger (v2, an OpenTelemetry collector) as a local process: traces kept in memory,
-taken over OTLP/HTTP, served by its query API and UI.
+taken over OTLP/HTTP, served by its HTTP query API (`/api/traces`). A build from the Go
+module has no UI assets: its UI page is a placeholder.
 
 The `jaeger` program is built once from its Go module into the cache folder
 (`ensure_binary`: Go's module proxy is where it comes from, as Maven is for the Kafka
@@ -90,12 +91,12 @@ class JaegerServer(LocalService):
 
     @property
     def url(self) -> str:
-        """The query API's and the UI's base URL."""
+        """The query API's base URL."""
         return f"http://{self.address}"
 
     @property
     def endpoint(self) -> str:
-        """Its UI, in the printed messages."""
+        """Its query API, in the printed messages."""
         return self.url
 
     @property

@@ -14,6 +14,7 @@ import pytest
 
 from ostock.deployables import PROCESSES
 from ostock.infra.jaeger import JaegerServer
+from ostock.infra.local import LocalInfra
 from ostock.infra.ports import free_port
 from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
@@ -141,6 +142,19 @@ def test_jaeger_opens_only_the_ports_it_is_given_so_two_run_side_by_side(
             assert pid is not None
             ports = listening_ports(pid)
             assert {server.port, server.otlp_port} < ports and len(ports) == 3, ports
+        # `ostock infra status` lists it while it runs, `down` stops it.
+        local = LocalInfra(
+            tmp_path,
+            Settings().cache_dir,
+            free_port(),
+            free_port(),
+            free_port(),
+            jaeger_ports=(second.otlp_port, second.port),
+        )
+        [listed] = [s for s in local.status().services if s.name == "jaeger"]
+        assert listed.pid == second.pid() and listed.address == second.address
+        local.down()
+        assert second.pid() is None
     finally:
         second.stop()
 
