@@ -4,6 +4,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from faust.types import Message
+from faust.types.core import HeadersArg
 from opentelemetry.trace import Span, Tracer
 
 from ostock.kafka.tracing import processing, processing_batch
@@ -36,7 +37,5 @@ def traced_batch(
                 span.end()
 
 
-def _pairs(headers: object) -> Sequence[tuple[str, bytes]] | None:
-    if isinstance(headers, Mapping):
-        return list(headers.items())
-    return headers  # type: ignore[return-value]  # aiokafka's: a sequence of pairs
+def _pairs(headers: HeadersArg | None) -> Sequence[tuple[str, bytes]] | None:
+    return list(headers.items()) if isinstance(headers, Mapping) else headers

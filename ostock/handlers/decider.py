@@ -3,12 +3,13 @@ transaction (docs/architecture.md, "The write side")."""
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Literal
 
 from confluent_kafka import KafkaException, Message
 from opentelemetry import trace
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import Span, Tracer
 
 from ostock.contract import Codec, UndecodableRecord
 from ostock.contract.records import Command, CommandResult, Kinds, name_of
@@ -18,7 +19,7 @@ from ostock.eventstore.transactions import EventLogError, Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.kafka.config import Headers, partition_for
 from ostock.kafka.deadletters import dead_letter_headers
-from ostock.kafka.tracing import processing, with_context
+from ostock.kafka.tracing import processing, processing_batch, with_context
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,13 @@ class Decider:
         if self._failures:
             for message in batch:
                 self._failures.pop(position_of(message), None)
+
+    def batch_span(self, count: int) -> AbstractContextManager[Span | None]:
+        """The span of a batch of `count` commands, given a tracer, current while it is
+        decided; else nothing."""
+        if self.tracer is None:
+            return nullcontext()
+        return processing_batch(self.tracer, self.group_id, [self.commands_topic], count)
 
     def handle(self, outgoing: list[Outgoing], message: Message) -> None:
         """Add to `outgoing` what `message` comes to: its command's result (and, through

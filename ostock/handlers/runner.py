@@ -21,12 +21,11 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 
 from confluent_kafka import KafkaException, Message, TopicPartition
-from opentelemetry.trace import Span, Tracer
+from opentelemetry.trace import Tracer
 
 from ostock.contract import Codec
 from ostock.contract.records import Command, Kinds
@@ -36,7 +35,7 @@ from ostock.handlers.committer import CommitStuck, Committer
 from ostock.handlers.decider import TRANSIENT, Decider, DecisionFailed
 from ostock.handlers.ownership import Ownership, handler_group
 from ostock.kafka.config import co_partitioned
-from ostock.kafka.tracing import BATCH_COUNT, processing_batch
+from ostock.kafka.tracing import BATCH_COUNT
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -91,7 +90,6 @@ class CommandHandler:
             handler_group(spec.service),
             tracer,
         )
-        self.tracer = tracer
         self._pause_s = FIRST_PAUSE_S
         self._committer = Committer(
             f"{spec.service}-commit", deadline_s=max(settings.kafka_timeout_s * 2, 10.0)
@@ -146,7 +144,10 @@ class CommandHandler:
         batch: list[Message] = []
         failure: Exception | None = None
         try:
-            with self._batch_span(len(commands)) as span, self.app.event_log.staging() as outgoing:
+            with (
+                self.decider.batch_span(len(commands)) as span,
+                self.app.event_log.staging() as outgoing,
+            ):
                 while True:
                     self.app.before_batch()
                     batch += commands
@@ -172,13 +173,6 @@ class CommandHandler:
             self._failed(failure)
         elif not self.owned.stale:
             self._commit_later(outgoing, batch)
-
-    def _batch_span(self, count: int) -> AbstractContextManager[Span | None]:
-        """The span of a batch's decisions, given a tracer."""
-        if self.tracer is None:
-            return nullcontext()
-        group = self.decider.group_id
-        return processing_batch(self.tracer, group, [self.spec.commands_topic], count)
 
     def _commit_later(self, outgoing: list[Outgoing], batch: list[Message]) -> None:
         """Commit `outgoing` and `batch`'s offsets in the committer thread."""

@@ -126,6 +126,12 @@ def records(spans: list[Span], service: str, name: str) -> list[Span]:
     ]
 
 
+def holding(expected: dict[tuple[str, str], int]) -> Callable[[list[Span]], bool]:
+    """Whether spans hold, of each (service, name), at least that many records' spans:
+    each process exports its spans on its own schedule."""
+    return lambda spans: all(len(records(spans, *key)) >= n for key, n in expected.items())
+
+
 def accepted(api: httpx.Client, response: httpx.Response) -> None:
     assert response.status_code == 202, response.text
     assert wait_for_status(api, response.json()["command_id"])["status"] == "accepted"
@@ -183,10 +189,16 @@ def test_a_commands_trace_goes_from_the_api_through_the_handler_to_the_projector
     accepted(traced.api, response)
     organization_id = response.json()["organization_id"]
 
-    wanted = {"api", "organization-handler", "organization-projector"}
     spans = eventually(
         partial(trace_spans, traced.jaeger.url, trace_id),
-        lambda spans: wanted <= services(spans),
+        holding(
+            {
+                ("api", "POST /v1/organizations"): 1,
+                ("api", "send ostock.organization.commands"): 1,
+                ("organization-handler", "process ostock.organization.commands"): 1,
+                ("organization-projector", "process ostock.organization.events"): 1,
+            }
+        ),
     )
 
     request = one(spans, "api", "POST /v1/organizations")
@@ -229,7 +241,10 @@ def test_a_read_is_a_span_of_the_callers_trace_with_its_redis_calls(traced: Trac
         assert traced.api.get(path, headers=header).status_code == 200
         spans = eventually(
             partial(trace_spans, traced.jaeger.url, trace_id),
-            lambda spans: any(s.tags.get("db.system.name") == "redis" for s in spans),
+            lambda spans: (
+                any(s.tags.get("db.system.name") == "redis" for s in spans)
+                and holding({("api", "GET /v1/organizations/{organization_id}"): 1})(spans)
+            ),
         )
         read = one(spans, "api", "GET /v1/organizations/{organization_id}")
         assert read.parent == caller_span
@@ -260,13 +275,14 @@ def test_an_organization_deletes_trace_reaches_the_saga_and_every_license_view(
 
     trace_id, _, header = caller()
     accepted(api, api.delete(f"/v1/organizations/{organization_id}", headers=header))
-    spans = eventually(
-        partial(trace_spans, url, trace_id),
-        lambda spans: (
-            len(records(spans, "license-projector", "process ostock.license.events"))
-            == len(licenses)
-        ),
-    )
+    expected = {
+        ("organization-handler", "process ostock.organization.commands"): 1,
+        ("cascade-delete-saga", "process ostock.organization.events"): 1,
+        ("cascade-delete-saga", "send ostock.license.commands"): len(licenses),
+        ("licensing-handler", "process ostock.license.commands"): len(licenses),
+        ("license-projector", "process ostock.license.events"): len(licenses),
+    }
+    spans = eventually(partial(trace_spans, url, trace_id), holding(expected))
 
     [deletion] = records(spans, "organization-handler", "process ostock.organization.commands")
     [deleted] = records(spans, "cascade-delete-saga", "process ostock.organization.events")
