@@ -5,13 +5,16 @@ from uuid import UUID, uuid5
 
 import orjson
 from fastapi import Response
+from opentelemetry.trace import Tracer
 
 from api.problems import Problem
 from api.publisher import KafkaUnavailable, Publisher
 from ostock.commands import Issuer
 from ostock.contract import Codec
 from ostock.contract.records import Command, LicenseCommand
+from ostock.kafka.delivery import Outgoing
 from ostock.kafka.publisher import command_record
+from ostock.kafka.tracing import sending, with_context
 from ostock.settings import Topics
 
 # New aggregates' ids derive from the command id, so a create retried with the same
@@ -29,22 +32,33 @@ def aggregate_id_for(kind: Literal["organization", "license"], command_id: str) 
 
 
 class CommandSender:
-    """Sends the commands of one request, issued by its caller under its correlation id."""
+    """Sends the commands of one request, issued by its caller under its correlation id.
+
+    A command carries the request's `traceparent` on; given a tracer, it is sent in a span
+    of the request's trace instead, and carries that span's context.
+    """
 
     def __init__(
-        self, publisher: Publisher, codec: Codec, topics: Topics, issuer: Issuer, traceparent: str
+        self,
+        publisher: Publisher,
+        codec: Codec,
+        topics: Topics,
+        issuer: Issuer,
+        traceparent: str,
+        tracer: Tracer | None = None,
     ) -> None:
         self.issuer = issuer
         self._publisher = publisher
         self._codec = codec
         self._topics = topics
         self._traceparent = traceparent
+        self._tracer = tracer
 
     async def send(self, command: Command) -> Response:
         """Publish `command` and answer 202 with its id and a Location to poll."""
         meta = command.meta
         try:
-            await self._publisher.publish(
+            await self._publish(
                 command_record(self._codec, self._topics, command, self._traceparent)
             )
         except KafkaUnavailable as error:
@@ -67,3 +81,10 @@ class CommandSender:
                 "X-Correlation-ID": self.issuer.correlation_id,
             },
         )
+
+    async def _publish(self, record: Outgoing) -> None:
+        if self._tracer is None:
+            await self._publisher.publish(record)
+            return
+        with sending(self._tracer, record.topic, record.key):
+            await self._publisher.publish(record._replace(headers=with_context(record.headers)))

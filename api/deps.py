@@ -94,7 +94,7 @@ async def get_correlation_id(
 async def get_traceparent(traceparent: Annotated[str | None, Header()] = None) -> str:
     """The caller's W3C traceparent, or the root of a new trace.
 
-    Passed on unchanged: the API records no span of its own (yet), so the consumers'
+    Passed on unchanged when the API records no spans (api.tracing), so the consumers'
     spans become children of the caller's.
     """
     if traceparent is not None and _TRACEPARENT.fullmatch(traceparent):
@@ -123,8 +123,8 @@ async def get_command_sender(
     """Everything a command of this request carries: id, caller, correlation, trace."""
     command_id = str(idempotency_key or uuid4())
     issuer = Issuer(caller.issued_by, correlation_id=correlation_id, command_id=command_id)
-    codec = request.app.state.codec
-    return CommandSender(publisher, codec, settings.topics, issuer, traceparent)
+    state = request.app.state
+    return CommandSender(publisher, state.codec, settings.topics, issuer, traceparent, state.tracer)
 
 
 CommandsDep = Annotated[CommandSender, Depends(get_command_sender)]

@@ -6,6 +6,7 @@ from functools import partial
 
 import uvicorn
 from fastapi import Depends, FastAPI
+from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp
 
 from api import metrics
@@ -16,16 +17,19 @@ from api.problems import install_problem_handlers, problem_responses
 from api.publisher import CommandPublisher, api_producer
 from api.redis_client import redis_client
 from api.routes import commands, health, history, licenses, organizations
+from api.tracing import TracingMiddleware
 from ostock.auth.configured import token_verifier
 from ostock.contract import Codec
 from ostock.kafka.schema_registry import register
 from ostock.settings import Settings
+from ostock.telemetry.tracing import install_tracing
 from ostock.views.generations import LiveKeys
 from ostock.views.reader import ViewReader
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The API; it connects to nothing until its lifespan starts.
+def create_app(settings: Settings | None = None, tracer: Tracer | None = None) -> FastAPI:
+    """The API; it connects to nothing until its lifespan starts. Given a tracer, each
+    request is a span, and so are the commands it sends and its Redis calls.
 
     Raises AuthConfigError when the settings name no trustworthy token issuer.
     """
@@ -34,13 +38,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Organizations and their licenses: commands in, read models out.",
         version="1",
         lifespan=_lifespan,
-        # Its metrics are Prometheus's (api.metrics) and it records no spans: FastAPI's
-        # OpenTelemetry hooks would only look, on every request, for providers that
-        # nothing here sets up.
+        # Its metrics are Prometheus's (api.metrics) and its spans its own (api.tracing):
+        # FastAPI's OpenTelemetry hooks would only look, on every request, for providers
+        # that nothing here sets up, and miss the reads answered before FastAPI.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     settings = settings or Settings()
     app.state.settings = settings
+    app.state.tracer = tracer
     app.state.codec = Codec()
     install_problem_handlers(app)
     app.state.verifier = token_verifier(app.state.settings)  # refuses the dev issuer in production
@@ -64,7 +69,9 @@ class _API(FastAPI):
     of them."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return MetricsMiddleware(FastReads(super().build_middleware_stack(), self.state))
+        stack = MetricsMiddleware(FastReads(super().build_middleware_stack(), self.state))
+        tracer: Tracer | None = self.state.tracer
+        return stack if tracer is None else TracingMiddleware(stack, tracer)
 
 
 @asynccontextmanager
@@ -76,7 +83,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.publisher = await stack.enter_async_context(
             CommandPublisher(api_producer(settings), settings, schemas)
         )
-        app.state.redis = await stack.enter_async_context(redis_client(settings))
+        app.state.redis = await stack.enter_async_context(redis_client(settings, app.state.tracer))
         live = LiveKeys(app.state.redis, settings.redis_prefix, settings.generations_refresh_s)
         app.state.views = ViewReader(app.state.redis, live)
         # Its pub/sub connection (read-your-writes waits) closes before the client does.
@@ -88,7 +95,7 @@ def serve(settings: Settings | None = None) -> None:
     """Run the API in the foreground (uvloop, httptools) until interrupted."""
     settings = settings or Settings()
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, install_tracing(settings, "api")),
         host=settings.api_host,
         port=settings.api_port,
         loop="uvloop",

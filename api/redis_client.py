@@ -7,13 +7,15 @@ per command bounds the whole call instead: connecting, the handshake, the send a
 read. A call cut short disconnects its
 connection (redis-py drops one interrupted mid-read), and fails as a Redis
 TimeoutError, which the API answers with 503. Every call passes the client's circuit
-(api.circuit) on the way: while Redis is down calls are refused at once.
+(api.circuit) on the way: while Redis is down calls are refused at once. Given a tracer,
+every call a request makes is a span of its trace (ostock.views.tracing).
 """
 
 import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar, cast
 
+from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
@@ -26,6 +28,7 @@ from api.circuit import Breaker
 from api.redis_pool import WaitingConnectionPool
 from ostock.credentials import redis_login
 from ostock.settings import Settings
+from ostock.views.tracing import operation_name, redis_span
 
 T = TypeVar("T")
 
@@ -36,10 +39,14 @@ class DeadlineRedis(Redis):
 
     deadline_s: float
     circuit: Breaker
+    tracer: Tracer | None
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         call = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
-        return await _within(self.circuit, self.deadline_s, call)
+        if self.tracer is None:
+            return await _within(self.circuit, self.deadline_s, call)
+        with redis_span(self.tracer, str(args[0]).upper(), 1):
+            return await _within(self.circuit, self.deadline_s, call)
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
         pipe = DeadlinePipeline(
@@ -47,6 +54,7 @@ class DeadlineRedis(Redis):
         )
         pipe.deadline_s = self.deadline_s
         pipe.circuit = self.circuit
+        pipe.tracer = self.tracer
         return pipe
 
     async def answers(self) -> bool:
@@ -68,9 +76,15 @@ class DeadlinePipeline(Pipeline):
 
     deadline_s: float
     circuit: Breaker
+    tracer: Tracer | None
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
-        return await _within(self.circuit, self.deadline_s, super().execute(raise_on_error))
+        work = super().execute(raise_on_error)
+        if self.tracer is None:
+            return await _within(self.circuit, self.deadline_s, work)
+        commands = [str(args[0]) for args, _ in self.command_stack]
+        with redis_span(self.tracer, operation_name(commands), len(commands)):
+            return await _within(self.circuit, self.deadline_s, work)
 
 
 async def _within(circuit: Breaker, seconds: float, work: Coroutine[Any, Any, T]) -> T:
@@ -92,8 +106,9 @@ async def _within(circuit: Breaker, seconds: float, work: Coroutine[Any, Any, T]
     return result
 
 
-def redis_client(settings: Settings) -> DeadlineRedis:
-    """A pooled client whose every call ends within the Redis timeout.
+def redis_client(settings: Settings, tracer: Tracer | None = None) -> DeadlineRedis:
+    """A pooled client whose every call ends within the Redis timeout (a span of the
+    request it serves, given a tracer).
 
     One immediate retry, on connection errors only, replaces a pooled connection that
     died with a Redis restart; the default policy retries ten times, backing off.
@@ -113,5 +128,6 @@ def redis_client(settings: Settings) -> DeadlineRedis:
     )
     client = cast(DeadlineRedis, DeadlineRedis.from_pool(pool))
     client.deadline_s = settings.redis_timeout_s
+    client.tracer = tracer
     client.circuit = Breaker.configured("Redis", settings, client.answers)
     return client

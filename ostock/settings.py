@@ -226,6 +226,16 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         "OSTOCK_AUTH_AUDIENCE": settings.auth_audience,
         "OSTOCK_AUTH_CLIENT": settings.auth_client,
         **({"OSTOCK_AUTH_JWKS_URL": settings.auth_jwks_url} if settings.auth_jwks_url else {}),
+        **_tracing_env(settings),
         **{f"OSTOCK_TOPICS__{field.upper()}": name for field, name in settings.topics},
         **extra,
+    }
+
+
+def _tracing_env(settings: Settings) -> dict[str, str]:
+    if settings.tracing_endpoint is None:
+        return {}
+    return {
+        "OSTOCK_TRACING_ENDPOINT": settings.tracing_endpoint,
+        "OSTOCK_TRACE_SAMPLING_RATIO": str(settings.trace_sampling_ratio),
     }

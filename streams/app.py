@@ -20,6 +20,7 @@ from faust.auth import SASLCredentials
 from faust.transport.drivers import aiokafka as driver
 from faust.types import Message
 from mode import ServiceT
+from opentelemetry.trace import Tracer
 
 from ostock.deployables import stream_group
 from ostock.kafka.config import security_config
@@ -121,11 +122,14 @@ class _BatchTransport(driver.Transport):
 
 
 class BatchApp(faust.App):
-    """A faust.App whose consumer reads committed records and hands fetches to `routes`."""
+    """A faust.App whose consumer reads committed records and hands fetches to `routes`;
+    its handlers make spans with `otel_tracer` when there is one (streams.tracing), not
+    with faust's own `tracer`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.routes: list[Route] = []
+        self.otel_tracer: Tracer | None = None
 
     def _new_transport(self) -> Any:
         return _BatchTransport(self.conf.broker_consumer, self)
@@ -136,7 +140,7 @@ class BatchApp(faust.App):
         self.routes.append(Route(frozenset(topics), open_handler))
 
 
-def create_app(settings: Settings, processor: str) -> BatchApp:
+def create_app(settings: Settings, processor: str, tracer: Tracer | None = None) -> BatchApp:
     """The app of stream processor `processor`; it connects to nothing yet.
 
     Its consumer group is ``<prefix>.<processor>`` (ostock.deployables.stream_group,
@@ -144,7 +148,7 @@ def create_app(settings: Settings, processor: str) -> BatchApp:
     that prefix's views are.
     """
     group_id = stream_group(settings, processor)
-    return BatchApp(
+    app = BatchApp(
         group_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
         broker_credentials=_credentials(settings),
@@ -161,6 +165,8 @@ def create_app(settings: Settings, processor: str) -> BatchApp:
         value_serializer="raw",
         consumer_auto_offset_reset="earliest",
     )
+    app.otel_tracer = tracer
+    return app
 
 
 def _credentials(settings: Settings) -> SASLCredentials | None:

@@ -21,6 +21,7 @@ from ostock.views.writer import ViewWriter
 from streams.app import BatchApp, BatchHandler
 from streams.batches import decode_all
 from streams.deadletters import DeadLetters, Poison
+from streams.tracing import traced_batch
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ def add_projector(
     dead_letters = DeadLetters(app, settings.topics.dead_letters)
 
     async def handle(writer: ViewWriter, messages: Sequence[Message]) -> None:
+        with traced_batch(app.otel_tracer, app.conf.id, messages):
+            await project(writer, messages)
+
+    async def project(writer: ViewWriter, messages: Sequence[Message]) -> None:
         records, poison = decode_all(codec, messages, expected)
         try:
             await until_done(
@@ -70,7 +75,7 @@ def add_projector(
         redis = redis_client(settings)
         try:
             await until_done(lambda: load_functions(redis), f"{name}: loading Redis functions")
-            yield partial(handle, ViewWriter(redis, settings.redis_prefix))
+            yield partial(handle, ViewWriter(redis, settings.redis_prefix, app.otel_tracer))
         finally:
             await redis.aclose()
 

@@ -23,8 +23,10 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from faust.types import Message
+from opentelemetry import trace
+from opentelemetry.context import Context
 
-from ostock.contract.records import EVENTS, Command, name_of
+from ostock.contract.records import EVENTS, Command, Event, name_of
 from ostock.kafka.schema_registry import register, registry_codec
 from ostock.retry import until_done
 from ostock.settings import Settings
@@ -36,6 +38,7 @@ from streams.deadletters import DeadLetters
 from streams.saga_memory import SagaMemories
 from streams.saga_reactions import Tracked, concerned, react
 from streams.sender import CommandSender
+from streams.tracing import Position, traced_batch
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +53,26 @@ def install(app: BatchApp, settings: Settings) -> None:
     sender = CommandSender(app, settings, codec)
 
     async def handle(memories: SagaMemories, messages: Sequence[Message]) -> None:
+        with traced_batch(app.otel_tracer, app.conf.id, messages) as spans:
+            await decide(memories, messages, spans)
+
+    async def decide(
+        memories: SagaMemories,
+        messages: Sequence[Message],
+        spans: dict[Position, trace.Span] | None,
+    ) -> None:
         decoded, poison = decode_all(codec, messages, EVENTS)
         records = [positioned.record for positioned in decoded]
         organizations = concerned(records)
         loaded = await until_done(lambda: memories.load(organizations), f"{NAME}: loading memory")
         tracked = {o: Tracked(memory) for o, memory in loaded.items()}
-        commands = react(tracked, records)
-        await until_done(lambda: sender.send(commands), f"{NAME}: sending {len(commands)}")
+        if spans is None:
+            commands, causes = react(tracked, records), None
+        else:
+            positions = [(p.topic, p.partition, p.offset) for p in decoded]
+            commands, causes = _react_traced(tracked, records, [spans[p] for p in positions])
+        send = partial(sender.send, commands, causes)
+        await until_done(send, f"{NAME}: sending {len(commands)}")
         _log_issued(commands)
         await until_done(lambda: memories.store(tracked), f"{NAME}: storing memory")
         if poison:
@@ -73,6 +89,20 @@ def install(app: BatchApp, settings: Settings) -> None:
 
     topics = [settings.topics.organization_events, settings.topics.license_events]
     app.route(topics, opened)
+
+
+def _react_traced(
+    tracked: dict[str, Tracked], records: Sequence[Event], spans: Sequence[trace.Span]
+) -> tuple[list[Command], list[Context]]:
+    """react, event by event: the commands, and the context of each one's cause, the span
+    of the event that decided it, so each command continues its event's trace."""
+    commands: list[Command] = []
+    causes: list[Context] = []
+    for record, span in zip(records, spans, strict=True):
+        issued = react(tracked, [record])
+        commands += issued
+        causes += [trace.set_span_in_context(span)] * len(issued)
+    return commands, causes
 
 
 def _log_issued(commands: Sequence[Command]) -> None:

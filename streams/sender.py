@@ -6,26 +6,33 @@ configured in ostock.kafka.config), so a command lands on its organization's par
 import asyncio
 from collections.abc import Sequence
 
-import faust
 from faust.types import TopicT
+from opentelemetry.context import Context
 
 from ostock.contract import Codec
 from ostock.contract.records import Command
+from ostock.kafka.delivery import Outgoing
 from ostock.kafka.publisher import command_record
+from ostock.kafka.tracing import sending, with_context
 from ostock.settings import Settings
+from streams.app import BatchApp
 
 
 class CommandSender:
-    """Sends commands through the app's producer and waits for the broker's acks."""
+    """Sends commands through the app's producer and waits for the broker's acks; each in
+    a "send" span of its cause's trace, when the app traces."""
 
-    def __init__(self, app: faust.App, settings: Settings, codec: Codec) -> None:
+    def __init__(self, app: BatchApp, settings: Settings, codec: Codec) -> None:
         self.app = app
         self.settings = settings
         self.codec = codec
         self._topics: dict[str, TopicT] = {}
 
-    async def send(self, commands: Sequence[Command]) -> None:
-        """Send every command and wait until the broker has them all.
+    async def send(
+        self, commands: Sequence[Command], causes: Sequence[Context] | None = None
+    ) -> None:
+        """Send every command and wait until the broker has them all; `causes`, when
+        given, holds the context each command continues.
 
         Bounded by settings.kafka_timeout_s (the Faust producer's own timeout is 20
         minutes): a timeout raises, and the caller sends the same commands again.
@@ -34,7 +41,7 @@ class CommandSender:
             return
         timeout_s = self.settings.kafka_timeout_s
         # Sending waits for the topic's metadata first, which may not come.
-        pending = await asyncio.wait_for(self._send_all(commands), timeout_s)
+        pending = await asyncio.wait_for(self._send_all(commands, causes), timeout_s)
         # asyncio.wait, not wait_for: the delivery futures are the producer's, not ours to
         # cancel; a command still in flight after the timeout is sent again, harmlessly.
         done, late = await asyncio.wait(pending, timeout=timeout_s)
@@ -43,11 +50,21 @@ class CommandSender:
         for delivery in done:
             delivery.result()  # raises what the broker answered
 
-    async def _send_all(self, commands: Sequence[Command]) -> "list[asyncio.Future[object]]":
-        return [await self._send(command) for command in commands]
+    async def _send_all(
+        self, commands: Sequence[Command], causes: Sequence[Context] | None
+    ) -> "list[asyncio.Future[object]]":
+        topics = self.settings.topics
+        records = [command_record(self.codec, topics, command) for command in commands]
+        tracer = self.app.otel_tracer
+        if tracer is None or causes is None:
+            return [await self._send(record) for record in records]
+        sent = []
+        for record, cause in zip(records, causes, strict=True):
+            with sending(tracer, record.topic, record.key, cause):
+                sent.append(await self._send(record._replace(headers=with_context(record.headers))))
+        return sent
 
-    async def _send(self, command: Command) -> "asyncio.Future[object]":
-        record = command_record(self.codec, self.settings.topics, command)
+    async def _send(self, record: Outgoing) -> "asyncio.Future[object]":
         # force: sent now, not attached to the event being processed (sent at its ack).
         headers = [(key, value) for key, value in record.headers if isinstance(value, bytes)]
         return await self._topic(record.topic).send(  # type: ignore[return-value]

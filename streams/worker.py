@@ -6,6 +6,7 @@ from collections.abc import Callable
 import faust
 
 from ostock.settings import Settings
+from ostock.telemetry.tracing import install_tracing
 from streams import commands, licensing, organization, saga
 from streams.app import BatchApp, create_app
 
@@ -21,7 +22,7 @@ PROJECTORS: dict[str, Callable[[BatchApp, Settings], None]] = {
 
 def run_projector(settings: Settings, projector: str) -> None:
     """Run `projector` in this process until SIGINT or SIGTERM (then exit)."""
-    app = create_app(settings, projector)
+    app = create_app(settings, projector, install_tracing(settings, projector))
     app.conf.datadir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     PROJECTORS[projector](app, settings)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)

@@ -3,10 +3,13 @@ transaction (docs/architecture.md, "The write side")."""
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Literal
 
 from confluent_kafka import KafkaException, Message
+from opentelemetry import trace
+from opentelemetry.trace import Span, Tracer
 
 from ostock.contract import Codec, UndecodableRecord
 from ostock.contract.records import Command, CommandResult, Kinds, name_of
@@ -16,6 +19,7 @@ from ostock.eventstore.transactions import EventLogError, Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.kafka.config import Headers, partition_for
 from ostock.kafka.deadletters import dead_letter_headers
+from ostock.kafka.tracing import processing, processing_batch, with_context
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,7 +45,9 @@ class DecisionFailed(Exception):
 
 class Decider:
     """Decides a service's command records with its application; remembers the commands
-    whose decision failed, to dead-letter one that keeps failing."""
+    whose decision failed, to dead-letter one that keeps failing. Given a tracer, each
+    command is decided in a span of its own that continues the command's trace, and the
+    records it comes to carry that span's context (ostock.kafka.tracing)."""
 
     def __init__(
         self,
@@ -51,6 +57,7 @@ class Decider:
         application: CommandApplication,
         codec: Codec,
         group_id: str,
+        tracer: Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.commands_topic = commands_topic
@@ -58,6 +65,7 @@ class Decider:
         self.app = application
         self.codec = codec
         self.group_id = group_id
+        self.tracer = tracer
         #: Partitions of the commands topic (and of every co-partitioned topic).
         self.partitions = 0
         self.forwarded = 0
@@ -75,10 +83,33 @@ class Decider:
             for message in batch:
                 self._failures.pop(position_of(message), None)
 
+    def batch_span(self, count: int) -> AbstractContextManager[Span | None]:
+        """The span of a batch of `count` commands, given a tracer, current while it is
+        decided; else nothing."""
+        if self.tracer is None:
+            return nullcontext()
+        return processing_batch(self.tracer, self.group_id, [self.commands_topic], count)
+
     def handle(self, outgoing: list[Outgoing], message: Message) -> None:
         """Add to `outgoing` what `message` comes to: its command's result (and, through
         the application, its events), the command forwarded to its organization's
         partition, or a dead letter. DecisionFailed if deciding it raised a bug."""
+        if self.tracer is None:
+            self._handle(outgoing, message)
+            return
+        span = processing(
+            self.tracer,
+            self.group_id,
+            message.topic() or "",
+            message.partition() or 0,
+            message.offset() or 0,
+            message.key(),
+            header_list(message.headers()),
+        )
+        with trace.use_span(span, end_on_exit=True):
+            self._handle(outgoing, message)
+
+    def _handle(self, outgoing: list[Outgoing], message: Message) -> None:
         headers = header_list(message.headers())
         try:
             command = self.codec.read(message.value(), self.commands)
@@ -96,6 +127,8 @@ class Decider:
             outgoing.append(self._dead_letter(message, HANDLER_ERROR, last_error))
             return
         carried = [(k, v) for k, v in headers if k in CARRIED_HEADERS]
+        if self.tracer is not None:
+            carried = with_context(carried)  # the trace goes on from this command's span
         try:
             result = self._decide(command, carried)
         except TRANSIENT:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from confluent_kafka import KafkaException, Message, TopicPartition
+from opentelemetry.trace import Tracer
 
 from ostock.contract import Codec
 from ostock.contract.records import Command, Kinds
@@ -35,6 +36,7 @@ from ostock.handlers.committer import CommitStuck, Committer
 from ostock.handlers.decider import TRANSIENT, Decider, DecisionFailed
 from ostock.handlers.ownership import Ownership
 from ostock.kafka.config import co_partitioned
+from ostock.kafka.tracing import BATCH_COUNT
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class CommandHandler:
         codec: Codec,
         instance: str,
         batch_size: int = 500,
+        tracer: Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.spec = spec
@@ -86,6 +89,7 @@ class CommandHandler:
             application,
             codec,
             handler_group(spec.service),
+            tracer,
         )
         self._pause_s = FIRST_PAUSE_S
         self._committer = Committer(
@@ -141,7 +145,10 @@ class CommandHandler:
         batch: list[Message] = []
         failure: Exception | None = None
         try:
-            with self.app.event_log.staging() as outgoing:
+            with (
+                self.decider.batch_span(len(commands)) as span,
+                self.app.event_log.staging() as outgoing,
+            ):
                 while True:
                     self.app.before_batch()
                     batch += commands
@@ -154,6 +161,8 @@ class CommandHandler:
                         break
                     arrived = self.owned.consumer.consume(room, timeout=ARRIVAL_WAIT_S)
                     commands = _commands(arrived)
+                if span is not None:
+                    span.set_attribute(BATCH_COUNT, len(batch))
         except Exception as error:
             failure = error
         if not self._settle():

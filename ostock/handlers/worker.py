@@ -19,6 +19,7 @@ from ostock.handlers.runner import CommandHandler, HandlerSpec
 from ostock.kafka.config import admin_config, consumer_config
 from ostock.kafka.schema_registry import KafkaSchemaLookup, register
 from ostock.settings import Settings
+from ostock.telemetry.tracing import install_tracing
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,12 @@ def run_handler(settings: Settings, service: str, instance: str = "1") -> None:
     """
     # One codec for commands, events and the directory: it finds in the schema registry
     # the writer schemas of versions published after this process was built.
+    tracer = install_tracing(settings, f"{service}-handler")
     lookup = KafkaSchemaLookup(settings)
     codec = Codec(lookup=lookup)
     register(settings, codec.schemas)  # before it writes a record with one of them
     spec, application = SERVICES[service](settings, instance, codec)
-    handler = CommandHandler(settings, spec, application, codec, instance)
+    handler = CommandHandler(settings, spec, application, codec, instance, tracer=tracer)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

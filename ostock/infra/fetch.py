@@ -3,7 +3,8 @@
 `python -m ostock.infra.fetch` (or `ostock infra fetch`): installs redis-server
 if missing and resolves the Kafka jars into the cache folder; `--with-keycloak`
 adds the Keycloak distribution, `--with-monitoring` Debian's prometheus package
-(promtool included); so that later starts work offline.
+(promtool included), `--with-tracing` Jaeger built from its Go module; so that later
+starts work offline.
 """
 
 import sys
@@ -11,6 +12,7 @@ import time
 from collections.abc import Collection
 
 from ostock.infra import prometheus
+from ostock.infra.jaeger import ensure_binary
 from ostock.infra.kafka import ensure_jars
 from ostock.infra.keycloak import ensure_distribution
 from ostock.infra.redis import ensure_installed
@@ -29,6 +31,10 @@ def fetch(settings: Settings, optional: Collection[str] = ()) -> None:
     if "monitoring" in optional:
         print(f"prometheus: {prometheus.ensure_installed()}", flush=True)
         print(f"promtool: {prometheus.promtool()}", flush=True)
+    if "tracing" in optional:
+        start = time.monotonic()
+        binary = ensure_binary(settings.cache_dir)
+        print(f"Jaeger: {binary} ({time.monotonic() - start:.1f}s)", flush=True)
 
 
 if __name__ == "__main__":

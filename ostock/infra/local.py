@@ -1,11 +1,12 @@
 """The local infrastructure as one unit: Kafka, Redis and, when asked, the optional services
-(Keycloak, Prometheus) for a data folder and ports."""
+(Keycloak, Prometheus, Jaeger) for a data folder and ports."""
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ostock.infra.jaeger import JaegerServer
 from ostock.infra.kafka import KafkaBroker
 from ostock.infra.keycloak import KeycloakServer
 from ostock.infra.process import LocalService
@@ -16,7 +17,7 @@ from ostock.settings import Settings
 
 KEYCLOAK_PORT = 8180  # docker-compose.yml publishes its Keycloak there too
 #: The services `up` starts only when named (`ostock infra up --with NAME`).
-OPTIONAL = ("keycloak", "monitoring")
+OPTIONAL = ("keycloak", "monitoring", "tracing")
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,21 @@ class LocalInfra:
         keycloak_port: int = KEYCLOAK_PORT,
         prometheus_port: int = Settings.model_fields["prometheus_port"].default,
         scrape_targets: Mapping[str, int] | None = None,
+        jaeger_ports: tuple[int, int] = (4318, 16686),
     ) -> None:
+        """`jaeger_ports`: its OTLP/HTTP port and its query port."""
         self.data_dir = data_dir
         self.kafka = KafkaBroker(
             data_dir, cache_dir, kafka_port, controller_port, security.scram_users
         )
         self.redis = RedisServer(data_dir, redis_port, security.redis_acl, security.redis_admin)
         self.keycloak = KeycloakServer(data_dir, cache_dir, keycloak_port)
+        self.jaeger = JaegerServer(data_dir, cache_dir, *jaeger_ports)
         self.prometheus = PrometheusServer(data_dir, prometheus_port, scrape_targets or {})
         self.optional: dict[str, LocalService] = {
             "keycloak": self.keycloak,
             "monitoring": self.prometheus,
+            "tracing": self.jaeger,
         }
 
     @classmethod
@@ -98,6 +103,7 @@ class LocalInfra:
             keycloak_port=urlsplit(settings.auth_issuer).port or KEYCLOAK_PORT,
             prometheus_port=settings.prometheus_port,
             scrape_targets=scrape_targets(settings),
+            jaeger_ports=(settings.jaeger_otlp_port, settings.jaeger_query_port),
         )
 
     def up(self, optional: Collection[str] = ()) -> None:

@@ -4,6 +4,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgpack
+from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -16,6 +17,7 @@ from ostock.views.functions import (
     load_functions,
 )
 from ostock.views.projection import Projected
+from ostock.views.tracing import redis_span
 
 
 class ViewWriter:
@@ -23,11 +25,13 @@ class ViewWriter:
 
     The functions resolve each model's generations inside Redis, atomically with a
     replay's switch (read-models/README.md), so they need one Redis, not a cluster.
+    Given a tracer, each round trip is a span of the batch it writes.
     """
 
-    def __init__(self, redis: Redis, base: str) -> None:
+    def __init__(self, redis: Redis, base: str, tracer: Tracer | None = None) -> None:
         self.redis = redis
         self.base = base
+        self.tracer = tracer
 
     async def project(self, model: str, events: Sequence[Projected]) -> int:
         """Apply the events to `model`'s live generation (and to one a replay builds),
@@ -66,6 +70,12 @@ class ViewWriter:
             return await self._pipeline(calls)
 
     async def _pipeline(self, calls: Sequence[tuple[Any, ...]]) -> list[int]:
+        if self.tracer is None:
+            return await self._round_trip(calls)
+        with redis_span(self.tracer, "FCALL", len(calls)):
+            return await self._round_trip(calls)
+
+    async def _round_trip(self, calls: Sequence[tuple[Any, ...]]) -> list[int]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for function, numkeys, *keys_and_args in calls:
                 pipe.fcall(function, numkeys, *keys_and_args)
