@@ -1,4 +1,4 @@
-"""`ostock infra`: the local Kafka, Redis and (when asked) Keycloak and Prometheus as real
+"""`ostock infra`: the local Kafka, Redis and (when asked) Keycloak, Prometheus and Jaeger as real
 processes (no Docker needed)."""
 
 from pathlib import Path
@@ -13,7 +13,8 @@ from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
 
 app = typer.Typer(
-    help="Local Kafka (KRaft), Redis and optionally Keycloak, Prometheus: fetch, up, status, down.",
+    help="Local Kafka (KRaft), Redis and optionally Keycloak, Prometheus, Jaeger: "
+    "fetch, up, status, down.",
     no_args_is_help=True,
 )
 
@@ -71,7 +72,8 @@ def _settings(
 @app.command()
 def fetch(services: With = None) -> None:
     """Install redis-server and resolve the Kafka jars (and Keycloak with --with keycloak,
-    Prometheus with --with monitoring) now, so that `up` works offline."""
+    Prometheus with --with monitoring, Jaeger with --with tracing) now, so that `up` works
+    offline."""
     fetch_all(Settings(), _optional(services))
 
 
@@ -85,7 +87,8 @@ def up(
 ) -> None:
     """Start Kafka and Redis (and Keycloak with --with keycloak, its port from
     settings.auth_issuer, else 8180; Prometheus with --with monitoring, on
-    settings.prometheus_port, scraping every process), reusing running ones, and create the
+    settings.prometheus_port, scraping every process; Jaeger with --with tracing, on
+    settings.jaeger_otlp_port and jaeger_query_port), reusing running ones, and create the
     topics."""
     optional = _optional(services)
     settings = _settings(data_dir, kafka_port, controller_port, redis_port)
