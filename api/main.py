@@ -19,6 +19,7 @@ from api.routes import commands, health, history, licenses, organizations
 from ostock.auth.configured import token_verifier
 from ostock.contract import Codec
 from ostock.kafka.schema_registry import register
+from ostock.logs import configure_logging
 from ostock.settings import Settings
 from ostock.views.generations import LiveKeys
 from ostock.views.reader import ViewReader
@@ -87,6 +88,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def serve(settings: Settings | None = None) -> None:
     """Run the API in the foreground (uvloop, httptools) until interrupted."""
     settings = settings or Settings()
+    configure_logging(settings, "api")
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
@@ -94,6 +96,8 @@ def serve(settings: Settings | None = None) -> None:
         loop="uvloop",
         http="httptools",
         lifespan="on",
+        # Logging is configured already: uvicorn's loggers propagate to its JSON handler.
+        log_config=None,
         log_level=settings.log_level.lower(),
         # One log line per request costs a sizeable share of a view read; request
         # counts and latencies are in /metrics instead.

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import faust
 
+from ostock.logs import logging_config
 from ostock.settings import Settings
 from streams import commands, licensing, organization, saga
 from streams.app import BatchApp, create_app
@@ -24,6 +25,11 @@ def run_projector(settings: Settings, projector: str) -> None:
     app = create_app(settings, projector)
     app.conf.datadir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     PROJECTORS[projector](app, settings)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    # Faust's worker configures logging itself, with the config every process uses.
+    config = logging_config(settings, projector)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, logging_config=config)
+    # Its terminal spinner's log handler would set the root logger to DEBUG under a
+    # WARNING level, making every debug call build its record.
+    worker.spinner = None
     gc.freeze()  # what exists now lives as long as the process: no need to scan it again
     worker.execute_from_commandline()

@@ -17,6 +17,7 @@ from ostock.handlers.application import CommandApplication
 from ostock.kafka.config import Headers, partition_for
 from ostock.kafka.deadletters import dead_letter_headers
 from ostock.settings import Settings
+from ostock.telemetry.context import about
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,10 @@ class Decider:
         """Add to `outgoing` what `message` comes to: its command's result (and, through
         the application, its events), the command forwarded to its organization's
         partition, or a dead letter. DecisionFailed if deciding it raised a bug."""
+        with about(message.topic() or "", message.partition(), message.offset(), message.headers()):
+            self._handle(outgoing, message)
+
+    def _handle(self, outgoing: list[Outgoing], message: Message) -> None:
         headers = header_list(message.headers())
         try:
             command = self.codec.read(message.value(), self.commands)
@@ -102,6 +107,7 @@ class Decider:
             raise
         except Exception as error:  # a bug: retried, then dead-lettered (never dropped)
             raise DecisionFailed(position, error) from error
+        _log_decided(result)
         outgoing.append(
             Outgoing(
                 self.settings.topics.command_results,
@@ -156,6 +162,26 @@ class Decider:
             original=header_list(message.headers()),
         )
         return Outgoing(self.settings.topics.dead_letters, message.key(), message.value(), headers)
+
+
+def _log_decided(result: CommandResult) -> None:
+    # Logged as decided, not as committed: a batch retried decides its commands again.
+    if result.status == "accepted":
+        log.info(
+            "%s %s accepted: version %s of %s",
+            result.command_type,
+            result.command_id,
+            result.version,
+            result.aggregate_id,
+        )
+    else:
+        log.info(
+            "%s %s rejected: %s: %s",
+            result.command_type,
+            result.command_id,
+            result.error_code,
+            result.error_message,
+        )
 
 
 def _result(
