@@ -1,16 +1,14 @@
 """JSON logs, one object per line, the same in every process, so a log aggregator (or
 `ostock logs`) can index and merge them.
 
-Every process configures its logging with `logging_config` (through `configure_logging`,
-or Faust's worker): one handler on the root logger, to standard error, so the lines of
-third-party loggers (uvicorn, faust, mode, aiokafka, librdkafka's through
-ostock.kafka.config) come out the same way.
+Every process calls `configure_logging` first: one handler on the root logger, to
+standard error, so the lines of third-party loggers (uvicorn, faust, mode, aiokafka,
+librdkafka's through ostock.kafka.config) and Python's warnings come out the same way.
 """
 
 import logging
 import logging.config
 import time
-from typing import Any
 
 import orjson
 
@@ -60,25 +58,24 @@ class JsonFormatter(logging.Formatter):
         return text
 
 
-def logging_config(settings: Settings, service: str) -> dict[str, Any]:
-    """The `logging.config.dictConfig` of process `service` (its name in
-    ostock.deployables.PROCESSES): JSON lines to standard error at settings.log_level."""
-    return {
-        "version": 1,
-        # Loggers made at import time (every module's `log`) keep logging.
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter, "service": service}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "stream": "ext://sys.stderr",
-            }
-        },
-        "root": {"level": settings.log_level.upper(), "handlers": ["stderr"]},
-    }
-
-
 def configure_logging(settings: Settings, service: str) -> None:
-    """Send this process's logs, every logger's, to standard error as JSON lines."""
-    logging.config.dictConfig(logging_config(settings, service))
+    """Send this process's logs, every logger's and Python's warnings, to standard error
+    as JSON lines of `service` (its name in ostock.deployables.PROCESSES), at
+    settings.log_level."""
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            # Loggers made at import time (every module's `log`) keep logging.
+            "disable_existing_loggers": False,
+            "formatters": {"json": {"()": JsonFormatter, "service": service}},
+            "handlers": {
+                "stderr": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "json",
+                    "stream": "ext://sys.stderr",
+                }
+            },
+            "root": {"level": settings.log_level.upper(), "handlers": ["stderr"]},
+        }
+    )
+    logging.captureWarnings(True)

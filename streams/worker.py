@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import faust
 
-from ostock.logs import logging_config
+from ostock.logs import configure_logging
 from ostock.settings import Settings
 from streams import commands, licensing, organization, saga
 from streams.app import BatchApp, create_app
@@ -22,14 +22,12 @@ PROJECTORS: dict[str, Callable[[BatchApp, Settings], None]] = {
 
 def run_projector(settings: Settings, projector: str) -> None:
     """Run `projector` in this process until SIGINT or SIGTERM (then exit)."""
+    configure_logging(settings, projector)
     app = create_app(settings, projector)
     app.conf.datadir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     PROJECTORS[projector](app, settings)
-    # Faust's worker configures logging itself, with the config every process uses.
-    config = logging_config(settings, projector)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, logging_config=config)
-    # Its terminal spinner's log handler would set the root logger to DEBUG under a
-    # WARNING level, making every debug call build its record.
-    worker.spinner = None
+    # Logging as every process has it, not as Faust's worker would set it up (its
+    # terminal spinner's handler, say, would set the root logger to DEBUG).
+    worker = faust.Worker(app, quiet=True, override_logging=False)
     gc.freeze()  # what exists now lives as long as the process: no need to scan it again
     worker.execute_from_commandline()

@@ -111,12 +111,14 @@ def test_a_call_may_name_the_ids_of_a_record_it_issued(out: io.StringIO) -> None
 
 
 def test_every_logger_of_a_configured_process_writes_json_librdkafka_included() -> None:
-    """A process configured by configure_logging: its own, third-party and librdkafka's
-    lines (a producer that cannot connect) all come out as JSON lines of its service."""
+    """A process configured by configure_logging: its own, third-party, Python's warnings
+    and librdkafka's lines (a producer that cannot connect) all come out as JSON lines
+    of its service."""
     closed = free_port()
     script = textwrap.dedent(
         """
         import logging
+        import warnings
         from confluent_kafka import Producer
         from ostock.kafka.config import producer_config
         from ostock.logs import configure_logging
@@ -127,6 +129,7 @@ def test_every_logger_of_a_configured_process_writes_json_librdkafka_included() 
         for name in ("ostock.handlers.decider", "aiokafka", "faust", "mode", "uvicorn.error"):
             logging.getLogger(name).warning("from %s", name)
         logging.getLogger("ostock.handlers.decider").debug("not at INFO")
+        warnings.warn("a warning of Python's")
         producer = Producer(producer_config(settings))
         for _ in range(10):
             producer.poll(0.1)  # librdkafka's lines are handed over here
@@ -139,12 +142,13 @@ def test_every_logger_of_a_configured_process_writes_json_librdkafka_included() 
     assert done.returncode == 0, done.stderr
     written = [orjson.loads(line) for line in done.stderr.splitlines()]
     assert {line["service"] for line in written} == {"organization-handler"}
-    assert [line["logger"] for line in written[:5]] == [
+    assert [line["logger"] for line in written[:6]] == [
         "ostock.handlers.decider",
         "aiokafka",
         "faust",
         "mode",
         "uvicorn.error",
+        "py.warnings",
     ]
     assert "not at INFO" not in done.stderr
     refused = [line for line in written if line["logger"] == "librdkafka"]
