@@ -26,8 +26,10 @@ def run_projector(settings: Settings, projector: str) -> None:
     app = create_app(settings, projector)
     app.conf.datadir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     PROJECTORS[projector](app, settings)
-    # Logging as every process has it, not as Faust's worker would set it up (its
-    # terminal spinner's handler, say, would set the root logger to DEBUG).
+    # Logging as every process has it, not as Faust's worker would set it up; and no
+    # terminal spinner, whose escape codes would land in the log (and whose handler,
+    # under a WARNING level, would set the root logger to DEBUG).
     worker = faust.Worker(app, quiet=True, override_logging=False)
+    worker.spinner = None
     gc.freeze()  # what exists now lives as long as the process: no need to scan it again
     worker.execute_from_commandline()
