@@ -51,6 +51,8 @@ def logs(
     tails: dict[Path, _Tail] = {}
     try:
         _open_new(folder, wanted, tails)
+        if not tails and not follow:
+            typer.echo(f"no logs in {folder} (`ostock run` writes them)", err=True)
         _show(merge(tail.lines(wait_for_end=follow) for tail in tails.values()), wanted, as_json)
         while follow:
             time.sleep(FOLLOW_POLL_S)

@@ -3,7 +3,8 @@ one) inside `about(...)`, and every line logged meanwhile, in that thread or tas
 it: topic, partition, offset, its correlation id and its trace (ostock.logs).
 
 The trace is the current OpenTelemetry span's if one is recording, else the one the
-record's W3C `traceparent` header names, so lines carry it even with tracing off.
+record's W3C `traceparent` header names, so lines carry it even with tracing off; a line
+about a record keeps the record's trace under a span of another trace (a batch's).
 """
 
 import re
@@ -64,11 +65,15 @@ def record_fields() -> dict[str, str | int]:
             fields["correlation_id"] = correlation_id
         traceparent = header(record.headers, "traceparent")
     span = trace.get_current_span()
+    ids = parse_traceparent(traceparent) if traceparent is not None else None
     if span.is_recording():
         context = span.get_span_context()
-        fields["trace_id"] = trace.format_trace_id(context.trace_id)
-        fields["span_id"] = trace.format_span_id(context.span_id)
-    elif traceparent is not None and (ids := parse_traceparent(traceparent)) is not None:
+        current = trace.format_trace_id(context.trace_id), trace.format_span_id(context.span_id)
+        # A span of another trace (a batch's, linking its records) does not name the
+        # record's: the line keeps the record's trace.
+        if ids is None or current[0] == ids[0]:
+            ids = current
+    if ids is not None:
         fields["trace_id"], fields["span_id"] = ids
     return fields
 

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from ostock.telemetry.context import about, parse_traceparent, record_fields
 
@@ -82,14 +83,34 @@ async def test_concurrent_tasks_each_see_their_own_record() -> None:
     assert seen == {"a": 1, "b": 2}
 
 
-def test_a_recording_span_gives_the_trace_over_the_header() -> None:
+def test_a_recording_span_of_the_records_trace_gives_the_span() -> None:
     tracer = TracerProvider().get_tracer(__name__)  # this test's own: none installed globally
-    with tracer.start_as_current_span("process") as span:
-        context = span.get_span_context()
+    parent = TraceContextTextMapPropagator().extract({"traceparent": TRACEPARENT})
+    with (
+        tracer.start_as_current_span("process", context=parent) as span,
+        about("t", 0, 1, [("traceparent", TRACEPARENT.encode())]),
+    ):
+        fields = record_fields()
+    span_id = trace.format_span_id(span.get_span_context().span_id)
+    assert (fields["trace_id"], fields["span_id"]) == (TRACE_ID, span_id)
+    assert span_id != PARENT_ID
+
+
+def test_a_span_of_another_trace_leaves_a_records_lines_their_trace() -> None:
+    tracer = TracerProvider().get_tracer(__name__)
+    with tracer.start_as_current_span("batch") as span:  # a new trace, linking records
         with about("t", 0, 1, [("traceparent", TRACEPARENT.encode())]):
-            fields = record_fields()
+            about_the_record = record_fields()
         outside = record_fields()
-    assert fields["trace_id"] == trace.format_trace_id(context.trace_id) != TRACE_ID
-    assert fields["span_id"] == trace.format_span_id(context.span_id)
-    # A span's ids mark a line even when it is about no record.
-    assert outside == {"trace_id": fields["trace_id"], "span_id": fields["span_id"]}
+    context = span.get_span_context()
+    assert (about_the_record["trace_id"], about_the_record["span_id"]) == (TRACE_ID, PARENT_ID)
+    # Outside a record, the span's ids mark the line.
+    assert outside == {
+        "trace_id": trace.format_trace_id(context.trace_id),
+        "span_id": trace.format_span_id(context.span_id),
+    }
+    with tracer.start_as_current_span("batch") as other, about("t", 0, 1):
+        # A record without a trace of its own: the span's.
+        assert record_fields()["trace_id"] == trace.format_trace_id(
+            other.get_span_context().trace_id
+        )
