@@ -1,5 +1,6 @@
 """The write path: encode a command, publish it, answer 202 Accepted."""
 
+import logging
 from typing import Literal
 from uuid import UUID, uuid5
 
@@ -11,11 +12,14 @@ from api.problems import Problem
 from api.publisher import KafkaUnavailable, Publisher
 from ostock.commands import Issuer
 from ostock.contract import Codec
-from ostock.contract.records import Command, LicenseCommand
+from ostock.contract.records import Command, LicenseCommand, name_of
 from ostock.kafka.delivery import Outgoing
 from ostock.kafka.publisher import command_record
 from ostock.kafka.tracing import sending, with_context
 from ostock.settings import Topics
+from ostock.telemetry.context import about
+
+log = logging.getLogger(__name__)
 
 # New aggregates' ids derive from the command id, so a create retried with the same
 # Idempotency-Key targets the same aggregate (and partition) and is deduplicated there.
@@ -57,10 +61,9 @@ class CommandSender:
     async def send(self, command: Command) -> Response:
         """Publish `command` and answer 202 with its id and a Location to poll."""
         meta = command.meta
+        record = command_record(self._codec, self._topics, command, self._traceparent)
         try:
-            await self._publish(
-                command_record(self._codec, self._topics, command, self._traceparent)
-            )
+            await self._publish(record)
         except KafkaUnavailable as error:
             # The broker may still have it: the same command id makes a retry safe.
             raise Problem(
@@ -68,6 +71,8 @@ class CommandSender:
                 f"{error}. Retry with header Idempotency-Key: {meta.command_id}",
                 command_id=meta.command_id,
             ) from error
+        with about(record.topic, headers=record.headers):
+            log.debug("%s %s sent", name_of(command), meta.command_id)
         body = {"command_id": meta.command_id, "organization_id": meta.organization_id}
         if isinstance(command, LicenseCommand):
             body["license_id"] = meta.aggregate_id

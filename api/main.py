@@ -21,6 +21,7 @@ from api.tracing import TracingMiddleware
 from ostock.auth.configured import token_verifier
 from ostock.contract import Codec
 from ostock.kafka.schema_registry import register
+from ostock.logs import configure_logging
 from ostock.settings import Settings
 from ostock.telemetry.tracing import install_tracing
 from ostock.views.generations import LiveKeys
@@ -94,6 +95,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def serve(settings: Settings | None = None) -> None:
     """Run the API in the foreground (uvloop, httptools) until interrupted."""
     settings = settings or Settings()
+    configure_logging(settings, "api")
     uvicorn.run(
         create_app(settings, install_tracing(settings, "api")),
         host=settings.api_host,
@@ -101,6 +103,8 @@ def serve(settings: Settings | None = None) -> None:
         loop="uvloop",
         http="httptools",
         lifespan="on",
+        # Logging is configured already: uvicorn's loggers propagate to its JSON handler.
+        log_config=None,
         log_level=settings.log_level.lower(),
         # One log line per request costs a sizeable share of a view read; request
         # counts and latencies are in /metrics instead.

@@ -221,6 +221,7 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         "OSTOCK_METRICS_PORT_BASE": str(settings.metrics_port_base),
         "OSTOCK_CONFIG_DIR": str(settings.config_dir),
         "OSTOCK_PROFILE": settings.profile,
+        "OSTOCK_LOG_LEVEL": settings.log_level,
         "OSTOCK_AUTH_DEV_ISSUER": str(settings.auth_dev_issuer).lower(),
         "OSTOCK_AUTH_ISSUER": settings.auth_issuer,
         "OSTOCK_AUTH_AUDIENCE": settings.auth_audience,

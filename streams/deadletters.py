@@ -13,6 +13,7 @@ from faust.types import Message
 from ostock.contract import UndecodableRecord
 from ostock.kafka.config import Headers
 from ostock.kafka.deadletters import Unprocessable, dead_letter_headers
+from ostock.telemetry.context import about
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,14 @@ class DeadLetters:
     async def _send(
         self, message: Message, error: UndecodableRecord | Unprocessable
     ) -> asyncio.Future[object]:
-        log.warning(
-            "dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, error
-        )
+        with about(message.topic, message.partition, message.offset, message.headers):
+            log.warning(
+                "dead-lettering %s[%d]@%d: %s",
+                message.topic,
+                message.partition,
+                message.offset,
+                error,
+            )
         headers = dead_letter_headers(
             reason=error.reason,
             error=str(error),

@@ -19,7 +19,7 @@ from ostock.views.functions import load_functions
 from ostock.views.models import Positioned, ReadModel
 from ostock.views.writer import ViewWriter
 from streams.app import BatchApp, BatchHandler
-from streams.batches import decode_all
+from streams.batches import decode_all, log_each
 from streams.deadletters import DeadLetters, Poison
 from streams.tracing import traced_batch
 
@@ -50,6 +50,7 @@ def add_projector(
             )
         except ResponseError:
             poison += await one_by_one(writer, records, messages)
+        log_each(log, messages, f"{name}: applied", poison)
         if poison:
             await until_done(lambda: dead_letters.send(poison), f"{name}: dead-lettering")
 

@@ -33,7 +33,7 @@ from ostock.settings import Settings
 from ostock.views.client import redis_client
 from ostock.views.keys import Keys
 from streams.app import BatchApp, BatchHandler
-from streams.batches import decode_all
+from streams.batches import decode_all, log_each
 from streams.deadletters import DeadLetters
 from streams.saga_memory import SagaMemories
 from streams.saga_reactions import Tracked, concerned, react
@@ -74,6 +74,7 @@ def install(app: BatchApp, settings: Settings) -> None:
         send = partial(sender.send, commands, causes)
         await until_done(send, f"{NAME}: sending {len(commands)}")
         _log_issued(commands)
+        log_each(log, messages, f"{NAME}: handled")
         await until_done(lambda: memories.store(tracked), f"{NAME}: storing memory")
         if poison:
             await until_done(lambda: dead_letters.send(poison), f"{NAME}: dead-lettering")

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import faust
 
+from ostock.logs import configure_logging
 from ostock.settings import Settings
 from ostock.telemetry.tracing import install_tracing
 from streams import commands, licensing, organization, saga
@@ -22,9 +23,14 @@ PROJECTORS: dict[str, Callable[[BatchApp, Settings], None]] = {
 
 def run_projector(settings: Settings, projector: str) -> None:
     """Run `projector` in this process until SIGINT or SIGTERM (then exit)."""
+    configure_logging(settings, projector)
     app = create_app(settings, projector, install_tracing(settings, projector))
     app.conf.datadir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     PROJECTORS[projector](app, settings)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    # Logging as every process has it, not as Faust's worker would set it up; and no
+    # terminal spinner, whose escape codes would land in the log (and whose handler,
+    # under a WARNING level, would set the root logger to DEBUG).
+    worker = faust.Worker(app, quiet=True, override_logging=False)
+    worker.spinner = None
     gc.freeze()  # what exists now lives as long as the process: no need to scan it again
     worker.execute_from_commandline()

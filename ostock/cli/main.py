@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ostock.cli import dlq, events, infra, publish, replay, run, status, token, worker
+from ostock.cli import dlq, events, infra, logs, publish, replay, run, status, token, worker
 
 RESULTS = Path("benchmarks/results")
 DOCS = Path("docs/benchmarks.md")
@@ -22,6 +22,7 @@ app.add_typer(worker.app, name="worker")
 app.add_typer(replay.snapshots_app, name="snapshots")
 app.add_typer(dlq.app, name="dlq")
 app.command()(events.events)
+app.command()(logs.logs)
 app.command()(replay.replay)
 app.command()(run.run)
 app.command()(status.status)

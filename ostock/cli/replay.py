@@ -22,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ostock.logs import configure_logging
 from ostock.replay import snapshots as snapshot_store
 from ostock.replay.rebuild import ReplayStats, rebuild
 from ostock.replay.verify import verify
@@ -76,6 +77,7 @@ def replay(
     """Rebuild read models from offset 0 of the event topics into a new generation while
     the system stays live, then switch readers to it atomically and drop the old one."""
     settings = Settings()
+    configure_logging(settings, "replay")
     names = model or list(READ_MODELS)
     unknown = sorted(set(names) - set(READ_MODELS))
     if unknown:

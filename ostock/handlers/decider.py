@@ -21,6 +21,7 @@ from ostock.kafka.config import Headers, partition_for
 from ostock.kafka.deadletters import dead_letter_headers
 from ostock.kafka.tracing import processing, processing_batch, with_context
 from ostock.settings import Settings
+from ostock.telemetry.context import about
 
 log = logging.getLogger(__name__)
 
@@ -94,20 +95,21 @@ class Decider:
         """Add to `outgoing` what `message` comes to: its command's result (and, through
         the application, its events), the command forwarded to its organization's
         partition, or a dead letter. DecisionFailed if deciding it raised a bug."""
-        if self.tracer is None:
-            self._handle(outgoing, message)
-            return
-        span = processing(
-            self.tracer,
-            self.group_id,
-            message.topic() or "",
-            message.partition() or 0,
-            message.offset() or 0,
-            message.key(),
-            header_list(message.headers()),
-        )
-        with trace.use_span(span, end_on_exit=True):
-            self._handle(outgoing, message)
+        with about(message.topic() or "", message.partition(), message.offset(), message.headers()):
+            if self.tracer is None:
+                self._handle(outgoing, message)
+                return
+            span = processing(
+                self.tracer,
+                self.group_id,
+                message.topic() or "",
+                message.partition() or 0,
+                message.offset() or 0,
+                message.key(),
+                header_list(message.headers()),
+            )
+            with trace.use_span(span, end_on_exit=True):
+                self._handle(outgoing, message)
 
     def _handle(self, outgoing: list[Outgoing], message: Message) -> None:
         headers = header_list(message.headers())
@@ -135,6 +137,7 @@ class Decider:
             raise
         except Exception as error:  # a bug: retried, then dead-lettered (never dropped)
             raise DecisionFailed(position, error) from error
+        _log_decided(result)
         outgoing.append(
             Outgoing(
                 self.settings.topics.command_results,
@@ -189,6 +192,26 @@ class Decider:
             original=header_list(message.headers()),
         )
         return Outgoing(self.settings.topics.dead_letters, message.key(), message.value(), headers)
+
+
+def _log_decided(result: CommandResult) -> None:
+    # Logged as decided, not as committed: a batch retried decides its commands again.
+    if result.status == "accepted":
+        log.info(
+            "%s %s accepted: version %s of %s",
+            result.command_type,
+            result.command_id,
+            result.version,
+            result.aggregate_id,
+        )
+    else:
+        log.info(
+            "%s %s rejected: %s: %s",
+            result.command_type,
+            result.command_id,
+            result.error_code,
+            result.error_message,
+        )
 
 
 def _result(

@@ -1,6 +1,8 @@
 """Kafka client configuration shared by every process: one place for the settings
 that make clients agree (partitioner, isolation) and bound every call."""
 
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka.partitioner import murmur2
@@ -13,10 +15,16 @@ SCRAM_MECHANISM = "SCRAM-SHA-512"
 
 #: Kafka record headers as confluent-kafka gives and takes them.
 Headers = list[tuple[str, str | bytes | None]]
+#: Record headers as either Kafka client gives them (aiokafka's may be a mapping).
+AnyHeaders = Sequence[tuple[str, str | bytes | None]] | Mapping[str, str | bytes | None] | None
 #: Produce to the partition the producer's partitioner picks from the key.
 ANY_PARTITION = -1
 #: librdkafka logs nothing to an operator's terminal: failures come back as errors.
 QUIET = {"log_level": 0}
+#: Where every client's librdkafka logs go, so they come out as the process's log lines
+#: (ostock.logs); librdkafka would write its own lines to standard error. They are
+#: handed over when the client is polled.
+LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
 
 
 class PartitioningError(RuntimeError):
@@ -52,6 +60,7 @@ def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
         "linger.ms": 2,
         "message.timeout.ms": max(timeout_ms, 1000),
         "socket.timeout.ms": max(timeout_ms, 1000),
+        "logger": LIBRDKAFKA_LOG,
         **security_config(settings),
         **extra,
     }
@@ -84,6 +93,7 @@ def consumer_config(settings: Settings, group_id: str, **extra: Any) -> dict[str
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "socket.timeout.ms": max(int(settings.kafka_timeout_s * 1000), 1000),
+        "logger": LIBRDKAFKA_LOG,
         **security_config(settings),
         **extra,
     }
@@ -91,7 +101,11 @@ def consumer_config(settings: Settings, group_id: str, **extra: Any) -> dict[str
 
 def admin_config(settings: Settings) -> dict[str, Any]:
     """A confluent-kafka AdminClient of this process's principal."""
-    return {"bootstrap.servers": settings.kafka_bootstrap, **security_config(settings)}
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "logger": LIBRDKAFKA_LOG,
+        **security_config(settings),
+    }
 
 
 def security_config(settings: Settings) -> dict[str, str]:
@@ -111,9 +125,9 @@ def scram_login(username: str, password: str) -> dict[str, str]:
     }
 
 
-def header(headers: Headers | dict[str, str | bytes | None] | None, name: str) -> str | None:
+def header(headers: AnyHeaders, name: str) -> str | None:
     """The first value of a header as text, or None."""
-    pairs = headers.items() if isinstance(headers, dict) else headers or ()
+    pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
     for key, value in pairs:
         if key == name and value is not None:
             return value.decode() if isinstance(value, bytes) else value
