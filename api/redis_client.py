@@ -7,11 +7,13 @@ per command bounds the whole call instead: connecting, the handshake, the send a
 read. A call cut short disconnects its
 connection (redis-py drops one interrupted mid-read), and fails as a Redis
 TimeoutError, which the API answers with 503. Every call passes the client's circuit
-(api.circuit) on the way: while Redis is down calls are refused at once.
+(api.circuit) on the way: while Redis is down calls are refused at once. Each call
+tried is timed (db_client_operation_duration_seconds), by command or as a PIPELINE.
 """
 
 import asyncio
 from collections.abc import Coroutine
+from time import perf_counter
 from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
@@ -26,6 +28,8 @@ from api.circuit import Breaker
 from api.redis_pool import WaitingConnectionPool
 from ostock.credentials import redis_login
 from ostock.settings import Settings
+from ostock.telemetry.labels import child
+from ostock.telemetry.metrics import REDIS_DURATION
 
 T = TypeVar("T")
 
@@ -39,7 +43,7 @@ class DeadlineRedis(Redis):
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         call = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
-        return await _within(self.circuit, self.deadline_s, call)
+        return await _within(self.circuit, self.deadline_s, call, str(args[0]))
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
         pipe = DeadlinePipeline(
@@ -70,13 +74,17 @@ class DeadlinePipeline(Pipeline):
     circuit: Breaker
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
-        return await _within(self.circuit, self.deadline_s, super().execute(raise_on_error))
+        work = super().execute(raise_on_error)
+        return await _within(self.circuit, self.deadline_s, work, "PIPELINE")
 
 
-async def _within(circuit: Breaker, seconds: float, work: Coroutine[Any, Any, T]) -> T:
+async def _within(
+    circuit: Breaker, seconds: float, work: Coroutine[Any, Any, T], operation: str
+) -> T:
     if circuit.open:
         work.close()  # never started: closed so it is not reported as never awaited
         raise circuit.refuse()
+    started = perf_counter()
     try:
         async with asyncio.timeout(seconds):
             result = await work
@@ -87,6 +95,8 @@ async def _within(circuit: Breaker, seconds: float, work: Coroutine[Any, Any, T]
     except (RedisConnectionError, RedisTimeoutError) as error:
         circuit.failed(error)
         raise
+    finally:
+        child(REDIS_DURATION, "redis", operation).observe(perf_counter() - started)
     if circuit.failures:
         circuit.succeeded()
     return result

@@ -9,8 +9,10 @@ from collections.abc import Sequence
 import faust
 from faust.types import TopicT
 
+from ostock.commands import command_topic
 from ostock.contract import Codec
 from ostock.contract.records import Command
+from ostock.kafka.delivery import sent
 from ostock.kafka.publisher import command_record
 from ostock.settings import Settings
 
@@ -25,7 +27,7 @@ class CommandSender:
         self._topics: dict[str, TopicT] = {}
 
     async def send(self, commands: Sequence[Command]) -> None:
-        """Send every command and wait until the broker has them all.
+        """Send every command and wait until the broker has them all; count them.
 
         Bounded by settings.kafka_timeout_s (the Faust producer's own timeout is 20
         minutes): a timeout raises, and the caller sends the same commands again.
@@ -42,6 +44,7 @@ class CommandSender:
             raise TimeoutError(f"{len(late)} of {len(pending)} commands unacked in {timeout_s}s")
         for delivery in done:
             delivery.result()  # raises what the broker answered
+        sent(command_topic(command, self.settings.topics) for command in commands)
 
     async def _send_all(self, commands: Sequence[Command]) -> "list[asyncio.Future[object]]":
         return [await self._send(command) for command in commands]

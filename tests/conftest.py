@@ -79,6 +79,7 @@ def settings(infra: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Sett
         redis_prefix=f"test-{uuid4().hex[:8]}",
         data_dir=tmp_path_factory.mktemp("data"),
         config_dir=tmp_path_factory.mktemp("config"),  # the development issuer's keys
+        metrics_port=0,  # each worker's /metrics on a free port, never a default one
     )
     ensure_topics(settings)
     return settings

@@ -14,6 +14,7 @@ from ostock.domain.aggregate import Issued
 from ostock.domain.errors import DomainError
 from ostock.eventstore.transactions import EventLogError, Outgoing
 from ostock.handlers.application import CommandApplication
+from ostock.handlers.metrics import LoopMetrics
 from ostock.kafka.config import Headers, partition_for
 from ostock.kafka.deadletters import dead_letter_headers
 from ostock.settings import Settings
@@ -40,8 +41,9 @@ class DecisionFailed(Exception):
 
 
 class Decider:
-    """Decides a service's command records with its application; remembers the commands
-    whose decision failed, to dead-letter one that keeps failing."""
+    """Decides a service's command records with its application, counting each outcome in
+    `metrics`; remembers the commands whose decision failed, to dead-letter one that keeps
+    failing."""
 
     def __init__(
         self,
@@ -50,14 +52,15 @@ class Decider:
         commands: Kinds[Command],
         application: CommandApplication,
         codec: Codec,
-        group_id: str,
+        metrics: LoopMetrics,
     ) -> None:
         self.settings = settings
         self.commands_topic = commands_topic
         self.commands = commands
         self.app = application
         self.codec = codec
-        self.group_id = group_id
+        self.metrics = metrics
+        self.group_id = metrics.group
         #: Partitions of the commands topic (and of every co-partitioned topic).
         self.partitions = 0
         self.forwarded = 0
@@ -117,7 +120,9 @@ class Decider:
         try:
             version = self.app.handle(command, issued, headers)
         except DomainError as error:
+            self.metrics.rejected(error.code)
             return _result(command, "rejected", None, error.code, error.message)
+        self.metrics.accepted()
         return _result(command, "accepted", version, None, None)
 
     def _forwarded(self, message: Message, organization_id: str, home: int) -> Outgoing:
@@ -139,6 +144,7 @@ class Decider:
         )
 
     def _dead_letter(self, message: Message, reason: str, error: str) -> Outgoing:
+        self.metrics.dead_lettered(reason)
         log.warning(
             "dead-lettering %s[%d]@%d: %s",
             message.topic(),

@@ -32,6 +32,7 @@ from ostock.eventstore.transactions import Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.committer import CommitStuck, Committer
 from ostock.handlers.decider import TRANSIENT, Decider, DecisionFailed
+from ostock.handlers.metrics import LoopMetrics
 from ostock.handlers.ownership import Ownership, handler_group
 from ostock.kafka.config import co_partitioned
 from ostock.settings import Settings
@@ -78,13 +79,9 @@ class CommandHandler:
             settings, spec.service, spec.commands_topic, instance, application, self._give_up
         )
         self.handled = 0
+        self.metrics = LoopMetrics(spec.service, handler_group(spec.service))
         self.decider = Decider(
-            settings,
-            spec.commands_topic,
-            spec.commands,
-            application,
-            codec,
-            handler_group(spec.service),
+            settings, spec.commands_topic, spec.commands, application, codec, self.metrics
         )
         self._pause_s = FIRST_PAUSE_S
         self._committer = Committer(
@@ -123,6 +120,7 @@ class CommandHandler:
         first = self.owned.consumer.poll(0.1)
         if first is None:
             self._settle()  # nothing to decide meanwhile
+            self.transactions.idle()
             return
         rest = self.owned.consumer.consume(num_messages=self.batch_size - 1, timeout=0)
         commands = _commands([first, *rest])
@@ -139,6 +137,7 @@ class CommandHandler:
         offsets."""
         batch: list[Message] = []
         failure: Exception | None = None
+        self.metrics.taken(commands)
         try:
             with self.app.event_log.staging() as outgoing:
                 while True:
@@ -153,6 +152,7 @@ class CommandHandler:
                         break
                     arrived = self.owned.consumer.consume(room, timeout=ARRIVAL_WAIT_S)
                     commands = _commands(arrived)
+                    self.metrics.consumed(commands)
         except Exception as error:
             failure = error
         if not self._settle():
@@ -171,6 +171,7 @@ class CommandHandler:
         group = self.owned.consumer.consumer_group_metadata()
         publish = partial(self.transactions.publish, outgoing, offsets, group)
         self._committer.submit(publish, batch)
+        self.metrics.submitted()
 
     def _settle(self) -> bool:
         """Wait for the commit in flight. If it failed, its batch is consumed again, and
@@ -193,6 +194,7 @@ class CommandHandler:
         """Wait for the commit in flight to end (bounded); its failure if any. The producer
         of a commit stuck past its deadline is replaced before the next one."""
         batch, error = self._committer.wait()
+        self.metrics.ended(error is None)
         if isinstance(error, CommitStuck):
             log.warning("%s: its transactional producer is replaced", error)
             self.transactions.abandon()

@@ -56,6 +56,9 @@ class FakeLog:
     def load(self, partitions: list[int]) -> int:
         return 0
 
+    def idle(self) -> None:
+        pass
+
     def abandon(self) -> None:
         self.abandoned += 1
 
