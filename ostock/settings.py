@@ -222,6 +222,7 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         "OSTOCK_REDIS_PREFIX": settings.redis_prefix,
         "OSTOCK_DATA_DIR": str(settings.data_dir),
         "OSTOCK_API_PORT": str(settings.api_port),
+        "OSTOCK_KAFKA_STATISTICS_S": str(settings.kafka_statistics_s),
         "OSTOCK_METRICS_PORT_BASE": str(settings.metrics_port_base),
         **(
             {"OSTOCK_METRICS_PORT": str(settings.metrics_port)}
