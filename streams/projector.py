@@ -18,6 +18,7 @@ from ostock.kafka.deadletters import Unprocessable
 from ostock.kafka.schema_registry import registry_codec
 from ostock.retry import refused, until_done
 from ostock.settings import Settings
+from ostock.telemetry.labels import observe_all
 from ostock.telemetry.metrics import FRESHNESS
 from ostock.views.client import redis_client
 from ostock.views.functions import load_functions
@@ -88,9 +89,8 @@ def _applied(freshness: Histogram, messages: Sequence[Message], poison: Sequence
     """Observe the age of each record of `messages` but the poison, applied now."""
     now = time.time()
     poisoned = {id(message) for message, _ in poison}
-    for message in messages:
-        if id(message) not in poisoned:
-            freshness.observe(now - message.timestamp)
+    ages = (now - m.timestamp for m in messages if id(m) not in poisoned)
+    observe_all(freshness, ages)
 
 
 def add_model_projector(app: BatchApp, settings: Settings, model: ReadModel) -> None:
