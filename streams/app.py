@@ -64,8 +64,9 @@ class BatchConsumer(driver.Consumer):
     async def _drain_messages(self, fetcher: ServiceT) -> None:
         """The fetcher's loop (Faust's own passes each record to its conductor): each
         fetch goes to the routes, every handler taking its share as one batch, and its
-        offsets are acked once every handler is done with it. A batch cut short (the
-        worker stops, a handler raises) stays unacked, so it is consumed again.
+        offsets are acked once every handler is done with it (the fetch counted and timed:
+        docs/architecture.md, "Observability: metrics"). A batch cut short (the worker
+        stops, a handler raises) stays unacked, so it is consumed again.
 
         A rebalance does not wait for the batch in hand: Faust pauses the fetch meanwhile,
         and the acks of partitions given away are not committed (Consumer._commit_offsets).
