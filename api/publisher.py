@@ -18,8 +18,8 @@ from typing import Protocol
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from api.circuit import Breaker
-from ostock.kafka.config import producer_config
-from ostock.kafka.delivery import Outgoing, produce
+from ostock.kafka.config import producer_config, statistics_config
+from ostock.kafka.delivery import Outgoing, produce, sent
 from ostock.settings import Settings
 
 PROBE_TTL_S = 2.0  # readiness probes reuse one metadata answer this long
@@ -49,6 +49,7 @@ def api_producer(settings: Settings) -> Producer:
                 "request.timeout.ms": timeout_ms,
                 "socket.connection.setup.timeout.ms": timeout_ms,
                 "logger": logging.getLogger("api.kafka"),
+                **statistics_config(settings),
             },
         )
     )
@@ -109,6 +110,7 @@ class CommandPublisher:
         except KafkaUnavailable as error:
             failure = error
         else:
+            sent((command.topic,))
             if self.circuit.failures:
                 self.circuit.succeeded()
             return

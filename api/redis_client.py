@@ -7,12 +7,14 @@ per command bounds the whole call instead: connecting, the handshake, the send a
 read. A call cut short disconnects its
 connection (redis-py drops one interrupted mid-read), and fails as a Redis
 TimeoutError, which the API answers with 503. Every call passes the client's circuit
-(api.circuit) on the way: while Redis is down calls are refused at once. Given a tracer,
-every call a request makes is a span of its trace (ostock.views.tracing).
+(api.circuit) on the way: while Redis is down calls are refused at once. Each call
+tried is timed (db_client_operation_duration_seconds), by command or as a PIPELINE; given
+a tracer, every call a request makes is a span of its trace (ostock.views.tracing).
 """
 
 import asyncio
 from collections.abc import Coroutine
+from time import perf_counter
 from typing import Any, TypeVar, cast
 
 from opentelemetry.trace import Tracer
@@ -28,6 +30,8 @@ from api.circuit import Breaker
 from api.redis_pool import WaitingConnectionPool
 from ostock.credentials import redis_login
 from ostock.settings import Settings
+from ostock.telemetry.labels import child
+from ostock.telemetry.metrics import REDIS_DURATION
 from ostock.views.tracing import operation_name, redis_span
 
 T = TypeVar("T")
@@ -43,10 +47,11 @@ class DeadlineRedis(Redis):
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         call = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        name = str(args[0])
         if self.tracer is None:
-            return await _within(self.circuit, self.deadline_s, call)
-        with redis_span(self.tracer, str(args[0]).upper(), 1):
-            return await _within(self.circuit, self.deadline_s, call)
+            return await _within(self.circuit, self.deadline_s, call, name)
+        with redis_span(self.tracer, name.upper(), 1):
+            return await _within(self.circuit, self.deadline_s, call, name)
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
         pipe = DeadlinePipeline(
@@ -81,16 +86,19 @@ class DeadlinePipeline(Pipeline):
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         work = super().execute(raise_on_error)
         if self.tracer is None:
-            return await _within(self.circuit, self.deadline_s, work)
+            return await _within(self.circuit, self.deadline_s, work, "PIPELINE")
         commands = [str(args[0]) for args, _ in self.command_stack]
         with redis_span(self.tracer, operation_name(commands), len(commands)):
-            return await _within(self.circuit, self.deadline_s, work)
+            return await _within(self.circuit, self.deadline_s, work, "PIPELINE")
 
 
-async def _within(circuit: Breaker, seconds: float, work: Coroutine[Any, Any, T]) -> T:
+async def _within(
+    circuit: Breaker, seconds: float, work: Coroutine[Any, Any, T], operation: str
+) -> T:
     if circuit.open:
         work.close()  # never started: closed so it is not reported as never awaited
         raise circuit.refuse()
+    started = perf_counter()
     try:
         async with asyncio.timeout(seconds):
             result = await work
@@ -101,6 +109,8 @@ async def _within(circuit: Breaker, seconds: float, work: Coroutine[Any, Any, T]
     except (RedisConnectionError, RedisTimeoutError) as error:
         circuit.failed(error)
         raise
+    finally:
+        child(REDIS_DURATION, "redis", operation).observe(perf_counter() - started)
     if circuit.failures:
         circuit.succeeded()
     return result

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         default=9093, description="KRaft controller port of the local broker (`ostock infra`)."
     )
     kafka_timeout_s: float = Field(default=5.0, gt=0, description="Bound on every Kafka call.")
+    kafka_statistics_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="How often librdkafka reports its statistics (broker round trips, "
+        "producer queue) as metrics; 0: never.",
+    )
     topic_partitions: int = Field(default=6, ge=1)
     topics: Topics = Topics()
     kafka_security: Literal["plaintext", "sasl_scram"] = Field(
@@ -171,6 +177,9 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the lag exporter asks Kafka how far each consumer group is.",
     )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address the workers serve /metrics on."
+    )
     tracing_endpoint: str | None = Field(
         default=None,
         description="OTLP/HTTP endpoint traces go to (Jaeger's, e.g. http://127.0.0.1:4318); "
@@ -218,7 +227,13 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         "OSTOCK_REDIS_PREFIX": settings.redis_prefix,
         "OSTOCK_DATA_DIR": str(settings.data_dir),
         "OSTOCK_API_PORT": str(settings.api_port),
+        "OSTOCK_KAFKA_STATISTICS_S": str(settings.kafka_statistics_s),
         "OSTOCK_METRICS_PORT_BASE": str(settings.metrics_port_base),
+        **(
+            {"OSTOCK_METRICS_PORT": str(settings.metrics_port)}
+            if settings.metrics_port is not None
+            else {}
+        ),
         "OSTOCK_CONFIG_DIR": str(settings.config_dir),
         "OSTOCK_PROFILE": settings.profile,
         "OSTOCK_LOG_LEVEL": settings.log_level,

@@ -10,6 +10,7 @@ records of a fetch handed over as one batch cost a fraction of it (docs/performa
 """
 
 import asyncio
+import time
 from collections.abc import Callable, Collection, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from opentelemetry.trace import Tracer
 from ostock.deployables import stream_group
 from ostock.kafka.config import security_config
 from ostock.settings import Settings
+from ostock.telemetry.labels import count_topics
+from ostock.telemetry.metrics import BATCH_DURATION, CONSUMED
 
 #: Handles the records of one fetch that belong to it, in fetch order; a partition's
 #: records in offset order. Raising stops the worker: transient failures are its to retry.
@@ -63,22 +66,28 @@ class BatchConsumer(driver.Consumer):
     async def _drain_messages(self, fetcher: ServiceT) -> None:
         """The fetcher's loop (Faust's own passes each record to its conductor): each
         fetch goes to the routes, every handler taking its share as one batch, and its
-        offsets are acked once every handler is done with it. A batch cut short (the
-        worker stops, a handler raises) stays unacked, so it is consumed again.
+        offsets are acked once every handler is done with it (the fetch counted and timed:
+        docs/architecture.md, "Observability: metrics"). A batch cut short (the worker
+        stops, a handler raises) stays unacked, so it is consumed again.
 
         A rebalance does not wait for the batch in hand: Faust pauses the fetch meanwhile,
         and the acks of partitions given away are not committed (Consumer._commit_offsets).
         """
         routes = cast(BatchApp, self.app).routes
+        group = self.app.conf.id
+        duration = BATCH_DURATION.labels(group)
         async with AsyncExitStack() as opened:
             handlers = [(r.topics, await opened.enter_async_context(r.open())) for r in routes]
             while not (self.should_stop or fetcher.should_stop):
                 messages = [message async for _, message in self.getmany(FETCH_WAIT_S)]
+                taken = time.perf_counter()
                 fresh = await self._note_read(messages)
                 if fresh:
+                    count_topics(CONSUMED, (message.topic for message in fresh), group)
                     await _handle(handlers, fresh)
                     for message in fresh:
                         self.ack(message)
+                    duration.observe(time.perf_counter() - taken)
 
     async def _note_read(self, messages: Sequence[Message]) -> list[Message]:
         """The records not read before, their partitions' read offsets moved on. Offsets

@@ -13,7 +13,10 @@ from faust.types import Message
 from ostock.contract import UndecodableRecord
 from ostock.kafka.config import Headers
 from ostock.kafka.deadletters import Unprocessable, dead_letter_headers
+from ostock.kafka.delivery import sent
 from ostock.telemetry.context import about
+from ostock.telemetry.labels import child
+from ostock.telemetry.metrics import DEAD_LETTERS
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +27,17 @@ class DeadLetters:
     """The dead-letter topic as one projector (consumer group `consumer`) writes to it."""
 
     def __init__(self, app: faust.App, topic: str) -> None:
+        self.name = topic
         self.topic = app.topic(topic)
         self.consumer = app.conf.id
 
     async def send(self, poison: Sequence[Poison]) -> None:
-        """Send every poison record and wait until the broker has them all."""
+        """Send every poison record and wait until the broker has them all; count them."""
         pending = [await self._send(message, error) for message, error in poison]
         await asyncio.gather(*pending)
+        sent(self.name for _ in poison)
+        for _, error in poison:
+            child(DEAD_LETTERS, self.consumer, error.reason).inc()
 
     async def _send(
         self, message: Message, error: UndecodableRecord | Unprocessable

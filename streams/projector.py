@@ -1,12 +1,16 @@
 """A projector: each batch of records from Kafka decoded and applied to Redis in one round
-trip, poison records dead-lettered. At least once, made harmless by idempotent writes."""
+trip, poison records dead-lettered. At least once, made harmless by idempotent writes.
+Each record applied is timed from its Kafka timestamp, when its producer wrote it, to
+the end of its batch's round trip: the view's freshness."""
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 
 from faust.types import Message
+from prometheus_client import Histogram
 from redis.exceptions import ResponseError
 
 from ostock.contract.records import Event, Kinds, R
@@ -14,6 +18,8 @@ from ostock.kafka.deadletters import Unprocessable
 from ostock.kafka.schema_registry import registry_codec
 from ostock.retry import refused, until_done
 from ostock.settings import Settings
+from ostock.telemetry.labels import observe_all
+from ostock.telemetry.metrics import FRESHNESS
 from ostock.views.client import redis_client
 from ostock.views.functions import load_functions
 from ostock.views.models import Positioned, ReadModel
@@ -37,6 +43,7 @@ def add_projector(
     """Add projector `name` applying the records of `topics` (named `expected`) with `apply`."""
     codec = registry_codec(settings)  # finds schemas published after it was built
     dead_letters = DeadLetters(app, settings.topics.dead_letters)
+    freshness = FRESHNESS.labels(name)
 
     async def handle(writer: ViewWriter, messages: Sequence[Message]) -> None:
         with traced_batch(app.otel_tracer, app.conf.id, messages):
@@ -51,6 +58,7 @@ def add_projector(
         except ResponseError:
             poison += await one_by_one(writer, records, messages)
         log_each(log, messages, f"{name}: applied", poison)
+        _applied(freshness, messages, poison)
         if poison:
             await until_done(lambda: dead_letters.send(poison), f"{name}: dead-lettering")
 
@@ -81,6 +89,14 @@ def add_projector(
             await redis.aclose()
 
     app.route(topics, opened)
+
+
+def _applied(freshness: Histogram, messages: Sequence[Message], poison: Sequence[Poison]) -> None:
+    """Observe the age of each record of `messages` but the poison, applied now."""
+    now = time.time()
+    poisoned = {id(message) for message, _ in poison}
+    ages = (now - m.timestamp for m in messages if id(m) not in poisoned)
+    observe_all(freshness, ages)
 
 
 def add_model_projector(app: BatchApp, settings: Settings, model: ReadModel) -> None:

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from faust.types import TopicT
 from opentelemetry.context import Context
 
+from ostock.commands import command_topic
 from ostock.contract import Codec
 from ostock.contract.records import Command
-from ostock.kafka.delivery import Outgoing
+from ostock.kafka.delivery import Outgoing, sent
 from ostock.kafka.publisher import command_record
 from ostock.kafka.tracing import sending, with_context
 from ostock.settings import Settings
@@ -31,8 +32,8 @@ class CommandSender:
     async def send(
         self, commands: Sequence[Command], causes: Sequence[Context] | None = None
     ) -> None:
-        """Send every command and wait until the broker has them all; `causes`, when
-        given, holds the context each command continues.
+        """Send every command and wait until the broker has them all, and count them;
+        `causes`, when given, holds the context each command continues.
 
         Bounded by settings.kafka_timeout_s (the Faust producer's own timeout is 20
         minutes): a timeout raises, and the caller sends the same commands again.
@@ -49,6 +50,7 @@ class CommandSender:
             raise TimeoutError(f"{len(late)} of {len(pending)} commands unacked in {timeout_s}s")
         for delivery in done:
             delivery.result()  # raises what the broker answered
+        sent(command_topic(command, self.settings.topics) for command in commands)
 
     async def _send_all(
         self, commands: Sequence[Command], causes: Sequence[Context] | None
@@ -58,11 +60,12 @@ class CommandSender:
         tracer = self.app.otel_tracer
         if tracer is None or causes is None:
             return [await self._send(record) for record in records]
-        sent = []
+        pending = []
         for record, cause in zip(records, causes, strict=True):
             with sending(tracer, record.topic, record.key, cause):
-                sent.append(await self._send(record._replace(headers=with_context(record.headers))))
-        return sent
+                traced = record._replace(headers=with_context(record.headers))
+                pending.append(await self._send(traced))
+        return pending
 
     async def _send(self, record: Outgoing) -> "asyncio.Future[object]":
         # force: sent now, not attached to the event being processed (sent at its ack).

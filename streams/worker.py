@@ -5,8 +5,10 @@ from collections.abc import Callable
 
 import faust
 
+from ostock.deployables import metrics_port
 from ostock.logs import configure_logging
 from ostock.settings import Settings
+from ostock.telemetry.metrics import serve_metrics
 from ostock.telemetry.tracing import install_tracing
 from streams import commands, licensing, organization, saga
 from streams.app import BatchApp, create_app
@@ -24,6 +26,7 @@ PROJECTORS: dict[str, Callable[[BatchApp, Settings], None]] = {
 def run_projector(settings: Settings, projector: str) -> None:
     """Run `projector` in this process until SIGINT or SIGTERM (then exit)."""
     configure_logging(settings, projector)
+    serve_metrics(settings.metrics_host, metrics_port(settings, projector))
     app = create_app(settings, projector, install_tracing(settings, projector))
     app.conf.datadir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     PROJECTORS[projector](app, settings)

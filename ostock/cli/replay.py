@@ -27,6 +27,7 @@ from ostock.replay import snapshots as snapshot_store
 from ostock.replay.rebuild import ReplayStats, rebuild
 from ostock.replay.verify import verify
 from ostock.settings import Settings
+from ostock.telemetry.metrics import serve_metrics
 from ostock.views.client import redis_client
 from ostock.views.generations import snapshots
 from ostock.views.keys import SNAPSHOT_NAME
@@ -73,11 +74,21 @@ def replay(
     snapshot: Annotated[
         str | None, typer.Option(metavar="NAME", help="The snapshot's name (with --until).")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            metavar="PORT",
+            help="Serve the replay's progress on http://<metrics_host>:PORT/metrics while "
+            "it runs (ostock_replay_*).",
+        ),
+    ] = None,
 ) -> None:
     """Rebuild read models from offset 0 of the event topics into a new generation while
     the system stays live, then switch readers to it atomically and drop the old one."""
     settings = Settings()
     configure_logging(settings, "replay")
+    if metrics_port is not None:
+        serve_metrics(settings.metrics_host, metrics_port)
     names = model or list(READ_MODELS)
     unknown = sorted(set(names) - set(READ_MODELS))
     if unknown:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import typer
 
-from ostock.deployables import PRINCIPALS, PROCESSES
+from ostock.deployables import PRINCIPALS, PROCESSES, metrics_port
 from ostock.infra.acls import ensure_acls
 from ostock.infra.local import LocalInfra
 from ostock.infra.topics import ensure_topics
@@ -184,6 +184,13 @@ def _banner(settings: Settings, infra: LocalInfra, base: str, logs: Path, took: 
                 f"  Redis     {settings.redis_url}",
                 f"  logs      {logs}/  (Kafka: {infra.kafka.log}, Redis: {infra.redis.log})",
                 f"  data      {settings.data_dir}",
+                *(f"  metrics   {name:<25} {_metrics_url(settings, name)}" for name in PROCESSES),
             ]
         )
     )
+
+
+def _metrics_url(settings: Settings, name: str) -> str:
+    host = settings.api_host if name == "api" else settings.metrics_host
+    port = metrics_port(settings, name)
+    return f"http://{host}:{port}/metrics" if port else "a free port (its log says which)"

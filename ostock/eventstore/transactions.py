@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from ostock.kafka.delivery import Outgoing as Outgoing
-from ostock.kafka.delivery import produce
+from ostock.kafka.delivery import produce, sent
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,12 @@ class Transactions:
             raise
         if producer is self.producer:
             self._committed = True
+        sent(record.topic for record in records)
+
+    def idle(self) -> None:
+        """Serve the producer's callbacks (its statistics) while no transaction runs; a
+        commit serves them otherwise."""
+        self.producer.poll(0)
 
     def repair(self) -> None:
         """Replace the producer now if it must be: the new one aborts the transaction

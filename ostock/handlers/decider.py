@@ -17,6 +17,7 @@ from ostock.domain.aggregate import Issued
 from ostock.domain.errors import DomainError
 from ostock.eventstore.transactions import EventLogError, Outgoing
 from ostock.handlers.application import CommandApplication
+from ostock.handlers.metrics import LoopMetrics
 from ostock.kafka.config import Headers, partition_for
 from ostock.kafka.deadletters import dead_letter_headers
 from ostock.kafka.tracing import processing, processing_batch, with_context
@@ -45,10 +46,11 @@ class DecisionFailed(Exception):
 
 
 class Decider:
-    """Decides a service's command records with its application; remembers the commands
-    whose decision failed, to dead-letter one that keeps failing. Given a tracer, each
-    command is decided in a span of its own that continues the command's trace, and the
-    records it comes to carry that span's context (ostock.kafka.tracing)."""
+    """Decides a service's command records with its application, counting each outcome in
+    `metrics`; remembers the commands whose decision failed, to dead-letter one that keeps
+    failing. Given a tracer, each command is decided in a span of its own that continues
+    the command's trace, and the records it comes to carry that span's context
+    (ostock.kafka.tracing)."""
 
     def __init__(
         self,
@@ -57,7 +59,7 @@ class Decider:
         commands: Kinds[Command],
         application: CommandApplication,
         codec: Codec,
-        group_id: str,
+        metrics: LoopMetrics,
         tracer: Tracer | None = None,
     ) -> None:
         self.settings = settings
@@ -65,7 +67,8 @@ class Decider:
         self.commands = commands
         self.app = application
         self.codec = codec
-        self.group_id = group_id
+        self.metrics = metrics
+        self.group_id = metrics.group
         self.tracer = tracer
         #: Partitions of the commands topic (and of every co-partitioned topic).
         self.partitions = 0
@@ -153,7 +156,9 @@ class Decider:
         try:
             version = self.app.handle(command, issued, headers)
         except DomainError as error:
+            self.metrics.rejected(error.code)
             return _result(command, "rejected", None, error.code, error.message)
+        self.metrics.accepted()
         return _result(command, "accepted", version, None, None)
 
     def _forwarded(self, message: Message, organization_id: str, home: int) -> Outgoing:
@@ -175,6 +180,7 @@ class Decider:
         )
 
     def _dead_letter(self, message: Message, reason: str, error: str) -> Outgoing:
+        self.metrics.dead_lettered(reason)
         log.warning(
             "dead-lettering %s[%d]@%d: %s",
             message.topic(),

@@ -14,7 +14,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from ostock.deployables import handler_group
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.decider import TRANSIENT
-from ostock.kafka.config import consumer_config
+from ostock.kafka.config import consumer_config, statistics_config
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class Ownership:
             settings,
             group,
             **{"group.instance.id": f"{group}.{instance}", "session.timeout.ms": 10000},
+            **statistics_config(settings),
         )
         self.consumer = Consumer(self._config)
         #: Counts rebalances: a batch consumed across one is dropped, not committed.

@@ -34,6 +34,7 @@ from ostock.eventstore.transactions import Outgoing
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.committer import CommitStuck, Committer
 from ostock.handlers.decider import TRANSIENT, Decider, DecisionFailed
+from ostock.handlers.metrics import LoopMetrics
 from ostock.handlers.ownership import Ownership
 from ostock.kafka.config import co_partitioned
 from ostock.kafka.tracing import BATCH_COUNT
@@ -82,13 +83,14 @@ class CommandHandler:
             settings, spec.service, spec.commands_topic, instance, application, self._give_up
         )
         self.handled = 0
+        self.metrics = LoopMetrics(spec.service, handler_group(spec.service))
         self.decider = Decider(
             settings,
             spec.commands_topic,
             spec.commands,
             application,
             codec,
-            handler_group(spec.service),
+            self.metrics,
             tracer,
         )
         self._pause_s = FIRST_PAUSE_S
@@ -128,6 +130,7 @@ class CommandHandler:
         first = self.owned.consumer.poll(0.1)
         if first is None:
             self._settle()  # nothing to decide meanwhile
+            self.transactions.idle()
             return
         rest = self.owned.consumer.consume(num_messages=self.batch_size - 1, timeout=0)
         commands = _commands([first, *rest])
@@ -144,6 +147,7 @@ class CommandHandler:
         offsets."""
         batch: list[Message] = []
         failure: Exception | None = None
+        self.metrics.taken(commands)
         try:
             with (
                 self.decider.batch_span(len(commands)) as span,
@@ -161,6 +165,7 @@ class CommandHandler:
                         break
                     arrived = self.owned.consumer.consume(room, timeout=ARRIVAL_WAIT_S)
                     commands = _commands(arrived)
+                    self.metrics.consumed(commands)
                 if span is not None:
                     span.set_attribute(BATCH_COUNT, len(batch))
         except Exception as error:
@@ -181,6 +186,7 @@ class CommandHandler:
         group = self.owned.consumer.consumer_group_metadata()
         publish = partial(self.transactions.publish, outgoing, offsets, group)
         self._committer.submit(publish, batch)
+        self.metrics.submitted()
 
     def _settle(self) -> bool:
         """Wait for the commit in flight. If it failed, its batch is consumed again, and
@@ -203,6 +209,7 @@ class CommandHandler:
         """Wait for the commit in flight to end (bounded); its failure if any. The producer
         of a commit stuck past its deadline is replaced before the next one."""
         batch, error = self._committer.wait()
+        self.metrics.ended(error is None)
         if isinstance(error, CommitStuck):
             log.warning("%s: its transactional producer is replaced", error)
             self.transactions.abandon()

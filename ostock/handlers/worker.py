@@ -10,7 +10,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from ostock.contract import Codec
-from ostock.deployables import handler_group
+from ostock.deployables import handler_group, metrics_port
 from ostock.handlers.application import CommandApplication, kafka_env
 from ostock.handlers.directory import OrganizationDirectory
 from ostock.handlers.licensing import LicensingService
@@ -19,6 +19,7 @@ from ostock.handlers.runner import CommandHandler, HandlerSpec
 from ostock.kafka.config import admin_config, consumer_config
 from ostock.kafka.schema_registry import KafkaSchemaLookup, register
 from ostock.settings import Settings
+from ostock.telemetry.metrics import serve_metrics
 from ostock.telemetry.tracing import install_tracing
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def run_handler(settings: Settings, service: str, instance: str = "1") -> None:
     `instance` names this writer: a restarted writer with the same name fences its
     predecessor and aborts the transaction it left open at once.
     """
+    serve_metrics(settings.metrics_host, metrics_port(settings, f"{service}-handler"))
     # One codec for commands, events and the directory: it finds in the schema registry
     # the writer schemas of versions published after this process was built.
     tracer = install_tracing(settings, f"{service}-handler")

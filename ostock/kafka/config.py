@@ -9,6 +9,7 @@ from aiokafka.partitioner import murmur2
 from confluent_kafka import Consumer
 
 from ostock.credentials import kafka_password
+from ostock.kafka.statistics import record_statistics
 from ostock.settings import Settings
 
 SCRAM_MECHANISM = "SCRAM-SHA-512"
@@ -80,6 +81,7 @@ def transactional_config(settings: Settings, transactional_id: str) -> dict[str,
             # broker refuses it (CONCURRENT_TRANSACTIONS) until its markers are written,
             # and librdkafka's default 100 ms retry pause would hold up that batch.
             "retry.backoff.ms": 1,
+            **statistics_config(settings),
         },
     )
 
@@ -97,6 +99,19 @@ def consumer_config(settings: Settings, group_id: str, **extra: Any) -> dict[str
         **security_config(settings),
         **extra,
     }
+
+
+def statistics_config(settings: Settings) -> dict[str, Any]:
+    """librdkafka's statistics every `kafka_statistics_s`, as metrics (ostock.kafka.statistics).
+
+    Only for a client polled all along (the handlers' consumer and producer, the API's
+    producer): librdkafka queues each report for the next poll, so an idle client would
+    pile them up.
+    """
+    interval_ms = int(settings.kafka_statistics_s * 1000)
+    if not interval_ms:
+        return {}
+    return {"statistics.interval.ms": interval_ms, "stats_cb": record_statistics}
 
 
 def admin_config(settings: Settings) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Producing records and waiting, bounded, until the broker has acknowledged every one."""
+"""Producing records and waiting, bounded, until the broker has acknowledged every one;
+counting those it has (`sent`)."""
 
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
@@ -6,6 +7,8 @@ from typing import NamedTuple
 from confluent_kafka import KafkaError, Message, Producer
 
 from ostock.kafka.config import ANY_PARTITION, Headers
+from ostock.telemetry.labels import count_topics
+from ostock.telemetry.metrics import SENT
 
 
 class Outgoing(NamedTuple):
@@ -34,6 +37,11 @@ def produce(producer: Producer, record: Outgoing, on_delivery: OnDelivery | None
     )
 
 
+def sent(topics: Iterable[str]) -> None:
+    """Count records the broker acknowledged (or committed), one topic per record."""
+    count_topics(SENT, topics)
+
+
 def deliver(
     producer: Producer,
     records: Iterable[Outgoing],
@@ -47,10 +55,13 @@ def deliver(
     not acknowledged in time or is refused. With `purge`, the unacknowledged ones are
     dropped before raising (for a producer about to be thrown away)."""
     failures: list[str] = []
+    acknowledged: list[str] = []
 
     def delivered(failure: KafkaError | None, message: Message) -> None:
         if failure is not None:
             failures.append(f"{message.key()!r}: {failure}")
+        else:
+            acknowledged.append(message.topic() or "")
 
     count = 0
     for record in records:
@@ -58,6 +69,7 @@ def deliver(
         producer.poll(0)
         count += 1
     remaining = producer.flush(timeout_s)
+    sent(acknowledged)
     if remaining and purge:  # given up: dropped here rather than warned about at exit
         producer.purge()
         producer.flush(0)

@@ -45,6 +45,8 @@ class Merge:
 
     def __init__(self, model: ReadModel) -> None:
         self.model = model
+        #: Records taken so far.
+        self.taken = 0
         self._creations = tuple(kind for kind, c in model.changes.items() if c.created)
         self._aggregates: dict[tuple[int, str], _Aggregate] = {}
         # The aggregate of the record before: an aggregate's events often come in a row,
@@ -53,6 +55,7 @@ class Merge:
 
     def add(self, record: Event, topic: str, partition: int, offset: int) -> None:
         """The next record of `model`, read at `offset` of `topic`'s `partition`."""
+        self.taken += 1
         meta = record.meta
         key = (partition, meta.aggregate_id)
         version = meta.version

@@ -31,6 +31,7 @@ from ostock.contract.records import Event, Kinds
 from ostock.kafka.schema_registry import registry_codec
 from ostock.replay.log import Batch, LogReader, sources_of
 from ostock.replay.merging import BatchMerge
+from ostock.replay.metrics import ReplayMetrics
 from ostock.retry import refused, until_done
 from ostock.settings import Settings
 from ostock.views.functions import REPLAY_HANDOVER
@@ -102,6 +103,7 @@ class Replay:
         self.writer = ViewWriter(redis, self.base)
         self.codec = registry_codec(settings)  # finds schemas published after it was built
         self.stats = ReplayStats(generation)
+        self.metrics = ReplayMetrics([model.name for model in models])
         self._topics = [(model, model.topic(settings.topics)) for model in models]
         self._expected = Kinds(tuple({kind for model in models for kind in model.events.types}))
         self.reader = LogReader(settings, {topic for _, topic in self._topics})
@@ -162,18 +164,22 @@ class Replay:
         projected = merge.projected()
         batches = [(model, packed(events)) for model, events in projected if events]
         merged = sum(len(events) for _, events in projected)
+        taken = [(each.model.name, each.taken) for each in merge.merges]
         await self._applied()
-        self._in_flight = asyncio.ensure_future(self._apply(batches, merged))
+        self._in_flight = asyncio.ensure_future(self._apply(batches, merged, taken))
         self.stats.events += len(batch.records)
         self._read += len(batch.records)
         return batch.at_end
 
-    async def _apply(self, batches: Sequence[tuple[str, bytes]], merged: int) -> None:
+    async def _apply(
+        self, batches: Sequence[tuple[str, bytes]], merged: int, taken: list[tuple[str, int]]
+    ) -> None:
         # A batch applied twice changes nothing (offsets), so a Redis reply that timed
         # out under load is retried: a few times, then the replay fails and gives up.
         apply = partial(self.writer.replay, self.generation, batches)
         what = f"replay: applying {merged} merged events"
         self.stats.applied += await until_done(apply, what, refused, REDIS_ATTEMPTS)
+        self.metrics.applied(taken)
 
     async def _applied(self) -> None:
         """Wait until every batch sent is applied."""
@@ -205,6 +211,7 @@ class Replay:
     def close(self) -> None:
         self._polls.shutdown()  # waits for a poll under way: the consumer is not shared
         self.reader.close()
+        self.metrics.ended()
 
 
 @asynccontextmanager

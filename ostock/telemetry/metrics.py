@@ -1,11 +1,16 @@
-"""Every Prometheus metric of O-stock, defined once; each process fills those it has.
+"""Every Prometheus metric of O-stock, defined once; each process fills those it has, and
+a worker serves them with `serve_metrics` (docs/architecture.md, "Observability: metrics").
 
 Names follow Prometheus conventions (base units, `_total`, `_seconds`) and, where one
 applies, the OpenTelemetry messaging and database semantic conventions (their dots as
 underscores). Labels never carry ids: a series per organization would be unbounded.
 """
 
-from prometheus_client import Counter, Gauge, Histogram
+import logging
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+log = logging.getLogger(__name__)
 
 # Seconds, from a fast Redis call to a projector far behind.
 _SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -84,3 +89,18 @@ KAFKA_QUEUE = Gauge(
     "Messages in librdkafka's producer queue, waiting to be sent or acknowledged.",
     ["client"],
 )
+
+
+def serve_metrics(host: str, port: int) -> int | None:
+    """Serve this process's metrics on http://host:port/metrics from a daemon thread; the
+    port bound (`port` 0: one the system picks). A port taken is logged as an error and
+    the process goes on without /metrics: its work matters more than its gauges, and
+    Prometheus reports the target down."""
+    try:
+        server, _ = start_http_server(port, host)
+    except OSError as error:
+        log.error("no /metrics: %s:%d cannot be bound (%s)", host, port, error)
+        return None
+    bound: int = server.server_port
+    log.info("serving /metrics on http://%s:%d/metrics", host, bound)
+    return bound

@@ -33,6 +33,7 @@ def own_settings(tmp_path: Path) -> Iterator[Settings]:
         kafka_controller_port=free_port(),
         redis_url=f"redis://127.0.0.1:{free_port()}/0",
         api_port=free_port(),
+        metrics_port=0,  # each worker's /metrics on a free port, never a default one
         topic_partitions=3,
         data_dir=tmp_path / "data",
         config_dir=tmp_path / "config",

@@ -1,6 +1,7 @@
 """The command handler's failures: an infrastructure failure is retried and never
 dead-lettered; a command whose decision keeps failing otherwise is dead-lettered with
-its error after ATTEMPTS tries, and the commands beside it are decided."""
+its error after ATTEMPTS tries, and the commands beside it are decided; a batch decided
+again counts its decisions once."""
 
 import threading
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from uuid import uuid4
 
 import pytest
 from confluent_kafka import Message, TopicPartition
+from prometheus_client import REGISTRY
 
 from ostock.commands import Issuer, organization_command
 from ostock.contract import Codec
@@ -55,6 +57,9 @@ class FakeLog:
 
     def load(self, partitions: list[int]) -> int:
         return 0
+
+    def idle(self) -> None:
+        pass
 
     def abandon(self) -> None:
         self.abandoned += 1
@@ -211,6 +216,42 @@ def test_a_failed_commit_is_redone_with_the_batch_decided_after_it() -> None:
     assert consumer.seeks == [(0, 0), (1, 0)]  # both batches consumed again
     decide(subject, [*first, *second])
     assert outcome(application.event_log) == ["accepted"] * 3
+
+
+def test_a_batch_aborted_and_decided_again_counts_its_decisions_once() -> None:
+    application = FakeApplication({})
+    subject = handler(application)
+    cast(FakeConsumer, subject.owned.consumer).committed_offsets = {0: 0}
+    application.event_log.failing_commits = 1
+    batch = commands("Acme", "Globex")
+    before = handler_counts()
+
+    decide(subject, batch)  # its commit fails: consumed again
+    decide(subject, batch)
+
+    counted = {name: handler_counts()[name] - before[name] for name in before}
+    assert counted == {"consumed": 4, "accepted": 2, "committed": 1, "aborted": 1, "batches": 1}
+
+
+def handler_counts() -> dict[str, float]:
+    """The unit handler's metrics so far."""
+    group = {"messaging_consumer_group_name": "ostock.organization-service"}
+    topic = {"messaging_destination_name": TOPIC}
+    service = {"service": "organization-service"}
+    names = {
+        "consumed": ("messaging_client_consumed_messages_total", group | topic),
+        "accepted": (
+            "ostock_commands_decided_total",
+            service | {"outcome": "accepted", "code": ""},
+        ),
+        "committed": ("ostock_handler_transactions_total", service | {"outcome": "committed"}),
+        "aborted": ("ostock_handler_transactions_total", service | {"outcome": "aborted"}),
+        "batches": ("messaging_process_duration_seconds_count", group),
+    }
+    return {
+        name: REGISTRY.get_sample_value(metric, labels) or 0.0
+        for name, (metric, labels) in names.items()
+    }
 
 
 def test_commands_that_arrive_during_a_commit_join_the_batch_decided_meanwhile() -> None:
