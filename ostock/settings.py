@@ -218,40 +218,17 @@ def settings_json(settings: Settings) -> str:
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     """Environment that makes a child process (a test's or a benchmark's) build these
-    same settings, plus `extra`."""
-    return {
-        **os.environ,
-        "OSTOCK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "OSTOCK_REDIS_URL": settings.redis_url,
-        "OSTOCK_TOPIC_PARTITIONS": str(settings.topic_partitions),
-        "OSTOCK_REDIS_PREFIX": settings.redis_prefix,
-        "OSTOCK_DATA_DIR": str(settings.data_dir),
-        "OSTOCK_API_PORT": str(settings.api_port),
-        "OSTOCK_KAFKA_STATISTICS_S": str(settings.kafka_statistics_s),
-        "OSTOCK_METRICS_PORT_BASE": str(settings.metrics_port_base),
-        **(
-            {"OSTOCK_METRICS_PORT": str(settings.metrics_port)}
-            if settings.metrics_port is not None
-            else {}
-        ),
-        "OSTOCK_CONFIG_DIR": str(settings.config_dir),
-        "OSTOCK_PROFILE": settings.profile,
-        "OSTOCK_LOG_LEVEL": settings.log_level,
-        "OSTOCK_AUTH_DEV_ISSUER": str(settings.auth_dev_issuer).lower(),
-        "OSTOCK_AUTH_ISSUER": settings.auth_issuer,
-        "OSTOCK_AUTH_AUDIENCE": settings.auth_audience,
-        "OSTOCK_AUTH_CLIENT": settings.auth_client,
-        **({"OSTOCK_AUTH_JWKS_URL": settings.auth_jwks_url} if settings.auth_jwks_url else {}),
-        **_tracing_env(settings),
-        **{f"OSTOCK_TOPICS__{field.upper()}": name for field, name in settings.topics},
-        **extra,
-    }
-
-
-def _tracing_env(settings: Settings) -> dict[str, str]:
-    if settings.tracing_endpoint is None:
-        return {}
-    return {
-        "OSTOCK_TRACING_ENDPOINT": settings.tracing_endpoint,
-        "OSTOCK_TRACE_SAMPLING_RATIO": str(settings.trace_sampling_ratio),
-    }
+    same settings, plus `extra`. Secrets stay out: a child reads them where this process
+    did (its environment, or the files of ostock.credentials)."""
+    env = dict(os.environ)
+    values = settings.model_dump(mode="json", exclude_none=True)
+    for name, value in settings:
+        if isinstance(value, SecretStr) or name not in values:
+            continue
+        key = f"OSTOCK_{name.upper()}"
+        if isinstance(value, BaseModel):
+            env |= {f"{key}__{field.upper()}": str(v) for field, v in values[name].items()}
+        else:
+            dumped = values[name]
+            env[key] = dumped if isinstance(dumped, str) else json.dumps(dumped)
+    return env | extra

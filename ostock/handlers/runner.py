@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from confluent_kafka import KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaException, Message
 from opentelemetry.trace import Tracer
 
 from ostock.contract import Codec
@@ -36,7 +36,7 @@ from ostock.handlers.committer import CommitStuck, Committer
 from ostock.handlers.decider import TRANSIENT, Decider, DecisionFailed
 from ostock.handlers.metrics import LoopMetrics
 from ostock.handlers.ownership import Ownership
-from ostock.kafka.config import co_partitioned
+from ostock.kafka.config import co_partitioned, next_offsets
 from ostock.kafka.tracing import BATCH_COUNT
 from ostock.settings import Settings
 
@@ -85,13 +85,7 @@ class CommandHandler:
         self.handled = 0
         self.metrics = LoopMetrics(spec.service, handler_group(spec.service))
         self.decider = Decider(
-            settings,
-            spec.commands_topic,
-            spec.commands,
-            application,
-            codec,
-            self.metrics,
-            tracer,
+            settings, spec.commands_topic, spec.commands, application, codec, self.metrics, tracer
         )
         self._pause_s = FIRST_PAUSE_S
         self._committer = Committer(
@@ -182,7 +176,7 @@ class CommandHandler:
 
     def _commit_later(self, outgoing: list[Outgoing], batch: list[Message]) -> None:
         """Commit `outgoing` and `batch`'s offsets in the committer thread."""
-        offsets = _next_offsets(batch)
+        offsets = next_offsets(batch)
         group = self.owned.consumer.consumer_group_metadata()
         publish = partial(self.transactions.publish, outgoing, offsets, group)
         self._committer.submit(publish, batch)
@@ -247,12 +241,3 @@ def _commands(messages: Sequence[Message]) -> list[Message]:
         if error is not None:
             log.warning("consumer error: %s", error)
     return [m for m in messages if m.error() is None]
-
-
-def _next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:
-    last: dict[tuple[str, int], int] = {}
-    for message in messages:
-        last[(message.topic() or "", message.partition() or 0)] = message.offset() or 0
-    return [
-        TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in last.items()
-    ]

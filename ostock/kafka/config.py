@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka.partitioner import murmur2
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from ostock.credentials import kafka_password
 from ostock.kafka.statistics import record_statistics
@@ -47,6 +47,16 @@ def co_partitioned(consumer: Consumer, topics: list[str], timeout_s: float) -> i
     if len(set(counts.values())) != 1 or 0 in counts.values():
         raise PartitioningError(f"topics must exist with the same partition count: {counts}")
     return counts[topics[0]]
+
+
+def next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:
+    """The offsets to commit once `messages` are processed: each partition's last plus one."""
+    last: dict[tuple[str, int], int] = {}
+    for message in messages:
+        last[(message.topic() or "", message.partition() or 0)] = message.offset() or 0
+    return [
+        TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in last.items()
+    ]
 
 
 def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
