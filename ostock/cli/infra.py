@@ -41,7 +41,7 @@ With = Annotated[
 ]
 
 
-def _optional(services: list[str] | None) -> list[str]:
+def chosen(services: list[str] | None) -> list[str]:
     """The optional services --with names; exits on a service it does not know."""
     unknown = set(services or ()) - set(OPTIONAL)
     if unknown:
@@ -74,7 +74,7 @@ def fetch(services: With = None) -> None:
     """Install redis-server and resolve the Kafka jars (and Keycloak with --with keycloak,
     Prometheus with --with monitoring, Jaeger with --with tracing) now, so that `up` works
     offline."""
-    fetch_all(Settings(), _optional(services))
+    fetch_all(Settings(), chosen(services))
 
 
 @app.command()
@@ -90,7 +90,7 @@ def up(
     settings.prometheus_port, scraping every process; Jaeger with --with tracing, on
     settings.jaeger_otlp_port and jaeger_query_port), reusing running ones, and create the
     topics."""
-    optional = _optional(services)
+    optional = chosen(services)
     settings = _settings(data_dir, kafka_port, controller_port, redis_port)
     infra = LocalInfra.from_settings(settings)
     try:

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import typer
 
+from ostock.cli.infra import With, chosen
 from ostock.deployables import PRINCIPALS, PROCESSES, metrics_port
 from ostock.infra.acls import ensure_acls
 from ostock.infra.local import LocalInfra
@@ -44,6 +45,7 @@ class _Child:
 
     name: str
     log: Path
+    env: dict[str, str]
     process: "subprocess.Popen[bytes]"
     started_at: float
     pause_s: float = FIRST_PAUSE_S
@@ -51,9 +53,9 @@ class _Child:
     restart_at: float | None = None  # set while it waits out its pause
 
     @classmethod
-    def start(cls, name: str, logs: Path) -> "_Child":
+    def start(cls, name: str, logs: Path, env: dict[str, str]) -> "_Child":
         log = logs / f"{name}.log"
-        return cls(name, log, _start(name, log), time.monotonic())
+        return cls(name, log, env, _start(name, log, env), time.monotonic())
 
     def tell(self, message: str) -> None:
         """Say `message` on the console and in the child's log, whose reader would
@@ -63,18 +65,24 @@ class _Child:
             log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} ostock run: {message}\n")
 
 
-def run() -> None:
-    """Run O-stock: Kafka, Redis, the services, the projectors and the API."""
+def run(services: With = None) -> None:
+    """Run O-stock: Kafka, Redis, the services, the projectors and the API; with
+    --with monitoring a Prometheus scraping them all, with --with tracing a Jaeger they
+    send their spans to."""
+    optional = chosen(services)
     settings = Settings()
     started_at = time.monotonic()
     infra = LocalInfra.from_settings(settings)
     ours = not infra.status().running
-    infra.up()
+    infra.up(optional)
+    env = dict(os.environ)
+    if "tracing" in optional and settings.tracing_endpoint is None:
+        env["OSTOCK_TRACING_ENDPOINT"] = infra.jaeger.otlp_endpoint
     ensure_topics(settings)
     ensure_acls(settings)
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    children = [_Child.start(name, logs) for name in PROCESSES]
+    children = [_Child.start(name, logs, env) for name in PROCESSES]
     stopping = False
 
     def stop(*_: object) -> None:
@@ -111,7 +119,7 @@ def _supervise(child: _Child) -> bool:
     now = time.monotonic()
     if child.restart_at is not None:
         if now >= child.restart_at:
-            child.process = _start(child.name, child.log)
+            child.process = _start(child.name, child.log, child.env)
             child.started_at, child.restart_at = now, None
         return False
     code = child.process.poll()
@@ -135,10 +143,10 @@ def _supervise(child: _Child) -> bool:
     return False
 
 
-def _start(name: str, log: Path) -> "subprocess.Popen[bytes]":
+def _start(name: str, log: Path, base: dict[str, str]) -> "subprocess.Popen[bytes]":
     kafka_principal, redis_user = PRINCIPALS[name]
     # Settings read them only under the secured profile; the passwords come from files.
-    env = {**os.environ, "OSTOCK_KAFKA_PRINCIPAL": kafka_principal}
+    env = {**base, "OSTOCK_KAFKA_PRINCIPAL": kafka_principal}
     if redis_user is not None:
         env["OSTOCK_REDIS_USER"] = redis_user
     with log.open("ab") as out:
@@ -184,6 +192,7 @@ def _banner(settings: Settings, infra: LocalInfra, base: str, logs: Path, took: 
                 f"  Redis     {settings.redis_url}",
                 f"  logs      {logs}/  (Kafka: {infra.kafka.log}, Redis: {infra.redis.log})",
                 f"  data      {settings.data_dir}",
+                *_optional_lines(infra),
                 *(f"  metrics   {name:<25} {_metrics_url(settings, name)}" for name in PROCESSES),
             ]
         )
@@ -194,3 +203,15 @@ def _metrics_url(settings: Settings, name: str) -> str:
     host = settings.api_host if name == "api" else settings.metrics_host
     port = metrics_port(settings, name)
     return f"http://{host}:{port}/metrics" if port else "a free port (its log says which)"
+
+
+def _optional_lines(infra: LocalInfra) -> list[str]:
+    """Where the optional services that run answer."""
+    lines = []
+    if infra.prometheus.pid() is not None:
+        lines.append(
+            f"  Prometheus {infra.prometheus.url}  (alerts: {infra.prometheus.url}/alerts)"
+        )
+    if infra.jaeger.pid() is not None:
+        lines.append(f"  Jaeger    {infra.jaeger.url}/api/traces?service=api")
+    return lines
