@@ -83,7 +83,6 @@ def settings(infra: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Sett
         metrics_port_base=free_port_block(len(PROCESSES)),
         data_dir=tmp_path_factory.mktemp("data"),
         config_dir=tmp_path_factory.mktemp("config"),  # the development issuer's keys
-        metrics_port=0,  # each worker's /metrics on a free port, never a default one
     )
     ensure_topics(settings)
     return settings
