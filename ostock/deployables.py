@@ -56,7 +56,8 @@ def consumer_group(settings: Settings, name: str) -> str | None:
     """The consumer group process `name` is a member of; None for one that joins none."""
     match PROCESSES[name]:
         case ["worker", "handler", service]:
-            return handler_group(service)
+            # The service's own name (OrganizationService.name): organization-service.
+            return handler_group(f"{service}-service")
         case ["worker", "projector", processor]:
             return stream_group(settings, processor)
         case _:

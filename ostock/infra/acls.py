@@ -77,8 +77,8 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
             *writes_schemas,
             # Its handlers' group (ostock.deployables.handler_group), and per instance its
             # transactional id and loader group: ostock.<service>.<instance>[.loader].
-            group(f"ostock.{name}"),
-            group(f"ostock.{name}.", prefixed=True),
+            group(handler_group(name)),
+            group(f"{handler_group(name)}.", prefixed=True),
             Grant(ResourceType.TRANSACTIONAL_ID, f"ostock.{name}.", WRITE, prefixed=True),
         )
 
@@ -97,14 +97,18 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
             *writes_schemas,
         ),
         "organization-service": service(
-            "organization", t.organization_commands, t.organization_events
+            "organization-service", t.organization_commands, t.organization_events
         ),
         "licensing-service": (
-            *service("licensing", t.license_commands, t.license_events),
+            *service("licensing-service", t.license_commands, t.license_events),
             topic(t.organization_events, READ),
             # It reads the organization service's committed offsets (handlers.directory).
             topic(t.organization_commands, (AclOperation.DESCRIBE,)),
-            Grant(ResourceType.GROUP, "ostock.organization", (AclOperation.DESCRIBE,)),
+            Grant(
+                ResourceType.GROUP,
+                handler_group("organization-service"),
+                (AclOperation.DESCRIBE,),
+            ),
         ),
         "projector": (
             *(topic(name, READ) for name in (t.organization_events, t.license_events)),
@@ -119,7 +123,11 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
             *(topic(name, READ) for name in consumed),
             *(
                 Grant(ResourceType.GROUP, name, (AclOperation.DESCRIBE,))
-                for name in (handler_group("organization"), handler_group("licensing"), *streams)
+                for name in (
+                    handler_group("organization-service"),
+                    handler_group("licensing-service"),
+                    *streams,
+                )
             ),
         ),
         "saga": (

@@ -46,8 +46,8 @@ def test_the_exporter_watches_every_consumer_group_of_the_system() -> None:
     settings = Settings(redis_prefix="live")
 
     assert system_groups(settings) == [
-        "ostock.organization",
-        "ostock.licensing",
+        "ostock.organization-service",
+        "ostock.licensing-service",
         "live.organization-projector",
         "live.command-status-projector",
         "live.license-projector",
