@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from ostock.infra.ports import free_port, is_listening
-from ostock.infra.process import Launch, LocalService, PidFile
+from ostock.infra.process import HttpService, Launch, PidFile
 
 MODULE = "github.com/jaegertracing/jaeger"
 VERSION = "v1.75.0"
@@ -72,7 +72,7 @@ def ensure_binary(cache_dir: Path) -> Path:
     return binary
 
 
-class JaegerServer(LocalService):
+class JaegerServer(HttpService):
     """One local Jaeger: its configuration, pid file and log in `data_dir`/jaeger; its
     traces in memory only, gone when it stops."""
 
@@ -88,16 +88,6 @@ class JaegerServer(LocalService):
         # Its command line names the config file, unique to this data folder.
         pidfile = PidFile(folder / "jaeger.pid", token=str(self.config))
         super().__init__(folder, query_port, pidfile, folder / "jaeger.log")
-
-    @property
-    def url(self) -> str:
-        """The query API's base URL."""
-        return f"http://{self.address}"
-
-    @property
-    def endpoint(self) -> str:
-        """Its query API, in the printed messages."""
-        return self.url
 
     @property
     def otlp_endpoint(self) -> str:

@@ -232,3 +232,16 @@ class LocalService(ABC):
             ready = with_progress(self.name, ready, self.progress_s)
         logs = list(dict.fromkeys([self.log, self.console]))
         return wait_ready(self.name, ready, self.pidfile, logs, self.start_timeout_s)
+
+
+class HttpService(LocalService, ABC):
+    """A LocalService answering HTTP on its port: the printed messages give its URL."""
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        return f"http://{self.address}"
+
+    @property
+    def endpoint(self) -> str:
+        return self.url

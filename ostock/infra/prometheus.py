@@ -14,7 +14,7 @@ import httpx
 
 from ostock.deployables import PROCESSES, metrics_port
 from ostock.infra.debian import ensure_program
-from ostock.infra.process import Launch, LocalService, PidFile
+from ostock.infra.process import HttpService, Launch, PidFile
 from ostock.settings import Settings
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
@@ -65,7 +65,7 @@ def prometheus_config(targets: Mapping[str, int], interval_s: float) -> dict[str
     }
 
 
-class PrometheusServer(LocalService):
+class PrometheusServer(HttpService):
     """One local Prometheus: its generated configuration, its time series and its log under
     `data_dir`/prometheus, scraping `targets` (process name to /metrics port)."""
 
@@ -87,16 +87,6 @@ class PrometheusServer(LocalService):
         # Its --config.file argument names this path, unique to the data folder.
         pidfile = PidFile(folder / "prometheus.pid", token=str(self.config))
         super().__init__(folder, port, pidfile, folder / "prometheus.log")
-
-    @property
-    def url(self) -> str:
-        """The server's base URL (its UI and HTTP API)."""
-        return f"http://{self.address}"
-
-    @property
-    def endpoint(self) -> str:
-        """Its URL, in the printed messages."""
-        return self.url
 
     def _prepare(self) -> Launch:
         program = ensure_installed()

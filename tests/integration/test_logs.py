@@ -23,15 +23,10 @@ from ostock.settings import Settings, settings_env
 from tests.auth import bearer
 from tests.integration.conftest import _wait_ready
 from tests.processes import Worker
+from tests.records import ACME
 
 pytestmark = pytest.mark.integration
 
-ACME = {
-    "name": "Acme",
-    "contact_name": "Ada",
-    "contact_email": "ada@acme.example",
-    "contact_phone": "+1 555 0100",
-}
 MINE = ("api", "organization-projector")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from ostock.infra.maven import pom_property, resolve
-from ostock.infra.process import Launch, LocalService, PidFile
+from ostock.infra.process import HttpService, Launch, PidFile
 
 HERE = Path(__file__).parent
 POM = HERE / "pom.xml"
@@ -68,7 +68,7 @@ def _java_major(release: Path) -> int:
     return int(found.group(1)) if found else 0
 
 
-class KeycloakServer(LocalService):
+class KeycloakServer(HttpService):
     """One local Keycloak in development mode: its copy of the distribution, H2 data and log
     under `data_dir`/keycloak."""
 
@@ -84,16 +84,6 @@ class KeycloakServer(LocalService):
         # kc.sh's command line names its own path, unique to this data folder.
         pidfile = PidFile(folder / "keycloak.pid", token=str(self.home))
         super().__init__(folder, port, pidfile, folder / "keycloak.log")
-
-    @property
-    def url(self) -> str:
-        """The server's base URL."""
-        return f"http://{self.address}"
-
-    @property
-    def endpoint(self) -> str:
-        """Its URL, in the printed messages."""
-        return self.url
 
     @property
     def issuer(self) -> str:
