@@ -147,7 +147,11 @@ def test_a_v1_service_rebuilds_its_aggregates_from_v2_events(
     assert (created.name, created.contact_email) == ("Acme", "ada@acme.example")
 
 
-@pytest.mark.parametrize("principal", sorted(grants(Settings())))
+# The lag exporter reads records' timestamps only, never their values: no registry.
+DECODING = sorted(set(grants(Settings())) - {"lag-exporter"})
+
+
+@pytest.mark.parametrize("principal", DECODING)
 def test_under_acls_every_principal_finds_a_schema_it_does_not_ship(
     secured: Settings, principal: str, tmp_path: Path
 ) -> None:
