@@ -7,7 +7,6 @@ record's W3C `traceparent` header names, so lines carry it even with tracing off
 about a record keeps the record's trace under a span of another trace (a batch's).
 """
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,6 +15,7 @@ from typing import NamedTuple
 from opentelemetry import trace
 
 from ostock.kafka.config import AnyHeaders, header
+from ostock.kafka.tracing import context_of
 
 
 class _Record(NamedTuple):
@@ -25,9 +25,6 @@ class _Record(NamedTuple):
     # Read only when a line is written: most records are processed without one.
     headers: AnyHeaders
 
-
-# version-trace id-parent span id-flags, lower-case hex; later versions may add fields.
-_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?")
 
 _about: ContextVar[_Record | None] = ContextVar("ostock_log_record", default=None)
 
@@ -79,14 +76,9 @@ def record_fields() -> dict[str, str | int]:
 
 
 def parse_traceparent(value: str) -> tuple[str, str] | None:
-    """The trace id and parent span id of a W3C traceparent (version 00, or a later one
-    read as 00 reads it), or None if it is not one."""
-    match = _TRACEPARENT.fullmatch(value.strip())
-    if match is None:
+    """The trace id and parent span id of a W3C traceparent, or None if it is not one:
+    read as every record's context is (ostock.kafka.tracing.context_of)."""
+    context = trace.get_current_span(context_of([("traceparent", value)])).get_span_context()
+    if not context.is_valid:
         return None
-    version, trace_id, span_id, rest = match.groups()
-    if version == "ff" or (version == "00" and rest):
-        return None
-    if trace_id == "0" * 32 or span_id == "0" * 16:
-        return None
-    return trace_id, span_id
+    return trace.format_trace_id(context.trace_id), trace.format_span_id(context.span_id)
