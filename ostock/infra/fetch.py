@@ -9,7 +9,8 @@ starts work offline.
 
 import sys
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from pathlib import Path
 
 from ostock.infra import prometheus
 from ostock.infra.jaeger import ensure_binary
@@ -25,16 +26,19 @@ def fetch(settings: Settings, optional: Collection[str] = ()) -> None:
     print(f"redis-server: {ensure_installed()}", flush=True)
     print(f"Kafka jars: {ensure_jars(settings.cache_dir)}", flush=True)
     if "keycloak" in optional:
-        start = time.monotonic()
-        home = ensure_distribution(settings.cache_dir)
-        print(f"Keycloak: {home} ({time.monotonic() - start:.1f}s)", flush=True)
+        _timed("Keycloak", lambda: ensure_distribution(settings.cache_dir))
     if "monitoring" in optional:
         print(f"prometheus: {prometheus.ensure_installed()}", flush=True)
         print(f"promtool: {prometheus.promtool()}", flush=True)
     if "tracing" in optional:
-        start = time.monotonic()
-        binary = ensure_binary(settings.cache_dir)
-        print(f"Jaeger: {binary} ({time.monotonic() - start:.1f}s)", flush=True)
+        _timed("Jaeger", lambda: ensure_binary(settings.cache_dir))
+
+
+def _timed(name: str, ensure: Callable[[], Path]) -> None:
+    """Ensure what may take minutes the first time, and say where it is and how long it took."""
+    start = time.monotonic()
+    where = ensure()
+    print(f"{name}: {where} ({time.monotonic() - start:.1f}s)", flush=True)
 
 
 if __name__ == "__main__":
