@@ -50,6 +50,24 @@ class Settings(BaseSettings):
     kafka_controller_port: int = Field(
         default=9093, description="KRaft controller port of the local broker (`ostock infra`)."
     )
+    kafka_brokers: int = Field(
+        default=1,
+        ge=1,
+        description="How many local brokers `ostock infra` starts: node i listens on the "
+        "first kafka_bootstrap port plus 2i (clients) and 2i+1 (its controller); 1: one node "
+        "whose controller listens on kafka_controller_port.",
+    )
+    kafka_replication_factor: int | None = Field(
+        default=None,
+        ge=1,
+        description="Replicas of every topic, internal ones too; unset: min(kafka_brokers, 3).",
+    )
+    kafka_min_insync_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        description="Replicas that must have a write (acks=all) before it counts; unset: one "
+        "fewer than the replication factor, at least 1.",
+    )
     kafka_timeout_s: float = Field(default=5.0, gt=0, description="Bound on every Kafka call.")
     kafka_statistics_s: float = Field(
         default=10.0,
@@ -203,6 +221,27 @@ class Settings(BaseSettings):
     )
 
     log_level: str = "INFO"
+
+    @property
+    def replication_factor(self) -> int:
+        """The replicas of every topic: as set, else derived_replication's."""
+        return self.kafka_replication_factor or derived_replication(self.kafka_brokers)[0]
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """The replicas a write needs: as set, else all but one (a loss is survived)."""
+        return self.kafka_min_insync_replicas or _all_but_one(self.replication_factor)
+
+
+def derived_replication(brokers: int) -> tuple[int, int]:
+    """The replication factor and min.insync.replicas `brokers` brokers allow: as many
+    replicas as brokers up to 3, and all but one of them for a write."""
+    factor = min(brokers, 3)
+    return factor, _all_but_one(factor)
+
+
+def _all_but_one(replicas: int) -> int:
+    return max(replicas - 1, 1)
 
 
 def settings_json(settings: Settings) -> str:

@@ -24,7 +24,7 @@ from mode import ServiceT
 from opentelemetry.trace import Tracer
 
 from ostock.deployables import stream_group
-from ostock.kafka.config import security_config
+from ostock.kafka.config import ACKS_ALL, security_config
 from ostock.settings import Settings
 from ostock.telemetry.labels import count_topics
 from ostock.telemetry.metrics import BATCH_DURATION, CONSUMED
@@ -162,6 +162,7 @@ def create_app(settings: Settings, processor: str, tracer: Tracer | None = None)
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
         broker_credentials=_credentials(settings),
         broker_max_poll_records=settings.projector_batch_size,
+        producer_acks=ACKS_ALL,
         topic_partitions=settings.topic_partitions,
         # The project creates every topic (ostock.infra.topics); faust creates none,
         # and no leader topic either: a stream processor needs no leader.

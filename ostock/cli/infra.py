@@ -28,6 +28,14 @@ ControllerPort = Annotated[
     int | None,
     typer.Option(help="KRaft controller port. Default: settings.kafka_controller_port."),
 ]
+Brokers = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Kafka nodes: above 1 a cluster, node i on the Kafka port plus 2i and 2i+1. "
+        "Default: settings.kafka_brokers.",
+    ),
+]
 RedisPort = Annotated[
     int | None, typer.Option(help="Redis port. Default: from settings.redis_url.")
 ]
@@ -55,9 +63,12 @@ def _settings(
     kafka_port: int | None,
     controller_port: int | None,
     redis_port: int | None,
+    brokers: int | None = None,
 ) -> Settings:
     """Settings from the environment, with the command-line options applied."""
     overrides: dict[str, Any] = {}
+    if brokers is not None:
+        overrides["kafka_brokers"] = brokers
     if data_dir is not None:
         overrides["data_dir"] = data_dir.resolve()
     if kafka_port is not None:
@@ -84,6 +95,7 @@ def up(
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
     services: With = None,
+    brokers: Brokers = None,
 ) -> None:
     """Start Kafka and Redis (and Keycloak with --with keycloak, its port from
     settings.auth_issuer, else 8180; Prometheus with --with monitoring, on
@@ -91,8 +103,9 @@ def up(
     settings.jaeger_otlp_port and jaeger_query_port), reusing running ones, and create the
     topics."""
     optional = chosen(services)
-    settings = _settings(data_dir, kafka_port, controller_port, redis_port)
+    settings = _settings(data_dir, kafka_port, controller_port, redis_port, brokers)
     infra = LocalInfra.from_settings(settings)
+    settings = infra.clients(settings)
     try:
         infra.up(optional)
         created = ensure_topics(settings)
@@ -112,10 +125,12 @@ def down(
     kafka_port: KafkaPort = None,
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
+    brokers: Brokers = None,
 ) -> None:
     """Stop Kafka, Redis and the optional services that run; their data stays in the data
     folder."""
-    LocalInfra.from_settings(_settings(data_dir, kafka_port, controller_port, redis_port)).down()
+    settings = _settings(data_dir, kafka_port, controller_port, redis_port, brokers)
+    LocalInfra.from_settings(settings).down()
 
 
 @app.command()
@@ -124,10 +139,12 @@ def status(
     kafka_port: KafkaPort = None,
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
+    brokers: Brokers = None,
 ) -> None:
-    """Show whether Kafka and Redis (and the optional services that run) run; exit 1 if one
-    does not."""
-    infra = LocalInfra.from_settings(_settings(data_dir, kafka_port, controller_port, redis_port))
+    """Show whether each Kafka node and Redis (and the optional services that run) run;
+    exit 1 if one does not."""
+    settings = _settings(data_dir, kafka_port, controller_port, redis_port, brokers)
+    infra = LocalInfra.from_settings(settings)
     report = infra.status()
     typer.echo(str(report))
     if not report.running:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import typer
 
-from ostock.cli.infra import With, chosen
+from ostock.cli.infra import Brokers, With, chosen
 from ostock.deployables import PRINCIPALS, PROCESSES, metrics_port
 from ostock.infra.acls import ensure_acls
 from ostock.infra.local import LocalInfra
@@ -65,17 +65,22 @@ class _Child:
             log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} ostock run: {message}\n")
 
 
-def run(services: With = None) -> None:
-    """Run O-stock: Kafka, Redis, the services, the projectors and the API; with
-    --with monitoring a Prometheus scraping them all, with --with tracing a Jaeger they
-    send their spans to."""
+def run(services: With = None, brokers: Brokers = None) -> None:
+    """Run O-stock: Kafka (a cluster with --brokers 3), Redis, the services, the projectors
+    and the API; with --with monitoring a Prometheus scraping them all, with --with tracing
+    a Jaeger they send their spans to."""
     optional = chosen(services)
     settings = Settings()
+    if brokers is not None:
+        settings = settings.model_copy(update={"kafka_brokers": brokers})
     started_at = time.monotonic()
     infra = LocalInfra.from_settings(settings)
+    settings = infra.clients(settings)
     ours = not infra.status().running
     infra.up(optional)
     env = dict(os.environ)
+    env["OSTOCK_KAFKA_BROKERS"] = str(settings.kafka_brokers)
+    env["OSTOCK_KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
     if "tracing" in optional and settings.tracing_endpoint is None:
         env["OSTOCK_TRACING_ENDPOINT"] = infra.jaeger.otlp_endpoint
     ensure_topics(settings)
@@ -190,13 +195,17 @@ def _banner(settings: Settings, infra: LocalInfra, base: str, logs: Path, took: 
                 f"  health    {base}/health/ready",
                 f"  Kafka     {settings.kafka_bootstrap}",
                 f"  Redis     {settings.redis_url}",
-                f"  logs      {logs}/  (Kafka: {infra.kafka.log}, Redis: {infra.redis.log})",
+                f"  logs      {logs}/  (Kafka: {_kafka_logs(infra)}, Redis: {infra.redis.log})",
                 f"  data      {settings.data_dir}",
                 *_optional_lines(infra),
                 *(f"  metrics   {name:<25} {_metrics_url(settings, name)}" for name in PROCESSES),
             ]
         )
     )
+
+
+def _kafka_logs(infra: LocalInfra) -> str:
+    return ", ".join(str(node.log) for node in infra.kafka.nodes)
 
 
 def _metrics_url(settings: Settings, name: str) -> str:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ostock.cli.status_report import Report, gather
+from ostock.kafka.cluster_health import ClusterHealth
 from ostock.kafka.lag import Member, PartitionLag
 from ostock.settings import Settings
 
@@ -53,6 +54,13 @@ def over(lag: PartitionLag, max_records: int | None, max_seconds: float | None) 
 def problems(report: Report, max_records: int | None, max_seconds: float | None) -> list[str]:
     """One line per thing that is not well, the unreachable first."""
     found = list(report.unreachable.values())
+    cluster = report.cluster
+    if cluster is not None and not cluster.whole:
+        found.append(
+            f"Kafka shows {len(cluster.brokers)} of {cluster.expected} brokers, "
+            f"{len(cluster.under_replicated)} partitions under-replicated, "
+            f"{len(cluster.offline)} offline"
+        )
     found += [f"{p.name} is down" for p in report.processes if not p.up]
     found += [
         f"{lag.group} lags on {lag.topic}[{lag.partition}]: {lag.records} records, {_seconds(lag)}"
@@ -76,6 +84,8 @@ def table(report: Report, max_records: int | None, max_seconds: float | None) ->
         rows.add_column(heading, overflow="fold")
     for part, reason in report.unreachable.items():
         rows.add_row(part, "", "[red]unreachable[/red]", reason)
+    if report.cluster is not None:
+        rows.add_row("brokers", *_brokers(report.cluster))
     for process in report.processes:
         state = "[green]up[/green]" if process.up else "[red]down[/red]"
         rows.add_row("process", process.name, state, _members(process.members, process.group))
@@ -128,7 +138,23 @@ def to_json(report: Report, found: list[str]) -> dict[str, Any]:
         "dead_letters": {r: letters._asdict() for r, letters in report.dead_letters.items()},
         "views": [asdict(view) for view in report.views],
         "snapshots": report.snapshots,
+        "cluster": None if report.cluster is None else asdict(report.cluster),
     }
+
+
+def _brokers(cluster: ClusterHealth) -> tuple[str, str, str]:
+    """The brokers row: how many of how many, whole or not, and the partitions short."""
+    state = "[green]whole[/green]" if cluster.whole else "[red]degraded[/red]"
+    ids = ",".join(str(broker) for broker in cluster.brokers)
+    short = [
+        f"{len(found)} {what}: {', '.join(found[:5])}{' ...' if len(found) > 5 else ''}"
+        for what, found in (
+            ("under-replicated", cluster.under_replicated),
+            ("offline", cluster.offline),
+        )
+        if found
+    ]
+    return f"{len(cluster.brokers)} of {cluster.expected}", state, "; ".join([f"ids {ids}", *short])
 
 
 def _members(members: tuple[Member, ...] | None, group: str | None) -> str:

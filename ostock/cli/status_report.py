@@ -18,6 +18,7 @@ from confluent_kafka import KafkaException
 from redis.exceptions import RedisError
 
 from ostock.deployables import PROCESSES, consumer_group, metrics_port
+from ostock.kafka.cluster_health import ClusterHealth, cluster_health
 from ostock.kafka.dead_letter_queue import DeadLetterQueue, DeadLetterQueueError
 from ostock.kafka.lag import LagReader, Member, PartitionLag
 from ostock.settings import Settings
@@ -72,12 +73,15 @@ class Report:
     dead_letters: dict[str, Letters] = field(default_factory=dict)
     views: list[ViewState] = field(default_factory=list)
     snapshots: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: The brokers and partitions the metadata shows (None: Kafka did not answer).
+    cluster: ClusterHealth | None = None
     #: "kafka" or "redis", and why it could not be asked.
     unreachable: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class KafkaState:
+    cluster: ClusterHealth
     members: dict[str, tuple[Member, ...]]
     lags: list[PartitionLag]
     dead_letters: dict[str, Letters]
@@ -109,6 +113,7 @@ def gather(settings: Settings) -> Report:
         report.processes.append(ProcessState(name, future.result(), group, found))
     if kafka_found:
         report.lags, report.dead_letters = kafka_found.lags, kafka_found.dead_letters
+        report.cluster = kafka_found.cluster
     if redis_found:
         report.views, report.snapshots = redis_found.views, redis_found.snapshots
     return report
@@ -126,10 +131,11 @@ def serves(settings: Settings, name: str) -> bool:
 
 
 def kafka_state(settings: Settings) -> KafkaState:
-    """The groups' members and lags, and the dead letters by reason."""
+    """The cluster's health, the groups' members and lags, and the dead letters by reason."""
     reader = LagReader(settings, PROBE_S)
     try:
-        reader.admin.list_topics(timeout=PROBE_S)  # fails at once if no broker answers
+        # Fails at once if no broker answers.
+        metadata = reader.admin.list_topics(timeout=PROBE_S)
         groups = [g for name in PROCESSES if (g := consumer_group(settings, name))]
         states = reader.groups(groups, [name for _, name in settings.topics])
     finally:
@@ -138,6 +144,7 @@ def kafka_state(settings: Settings) -> KafkaState:
     reasons = Counter(letter.reason or "?" for letter in letters)
     requeued = Counter(letter.reason or "?" for letter in letters if letter.requeued_to)
     return KafkaState(
+        cluster_health(metadata, settings.kafka_brokers),
         {state.group: state.members for state in states},
         [lag for state in states for lag in state.lags],
         {reason: Letters(n, requeued[reason]) for reason, n in sorted(reasons.items())},

@@ -1,4 +1,5 @@
-"""Apache Kafka 4.x as one local KRaft node (broker + controller) run from the Maven jars.
+"""Apache Kafka 4.x as local KRaft nodes (each broker + controller) run from the Maven jars:
+one node (KafkaBroker) or a cluster of them (ostock.infra.kafka_cluster).
 
 The jars are resolved once by Maven into the cache folder (pom.xml beside this
 file pins the version); every later start runs offline.
@@ -12,7 +13,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from ostock.infra.kafka_properties import log4j_properties, server_properties
+from ostock.infra.kafka_properties import Quorum, log4j_properties, server_properties
 from ostock.infra.maven import pom_property, require, resolve
 from ostock.infra.ports import is_listening
 from ostock.infra.process import Launch, LocalService, PidFile
@@ -55,7 +56,7 @@ def ensure_jars(cache_dir: Path) -> Path:
 
 
 class KafkaBroker(LocalService):
-    """One local KRaft node: its config, storage, process and logs under `data_dir`/kafka."""
+    """One local KRaft node: its config, storage, process and logs under `folder`."""
 
     name = "Kafka"
     start_timeout_s = START_TIMEOUT_S
@@ -63,17 +64,24 @@ class KafkaBroker(LocalService):
 
     def __init__(
         self,
-        data_dir: Path,
+        folder: Path,
         cache_dir: Path,
         port: int,
-        controller_port: int,
+        quorum: Quorum,
         scram_users: Mapping[str, str] | None = None,
+        node_id: int = 1,
+        cluster_id_file: Path | None = None,
     ) -> None:
-        """`scram_users` (name: password, with "broker" and "admin" among them) selects the
-        production profile: SCRAM-SHA-512 logins and ACLs instead of PLAINTEXT."""
-        folder = data_dir / "kafka"
+        """Node `node_id` of `quorum`, serving clients on `port`; its storage is formatted
+        once with the cluster id kept in `cluster_id_file` (every node of a cluster shares
+        it; default: one in `folder`). `scram_users` (name: password, with "broker" and
+        "admin" among them) selects the production profile: SCRAM-SHA-512 logins and ACLs
+        instead of PLAINTEXT."""
         self.cache_dir = cache_dir
-        self.controller_port = controller_port
+        self.node_id = node_id
+        self.quorum = quorum
+        self.controller_port = quorum.voters[node_id]
+        self.cluster_id_file = cluster_id_file or folder / "cluster.id"
         self.data = folder / "data"
         self.properties = folder / "server.properties"
         self.log4j = folder / "log4j2.properties"
@@ -82,6 +90,23 @@ class KafkaBroker(LocalService):
         self.scram_users = scram_users
         pidfile = PidFile(folder / "kafka.pid", token=str(self.properties))
         super().__init__(folder, port, pidfile, folder / "server.log", self.console_log)
+
+    @classmethod
+    def single(
+        cls,
+        data_dir: Path,
+        cache_dir: Path,
+        port: int,
+        controller_port: int,
+        scram_users: Mapping[str, str] | None = None,
+    ) -> "KafkaBroker":
+        """The one-node cluster of `ostock infra up`, under `data_dir`/kafka."""
+        return cls(data_dir / "kafka", cache_dir, port, Quorum({1: controller_port}), scram_users)
+
+    @property
+    def nodes(self) -> list["KafkaBroker"]:
+        """Its nodes, as KafkaCluster's: itself."""
+        return [self]
 
     @property
     def bootstrap(self) -> str:
@@ -95,7 +120,7 @@ class KafkaBroker(LocalService):
         self.properties.touch(mode=0o600)
         self.properties.chmod(0o600)
         self.properties.write_text(
-            server_properties(self.port, self.controller_port, self.data, self.scram_users)
+            server_properties(self.node_id, self.port, self.quorum, self.data, self.scram_users)
         )
         self.log4j.write_text(log4j_properties(self.log))
         self._format_storage(libs)
@@ -112,8 +137,8 @@ class KafkaBroker(LocalService):
         )
 
     def _ready(self) -> bool:
-        # Ready once it serves metadata. A port check first keeps librdkafka from logging
-        # connection errors while the JVM boots; then a real metadata request.
+        # Ready once it serves metadata that shows every node of the quorum. A port check
+        # first keeps librdkafka from logging connection errors while the JVM boots.
         if not is_listening(self.port):
             return False
         admin = AdminClient({"bootstrap.servers": self.bootstrap, **self._admin_login()})
@@ -121,19 +146,27 @@ class KafkaBroker(LocalService):
             metadata = admin.list_topics(timeout=METADATA_TIMEOUT_S)
         except KafkaException:
             return False
-        return bool(metadata.brokers)
+        return len(metadata.brokers) >= len(self.quorum.voters)
 
     def _format_storage(self, libs: Path) -> None:
         if (self.data / "meta.properties").exists():
             return  # formatted before: formatting again would refuse, and data must survive
-        print("formatting Kafka storage (first start only)...", flush=True)
-        cluster_id = self._storage_tool(libs, "random-uuid").split()[-1]
+        print(f"formatting Kafka node {self.node_id}'s storage (first start only)...", flush=True)
+        cluster_id = self._cluster_id(libs)
         scram = [
             argument
             for name, password in (self.scram_users or {}).items()
             for argument in ("--add-scram", f"{SCRAM_MECHANISM}=[name={name},password={password}]")
         ]
         self._storage_tool(libs, "format", "-t", cluster_id, "-c", str(self.properties), *scram)
+
+    def _cluster_id(self, libs: Path) -> str:
+        """The cluster's id, made on the first node's first start and kept for the others."""
+        if self.cluster_id_file.exists():
+            return self.cluster_id_file.read_text().strip()
+        cluster_id = self._storage_tool(libs, "random-uuid").split()[-1]
+        self.cluster_id_file.write_text(cluster_id)
+        return cluster_id
 
     def _storage_tool(self, libs: Path, *args: str) -> str:
         command = [

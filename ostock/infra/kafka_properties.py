@@ -1,20 +1,38 @@
 """The configuration files of a local Kafka node, written at every start (pure text)."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 
+@dataclass(frozen=True)
+class Quorum:
+    """The KRaft cluster a node belongs to: every node's id and controller port, and how
+    many replicas its topics keep and a write needs (acks=all)."""
+
+    voters: Mapping[int, int]
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
+
+    @property
+    def voters_line(self) -> str:
+        """controller.quorum.voters: id@host:port of every node."""
+        return ",".join(f"{node}@127.0.0.1:{port}" for node, port in sorted(self.voters.items()))
+
+
 def server_properties(
-    port: int, controller_port: int, data: Path, scram_users: Mapping[str, str] | None
+    node_id: int, port: int, quorum: Quorum, data: Path, scram_users: Mapping[str, str] | None
 ) -> str:
-    """A single KRaft node that is broker and controller; SCRAM and ACLs when `scram_users`
-    holds the node's and the admin's passwords."""
+    """A KRaft node that is broker and controller of `quorum`; SCRAM and ACLs when
+    `scram_users` holds the node's and the admin's passwords."""
     listener = "PLAINTEXT" if scram_users is None else "SASL_PLAINTEXT"
+    controller_port = quorum.voters[node_id]
+    factor, min_isr = quorum.replication_factor, quorum.min_insync_replicas
     return f"""\
 # Written by ostock.infra.kafka on every start; edit the code, not this file.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{controller_port}
+node.id={node_id}
+controller.quorum.voters={quorum.voters_line}
 controller.listener.names=CONTROLLER
 listeners={listener}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
 advertised.listeners={listener}://127.0.0.1:{port}
@@ -23,14 +41,16 @@ inter.broker.listener.name={listener}
 log.dirs={data}
 num.partitions=1
 auto.create.topics.enable=false
-# One node: every internal topic has a single replica.
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+# Internal topics are replicated as O-stock's own (settings.replication_factor), and a
+# replica that missed writes never becomes leader: that would drop acknowledged records.
+unclean.leader.election.enable=false
+default.replication.factor={factor}
+min.insync.replicas={min_isr}
+offsets.topic.replication.factor={factor}
+transaction.state.log.replication.factor={factor}
+transaction.state.log.min.isr={min_isr}
+share.coordinator.state.topic.replication.factor={factor}
+share.coordinator.state.topic.min.isr={min_isr}
 # Consumers join at once instead of waiting for more members (faster tests).
 group.initial.rebalance.delay.ms=0
 # Internal topics are created on first use: with fewer partitions than the default

@@ -2,18 +2,19 @@
 (Keycloak, Prometheus, Jaeger) for a data folder and ports."""
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ostock.infra.jaeger import JaegerServer
 from ostock.infra.kafka import KafkaBroker
+from ostock.infra.kafka_cluster import KafkaCluster
 from ostock.infra.keycloak import KeycloakServer
 from ostock.infra.process import LocalService
 from ostock.infra.prometheus import PrometheusServer, scrape_targets
 from ostock.infra.redis import RedisServer
 from ostock.infra.security import PLAINTEXT, Security
-from ostock.settings import Settings
+from ostock.settings import Settings, derived_replication
 
 KEYCLOAK_PORT = 8180  # docker-compose.yml publishes its Keycloak there too
 #: The services `up` starts only when named (`ostock infra up --with NAME`).
@@ -72,11 +73,26 @@ class LocalInfra:
         prometheus_port: int = Settings.model_fields["prometheus_port"].default,
         scrape_targets: Mapping[str, int] | None = None,
         jaeger_ports: tuple[int, int] = (4318, 16686),
+        brokers: int = 1,
+        replication: tuple[int, int] | None = None,
     ) -> None:
-        """`jaeger_ports`: its OTLP/HTTP port and its query port."""
+        """`jaeger_ports`: its OTLP/HTTP port and its query port. `brokers` above 1: a
+        KafkaCluster from `kafka_port` on (`controller_port` unused), its topics'
+        `replication` factor and min.insync.replicas derived from its size unless given."""
         self.data_dir = data_dir
-        self.kafka = KafkaBroker(
-            data_dir, cache_dir, kafka_port, controller_port, security.scram_users
+        self.kafka: KafkaBroker | KafkaCluster = (
+            KafkaBroker.single(
+                data_dir, cache_dir, kafka_port, controller_port, security.scram_users
+            )
+            if brokers == 1
+            else KafkaCluster(
+                data_dir,
+                cache_dir,
+                kafka_port,
+                brokers,
+                replication or derived_replication(brokers),
+                security.scram_users,
+            )
         )
         self.redis = RedisServer(data_dir, redis_port, security.redis_acl, security.redis_admin)
         self.keycloak = KeycloakServer(data_dir, cache_dir, keycloak_port)
@@ -104,7 +120,13 @@ class LocalInfra:
             prometheus_port=settings.prometheus_port,
             scrape_targets=scrape_targets(settings),
             jaeger_ports=(settings.jaeger_otlp_port, settings.jaeger_query_port),
+            brokers=settings.kafka_brokers,
+            replication=(settings.replication_factor, settings.min_insync_replicas),
         )
+
+    def clients(self, settings: Settings) -> Settings:
+        """`settings` with the Kafka clients pointed at every node this runs."""
+        return settings.model_copy(update={"kafka_bootstrap": self.kafka.bootstrap})
 
     def up(self, optional: Collection[str] = ()) -> None:
         """Start Redis and Kafka, and the OPTIONAL services named, reusing any that already
@@ -124,7 +146,13 @@ class LocalInfra:
 
     def status(self) -> InfraStatus:
         """Which services run, read from their pid files (works from any process)."""
-        services = [ServiceStatus.of(self.kafka), ServiceStatus.of(self.redis)]
+        nodes = self.kafka.nodes
+        services = [ServiceStatus.of(node) for node in nodes] + [ServiceStatus.of(self.redis)]
+        if len(nodes) > 1:
+            services[: len(nodes)] = [
+                replace(status, name=f"kafka-{node.node_id}")
+                for status, node in zip(services, nodes, strict=False)
+            ]
         optional = [ServiceStatus.of(service) for service in self.optional.values()]
         services += [service for service in optional if service.pid is not None]
         return InfraStatus(tuple(services))

@@ -177,6 +177,7 @@ class LocalService(ABC):
         self.log = log
         self.console = console or log
         self._process: subprocess.Popen[bytes] | None = None
+        self._launched_at: float | None = None  # when launch() spawned it, if it did
 
     @property
     def address(self) -> str:
@@ -194,15 +195,27 @@ class LocalService(ABC):
 
     def start(self) -> None:
         """Start the service, or reuse the running one, and wait until it is ready."""
+        self.launch()
+        self.await_ready()
+
+    def launch(self) -> None:
+        """Spawn the service's process unless it runs already, without waiting for it to
+        serve: services that need each other to be ready (a quorum) launch all first."""
+        self._launched_at = None
         pid = self.pid()
         if pid is not None:
             print(f"{self.name} already running (pid {pid}) on {self.endpoint}", flush=True)
-            self._wait_ready()
             return
         launch = self._prepare()
+        self._launched_at = time.monotonic()
         self._process = spawn(launch.command, self.console, self.pidfile, launch.env)
-        elapsed = self._wait_ready()
-        print(f"{self.name} ready on {self.endpoint} in {elapsed:.1f}s", flush=True)
+
+    def await_ready(self) -> None:
+        """Wait until the launched (or reused) service is ready."""
+        self._wait_ready()
+        if self._launched_at is not None:
+            elapsed = time.monotonic() - self._launched_at
+            print(f"{self.name} ready on {self.endpoint} in {elapsed:.1f}s", flush=True)
 
     def stop(self) -> None:
         """Stop the service (SIGTERM, SIGKILL after a bound); a no-op when it does not run."""

@@ -22,7 +22,6 @@ OVERRIDES: dict[str, dict[str, str]] = {
     # The schema registry: the last record of each fingerprint, kept forever.
     "schemas": {"cleanup.policy": "compact", "retention.ms": "-1", "retention.bytes": "-1"},
 }
-REPLICATION_FACTOR = 1  # the local broker is a single node
 
 
 def ensure_topics(settings: Settings) -> list[str]:
@@ -33,8 +32,11 @@ def ensure_topics(settings: Settings) -> list[str]:
         NewTopic(
             name,
             num_partitions=settings.topic_partitions,
-            replication_factor=REPLICATION_FACTOR,
-            config=OVERRIDES.get(field, {}),
+            replication_factor=settings.replication_factor,
+            config={
+                "min.insync.replicas": str(settings.min_insync_replicas),
+                **OVERRIDES.get(field, {}),
+            },
         )
         for field, name in settings.topics.model_dump().items()
     ]

@@ -18,6 +18,9 @@ SCRAM_MECHANISM = "SCRAM-SHA-512"
 Headers = list[tuple[str, str | bytes | None]]
 #: Record headers as either Kafka client gives them (aiokafka's may be a mapping).
 AnyHeaders = Sequence[tuple[str, str | bytes | None]] | Mapping[str, str | bytes | None] | None
+#: Every producer waits for all in-sync replicas (min.insync.replicas of them at least):
+#: a record acknowledged by a leader alone would be lost with that leader.
+ACKS_ALL = -1
 #: Produce to the partition the producer's partitioner picks from the key.
 ANY_PARTITION = -1
 #: librdkafka logs nothing to an operator's terminal: failures come back as errors.
@@ -68,6 +71,7 @@ def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
         # organization_id must land on the same partition number whoever writes them.
         "partitioner": "murmur2_random",
         "enable.idempotence": True,
+        "acks": ACKS_ALL,
         "linger.ms": 2,
         "message.timeout.ms": max(timeout_ms, 1000),
         "socket.timeout.ms": max(timeout_ms, 1000),

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from ostock.cli.status import OK, UNREACHABLE, UNWELL, exit_status, problems, table, to_json
 from ostock.cli.status_report import Letters, ProcessState, Report, ViewState
+from ostock.kafka.cluster_health import ClusterHealth
 from ostock.kafka.lag import Member, PartitionLag
 
 EVENTS = "ostock.organization.events"
@@ -30,6 +31,7 @@ def report(**changes: Any) -> Report:
         dead_letters={"bad-framing": Letters(3, 1)},
         views=[ViewState("organizations", "g0", "g20260101000000000")],
         snapshots={"before": {"until": "2026-01-01T00:00:00+00:00", "taken_at": "t", "events": 7}},
+        cluster=ClusterHealth((1, 2, 3), 3, (), ()),
     )
     return replace(base, **changes)
 
@@ -118,3 +120,18 @@ def test_the_json_holds_what_the_table_shows() -> None:
         {"model": "organizations", "live": "g0", "building": "g20260101000000000"}
     ]
     assert parsed["snapshots"]["before"]["events"] == 7
+
+
+def test_a_lost_broker_is_a_problem_and_shows_in_the_brokers_row() -> None:
+    short = ClusterHealth((1, 3), 3, (f"{EVENTS}[0]", f"{EVENTS}[2]"), ())
+    degraded = report(cluster=short)
+
+    found = problems(degraded, None, None)
+
+    assert found == ["Kafka shows 2 of 3 brokers, 2 partitions under-replicated, 0 offline"]
+    assert exit_status(degraded, found) == UNWELL
+    text = rendered(degraded)
+    assert "2 of 3" in text and "degraded" in text and "ids 1,3" in text
+    assert f"2 under-replicated: {EVENTS}[0], {EVENTS}[2]" in text
+    assert "3 of 3" in rendered(report()) and "whole" in rendered(report())
+    assert to_json(degraded, found)["cluster"]["brokers"] == (1, 3)
