@@ -1,5 +1,7 @@
-"""Reading topics in integration tests: bounded waits, decoded records."""
+"""Kafka in integration tests: reading topics (bounded waits, decoded records), killing a node."""
 
+import os
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -7,8 +9,17 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from ostock.contract import Codec, Record
+from ostock.infra.kafka import KafkaBroker
 from ostock.kafka.config import consumer_config
 from ostock.settings import Settings
+
+
+def sigkill(node: KafkaBroker) -> None:
+    """SIGKILL a Kafka node, as when its machine dies; its pid file goes too."""
+    pid = node.pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    node.stop()  # reaps it
 
 
 def read_until(

@@ -2,8 +2,6 @@
 by themselves (a producer fenced by the recovering coordinator is replaced) and every
 command published before, during and after is decided exactly once and rightly."""
 
-import os
-import signal
 import time
 from collections.abc import Iterator
 
@@ -16,6 +14,7 @@ from ostock.settings import Settings
 from tests.decisions import assert_decided_rightly
 from tests.flow import Flow, created, creates_and_updates, grants_and_changes
 from tests.isolated import local_infra
+from tests.kafka_helpers import sigkill
 from tests.processes import Worker
 
 pytestmark = pytest.mark.integration
@@ -61,12 +60,10 @@ def handlers(own: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def bounce(infra: LocalInfra) -> None:
     """SIGKILL the broker, as when its machine dies, and start it again after OUTAGE_S."""
-    pid = infra.kafka.pid()
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    infra.kafka.stop()  # reaps it
+    (node,) = infra.kafka.nodes
+    sigkill(node)
     time.sleep(OUTAGE_S)
-    infra.kafka.start()
+    node.start()
 
 
 def test_every_command_around_a_broker_restart_is_decided_once_and_rightly(

@@ -145,9 +145,10 @@ def test_a_restart_on_the_same_data_folder_keeps_records_and_keys(tmp_path: Path
             client.set("view:org-1", "v1")
 
         # Stopped from another process, through the pid files.
+        (node,) = infra.kafka.nodes
         ports = [
-            f"--kafka-port={infra.kafka.port}",
-            f"--controller-port={infra.kafka.controller_port}",
+            f"--kafka-port={node.port}",
+            f"--controller-port={node.controller_port}",
             f"--redis-port={infra.redis.port}",
         ]
         cli = [sys.executable, "-c", "from ostock.cli.main import app; app()", "infra"]

@@ -10,7 +10,9 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 from ostock.kafka.cluster_health import NO_LEADER, cluster_health
 
 
-def metadata(brokers: list[int], partitions: list[tuple[int, list[int], list[int]]]) -> object:
+def metadata(
+    brokers: list[int], partitions: list[tuple[int, list[int], list[int]]]
+) -> ClusterMetadata:
     """A cluster of `brokers` holding topic "t" with (leader, replicas, isrs) partitions."""
     found = ClusterMetadata()
     found.brokers = {b: BrokerMetadata() for b in brokers}
