@@ -10,12 +10,16 @@ needs a Docker engine.
 import os
 import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
 
 from ostock.deployables import PROCESSES
+from ostock.infra.local import LocalInfra
 from ostock.infra.ports import free_port_block
 from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
@@ -23,6 +27,8 @@ from tests.isolated import local_infra
 
 # Fewer partitions than the default: topics and consumer groups get ready sooner.
 TEST_PARTITIONS = 3
+#: The nodes of the session's Kafka cluster (tests marked `cluster`).
+CLUSTER_BROKERS = 3
 
 
 @dataclass(frozen=True)
@@ -39,12 +45,35 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
     if os.environ.get("OSTOCK_TEST_CONTAINERS") == "1":
         yield from _containers()
         return
-    # A run stopped with SIGTERM (a CI timeout) still tears down: the broker and
+    with _torn_down(tmp_path_factory.mktemp("infra"), brokers=1) as local:
+        yield Endpoints(local.kafka.bootstrap, local.redis.url)
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInfra]:
+    """A Kafka cluster of CLUSTER_BROKERS nodes, and a Redis, for the whole session."""
+    with _torn_down(tmp_path_factory.mktemp("cluster"), CLUSTER_BROKERS) as local:
+        yield local
+
+
+@pytest.fixture(scope="session")
+def cluster_settings(
+    kafka_cluster: LocalInfra, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Settings pointing at the session's Kafka cluster (every node) and its Redis, with
+    every topic created, replicated as the cluster's size allows."""
+    cluster = Endpoints(kafka_cluster.kafka.bootstrap, kafka_cluster.redis.url)
+    return session_settings(cluster, tmp_path_factory, kafka_brokers=CLUSTER_BROKERS)
+
+
+@contextmanager
+def _torn_down(folder: Path, brokers: int) -> Iterator[LocalInfra]:
+    # A run stopped with SIGTERM (a CI timeout) still tears down: the brokers and
     # Redis run in sessions of their own and would otherwise outlive it.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        with local_infra(tmp_path_factory.mktemp("infra")) as local:
-            yield Endpoints(local.kafka.bootstrap, local.redis.url)
+        with local_infra(folder, brokers) as local:
+            yield local
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -74,15 +103,23 @@ def _containers() -> Iterator[Endpoints]:
 @pytest.fixture(scope="session")
 def settings(infra: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings pointing at the session's Kafka and Redis, with every topic created."""
+    return session_settings(infra, tmp_path_factory)
+
+
+def session_settings(
+    endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory, **update: Any
+) -> Settings:
+    """Settings of a test session on `endpoints`, plus `update`, with every topic created."""
     settings = Settings(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        redis_url=infra.redis_url,
+        kafka_bootstrap=endpoints.kafka_bootstrap,
+        redis_url=endpoints.redis_url,
         topic_partitions=TEST_PARTITIONS,
         redis_prefix=f"test-{uuid4().hex[:8]}",
         # The workers' /metrics: never the default ports, which a running system may hold.
         metrics_port_base=free_port_block(len(PROCESSES)),
         data_dir=tmp_path_factory.mktemp("data"),
         config_dir=tmp_path_factory.mktemp("config"),  # the development issuer's keys
+        **update,
     )
     ensure_topics(settings)
     return settings

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import uuid4
 
 from ostock.infra.local import LocalInfra
-from ostock.infra.ports import free_port
+from ostock.infra.ports import free_port, free_port_block
 from ostock.infra.redis import RedisServer
 from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings, Topics
@@ -40,15 +40,16 @@ def isolated(
 
 
 @contextmanager
-def local_infra(folder: Path) -> Iterator[LocalInfra]:
-    """A Kafka and a Redis on free ports, with their data in `folder`, running while the
-    block runs."""
+def local_infra(folder: Path, brokers: int = 1) -> Iterator[LocalInfra]:
+    """A Kafka of `brokers` nodes and a Redis on free ports, with their data in `folder`,
+    running while the block runs."""
     local = LocalInfra(
         data_dir=folder,
         cache_dir=Settings().cache_dir,  # the Kafka jars, resolved once per machine
-        kafka_port=free_port(),
+        kafka_port=free_port() if brokers == 1 else free_port_block(2 * brokers),
         controller_port=free_port(),
         redis_port=free_port(),
+        brokers=brokers,
     )
     local.up()
     try:

@@ -4,10 +4,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
+from ostock.deployables import PROCESSES
 from ostock.settings import Settings, settings_env
+
+READY_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -71,3 +78,34 @@ class Worker:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def running_system(settings: Settings, logs: Path) -> Iterator[dict[str, Worker]]:
+    """Every process of PROCESSES (handlers, projectors, saga, API) on `settings`, as
+    `ostock run` starts them, once the API is ready; stopped when the block ends."""
+    workers = {
+        name: Worker(args, settings, logs / f"{name}.log").start()
+        for name, args in PROCESSES.items()
+    }
+    try:
+        wait_ready(f"http://127.0.0.1:{settings.api_port}/health/ready", workers)
+        yield workers
+    finally:
+        for worker in workers.values():
+            worker.stop()
+
+
+def wait_ready(url: str, workers: dict[str, Worker]) -> None:
+    """Until `url` answers 200; AssertionError if a worker exits or after READY_TIMEOUT_S."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        dead = [name for name, worker in workers.items() if not worker.alive()]
+        assert not dead, f"{dead} exited: {workers[dead[0]].output()[-2000:]}"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not ready in {READY_TIMEOUT_S:.0f}s")

@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import uuid4
 
@@ -20,7 +21,7 @@ from ostock.views.keys import Keys
 from ostock.views.reader import ViewReader
 from tests.auth import bearer
 from tests.conftest import Endpoints
-from tests.processes import Worker
+from tests.processes import Worker, running_system
 
 
 @pytest_asyncio.fixture(loop_scope="function")  # the client lives in the test's own loop
@@ -49,8 +50,7 @@ async def reader(redis: Redis, keys: Keys) -> AsyncIterator[ViewReader]:
 @pytest.fixture(scope="session")
 def system_settings(settings: Settings) -> Settings:
     """The session's settings with free ports for the API and the workers' /metrics."""
-    metrics_base = free_port_block(len(PROCESSES))
-    return settings.model_copy(update={"api_port": free_port(), "metrics_port_base": metrics_base})
+    return with_free_ports(settings)
 
 
 @pytest.fixture(scope="session")
@@ -58,40 +58,65 @@ def system(
     system_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Worker]]:
     """Handler, projectors and API as processes, as `ostock run` starts them."""
-    logs = tmp_path_factory.mktemp("system-logs")
-    workers = {
-        name: Worker(args, system_settings, logs / f"{name}.log").start()
-        for name, args in PROCESSES.items()
-    }
-    try:
-        _wait_ready(f"http://127.0.0.1:{system_settings.api_port}/health/ready", workers)
+    with running_system(system_settings, tmp_path_factory.mktemp("system-logs")) as workers:
         yield workers
-    finally:
-        for worker in workers.values():
-            worker.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster_system_settings(cluster_settings: Settings) -> Settings:
+    """The cluster's settings with free ports for the API and the workers' /metrics."""
+    return with_free_ports(cluster_settings)
+
+
+@pytest.fixture(scope="session")
+def cluster_system(
+    cluster_system_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Worker]]:
+    """Every process as `system` starts them, on the session's Kafka cluster."""
+    logs = tmp_path_factory.mktemp("cluster-system-logs")
+    with running_system(cluster_system_settings, logs) as workers:
+        yield workers
+
+
+@pytest.fixture(
+    scope="session", params=["broker", pytest.param("cluster", marks=pytest.mark.cluster)]
+)
+def deployment(request: pytest.FixtureRequest) -> Settings:
+    """The settings of a running system, once on the single broker and once on the Kafka
+    cluster: the end-to-end tests run on both."""
+    prefix = "" if request.param == "broker" else "cluster_"
+    request.getfixturevalue(f"{prefix}system")
+    settings: Settings = request.getfixturevalue(f"{prefix}system_settings")
+    return settings
 
 
 @pytest.fixture
 def api(system: dict[str, Worker], system_settings: Settings) -> Iterator[httpx.Client]:
     """An admin's client of the API process, with a token of the development issuer."""
-    base = f"http://127.0.0.1:{system_settings.api_port}"
-    headers = bearer(system_settings, "admin")
-    with httpx.Client(base_url=base, timeout=10, headers=headers) as client:
+    with admin_client(system_settings) as client:
         yield client
 
 
-def _wait_ready(url: str, workers: dict[str, Worker]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        dead = [name for name, worker in workers.items() if not worker.alive()]
-        assert not dead, f"{dead} exited: {workers[dead[0]].output()[-2000:]}"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} not ready in 60s")
+@pytest.fixture
+def deployed_api(deployment: Settings) -> Iterator[httpx.Client]:
+    """An admin's client of the API of `deployment`: an end-to-end module's `api`."""
+    with admin_client(deployment) as client:
+        yield client
+
+
+@contextmanager
+def admin_client(settings: Settings) -> Iterator[httpx.Client]:
+    """An admin's client of the API process of `settings`, with a token of the development
+    issuer."""
+    base = f"http://127.0.0.1:{settings.api_port}"
+    with httpx.Client(base_url=base, timeout=10, headers=bearer(settings, "admin")) as client:
+        yield client
+
+
+def with_free_ports(settings: Settings) -> Settings:
+    """`settings` with free ports for the API and the workers' /metrics."""
+    metrics_base = free_port_block(len(PROCESSES))
+    return settings.model_copy(update={"api_port": free_port(), "metrics_port_base": metrics_base})
 
 
 def wait_for_status(api: httpx.Client, command_id: str, timeout_s: float = 20) -> dict[str, Any]:

@@ -11,6 +11,13 @@ from tests.integration.conftest import wait_for_status
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture
+def api(deployed_api: httpx.Client) -> httpx.Client:
+    """The API of the system on the single broker, then on the Kafka cluster."""
+    return deployed_api
+
+
 ACME = {"name": "Acme", "contact_name": "Ada", "contact_email": "ada@acme.example"}
 OFFICE = {"product_name": "Office", "license_type": "user", "description": "ten seats"}
 

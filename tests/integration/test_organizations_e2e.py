@@ -9,6 +9,13 @@ from tests.integration.conftest import wait_for_status
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture
+def api(deployed_api: httpx.Client) -> httpx.Client:
+    """The API of the system on the single broker, then on the Kafka cluster."""
+    return deployed_api
+
+
 ACME = {
     "name": "Acme",
     "contact_name": "Ada",
