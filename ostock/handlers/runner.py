@@ -36,7 +36,7 @@ from ostock.handlers.committer import CommitStuck, Committer
 from ostock.handlers.decider import TRANSIENT, Decider, DecisionFailed
 from ostock.handlers.metrics import LoopMetrics
 from ostock.handlers.ownership import Ownership
-from ostock.kafka.config import co_partitioned, next_offsets
+from ostock.kafka.config import co_partitioned, is_fatal, next_offsets
 from ostock.kafka.tracing import BATCH_COUNT
 from ostock.settings import Settings
 
@@ -105,7 +105,7 @@ class CommandHandler:
                 try:
                     self._step()
                 except KafkaException as error:
-                    if not error.args[0].fatal():
+                    if not is_fatal(error.args[0]):
                         raise
                     self.owned.replace(error)
         finally:
@@ -218,7 +218,7 @@ class CommandHandler:
         """A batch that failed (with what was decided after it) is consumed again after a
         pause, unless the consumer's failure is fatal (the event log replaces a fatal
         producer itself); an error of no known kind ends the loop."""
-        if isinstance(error, KafkaException) and error.args[0].fatal():
+        if isinstance(error, KafkaException) and is_fatal(error.args[0]):
             raise error
         if isinstance(error, DecisionFailed):
             self.decider.failed(error)
@@ -236,7 +236,7 @@ class CommandHandler:
 def _commands(messages: Sequence[Message]) -> list[Message]:
     """The records among `messages`; consumer errors are logged, a fatal one raised."""
     for error in (m.error() for m in messages):
-        if error is not None and error.fatal():
+        if error is not None and is_fatal(error):
             raise KafkaException(error)
         if error is not None:
             log.warning("consumer error: %s", error)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka.partitioner import murmur2
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from ostock.credentials import kafka_password
 from ostock.kafka.statistics import record_statistics
@@ -152,6 +152,12 @@ def scram_login(username: str, password: str) -> dict[str, str]:
         "sasl.username": username,
         "sasl.password": password,
     }
+
+
+def is_fatal(error: KafkaError) -> bool:
+    """Whether the client that gave `error` is done for and must be replaced. A consumer
+    whose static membership was fenced reports code _FATAL with fatal() False."""
+    return bool(error.fatal()) or error.code() == KafkaError._FATAL
 
 
 def header(headers: AnyHeaders, name: str) -> str | None:
