@@ -22,6 +22,10 @@ class WriterFenced(RuntimeError):
 
 #: Errors of a producer that a newer epoch of its transactional id fenced.
 FENCED = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
+#: Producers in a row fenced before their first commit that mean a rival writer: a rival
+#: fences every one, while the loss of a broker (its transaction coordinator moving) can
+#: fence one replacement before it commits.
+RIVAL_FENCES = 2
 
 
 class Transactions:
@@ -29,9 +33,9 @@ class Transactions:
 
     A producer that can no longer go on (a fatal error: after a broker restart the
     coordinator may bump its epoch while it recovers the open transaction) is replaced
-    by a new one, with the same transactional id, before the next transaction. If the
-    new one is fenced before it has committed anything, another writer with that id is
-    alive: WriterFenced.
+    by a new one, with the same transactional id, before the next transaction. If
+    RIVAL_FENCES producers in a row are fenced before they have committed anything,
+    another writer with that id is alive: WriterFenced.
     """
 
     def __init__(self, new_producer: Callable[[], Producer], timeout_s: float) -> None:
@@ -42,6 +46,7 @@ class Transactions:
         # was made.
         self._broken: KafkaException | None = None
         self._committed = False
+        self._fenced_uncommitted = 0  # producers in a row fenced before their first commit
 
     def publish(
         self,
@@ -72,7 +77,7 @@ class Transactions:
             producer.abort_transaction(self.timeout_s)
             raise
         if producer is self.producer:
-            self._committed = True
+            self._committed, self._fenced_uncommitted = True, 0
         sent(record.topic for record in records)
 
     def idle(self) -> None:
@@ -107,10 +112,13 @@ class Transactions:
     def _renew(self, error: KafkaException) -> None:
         """Replace the producer; KafkaException if the new one cannot start yet."""
         if error.args[0].code() in FENCED and not self._committed:
-            raise WriterFenced(
-                f"fenced again before its first commit ({error.args[0]}): another writer "
-                f"with this transactional id runs; stop it, or give this one another name"
-            )
+            self._fenced_uncommitted += 1
+            if self._fenced_uncommitted >= RIVAL_FENCES:
+                raise WriterFenced(
+                    f"fenced {self._fenced_uncommitted} times before a commit "
+                    f"({error.args[0]}): another writer with this transactional id runs; "
+                    f"stop it, or give this one another name"
+                )
         log.warning("replacing the transactional producer after: %s", error.args[0])
         # Not waiting for what it still sends: a stuck call may hold it.
         self.producer.purge(blocking=False)

@@ -1,5 +1,6 @@
 """The event log's transactional producer: a fatal failure replaces it before the next
-transaction; a replacement fenced before its first commit means a rival writer."""
+transaction; replacements fenced before their first commit twice in a row mean a rival
+writer, once is a broker lost."""
 
 from typing import cast
 
@@ -88,19 +89,34 @@ def test_a_fatal_failure_replaces_the_producer_before_the_next_transaction() -> 
     assert second.produced == [b"value"]
 
 
-def test_a_replacement_fenced_before_its_first_commit_stops_the_writer() -> None:
-    first, second = FakeProducer([]), FakeProducer([FENCED])
-    log, started = transactions(first, second, FakeProducer([]))
+def test_a_replacement_fenced_once_before_its_first_commit_is_replaced_again() -> None:
+    first, second, third = FakeProducer([]), FakeProducer([FENCED]), FakeProducer([])
+    log, started = transactions(first, second, third)
     log.publish([RECORD])
     first.failures.append(FENCED)
     with pytest.raises(EventLogError):
         log.publish([RECORD])
     with pytest.raises(EventLogError):
-        log.publish([RECORD])  # the replacement is fenced at once: a rival runs
+        log.publish([RECORD])  # fenced at once, as when its coordinator's broker is lost
+
+    log.publish([RECORD])
+
+    assert started == [first, second, third]
+    assert third.produced == [b"value"]
+
+
+def test_replacements_fenced_before_their_first_commit_twice_stop_the_writer() -> None:
+    first, second, third = FakeProducer([]), FakeProducer([FENCED]), FakeProducer([FENCED])
+    log, started = transactions(first, second, third, FakeProducer([]))
+    log.publish([RECORD])
+    first.failures.append(FENCED)
+    for _ in range(3):  # the first is fenced, then each replacement at once: a rival runs
+        with pytest.raises(EventLogError):
+            log.publish([RECORD])
 
     with pytest.raises(WriterFenced):
         log.publish([RECORD])
-    assert len(started) == 2
+    assert len(started) == 3
 
 
 def test_a_producer_that_cannot_start_yet_is_started_again_next_time() -> None:
