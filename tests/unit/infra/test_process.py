@@ -81,6 +81,20 @@ def test_start_waits_until_ready_and_stop_ends_and_reaps_the_process(
     assert not Path(f"/proc/{pid}").exists()  # reaped: no zombie left
 
 
+def test_launch_returns_at_once_and_await_ready_waits_for_the_service(
+    make: Make, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slow = make(program=SLOW)
+
+    slow.launch()  # the nodes of a quorum are all launched before any is waited for
+    assert slow.pid() is not None and not is_listening(slow.port)
+    slow.await_ready()
+
+    assert is_listening(slow.port)
+    out = capsys.readouterr().out
+    assert re.fullmatch(rf"Toy ready on 127\.0\.0\.1:{slow.port} in \d+\.\ds\n", out)
+
+
 def test_a_second_start_reuses_the_running_process_and_any_instance_stops_it(
     make: Make, capsys: pytest.CaptureFixture[str]
 ) -> None:
