@@ -83,6 +83,17 @@ def instance_env(settings: Settings, instance: Instance) -> dict[str, str]:
     }
 
 
+def principal_env(name: str) -> dict[str, str]:
+    """The environment that logs process `name` in as its principal and Redis user (the
+    settings use them under the production profile; the passwords come from
+    ostock.credentials)."""
+    kafka_principal, redis_user = PRINCIPALS[name]
+    env = {"OSTOCK_KAFKA_PRINCIPAL": kafka_principal}
+    if redis_user is not None:
+        env["OSTOCK_REDIS_USER"] = redis_user
+    return env
+
+
 def metrics_port(settings: Settings, name: str, copy: int = 1) -> int:
     """Where process `name` serves /metrics: the API on its own port, a worker on
     `metrics_port` if set (two instances on one machine), else on its place in PROCESSES,

@@ -7,6 +7,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
+from ostock.deployables import PROCESSES, instance_env, instances, principal_env
 from ostock.settings import Settings, settings_env
 
 
@@ -71,3 +74,32 @@ class Worker:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+def start_system(settings: Settings, logs: Path, scale: int = 1) -> dict[str, Worker]:
+    """Every process of PROCESSES as `ostock run --scale` starts it (each as its principal,
+    each copy with its instance name and /metrics port), by its Instance.label."""
+    return {
+        i.label: Worker(
+            PROCESSES[i.process],
+            settings,
+            logs / f"{i.label}.log",
+            env=principal_env(i.process) | instance_env(settings, i),
+        ).start()
+        for i in instances(scale)
+    }
+
+
+def wait_ready(url: str, workers: dict[str, Worker], timeout_s: float = 60) -> None:
+    """Until `url` answers 200 (the API's readiness); AssertionError if a worker exits."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        dead = [name for name, worker in workers.items() if not worker.alive()]
+        assert not dead, f"{dead} exited: {workers[dead[0]].output()[-2000:]}"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not ready in {timeout_s:.0f}s")

@@ -22,12 +22,12 @@ import typer
 
 from ostock.cli.infra import With, chosen
 from ostock.deployables import (
-    PRINCIPALS,
     PROCESSES,
     Instance,
     instance_env,
     instances,
     metrics_port,
+    principal_env,
 )
 from ostock.infra.acls import ensure_acls
 from ostock.infra.local import LocalInfra
@@ -171,11 +171,7 @@ def _supervise(child: _Child) -> bool:
 
 
 def _start(name: str, log: Path, base: dict[str, str]) -> "subprocess.Popen[bytes]":
-    kafka_principal, redis_user = PRINCIPALS[name]
-    # Settings read them only under the secured profile; the passwords come from files.
-    env = {**base, "OSTOCK_KAFKA_PRINCIPAL": kafka_principal}
-    if redis_user is not None:
-        env["OSTOCK_REDIS_USER"] = redis_user
+    env = base | principal_env(name)
     with log.open("ab") as out:
         # Their own session: a Ctrl-C reaches only this supervisor, which then
         # stops the children in order.

@@ -20,7 +20,7 @@ from ostock.views.keys import Keys
 from ostock.views.reader import ViewReader
 from tests.auth import bearer
 from tests.conftest import Endpoints
-from tests.processes import Worker
+from tests.processes import Worker, start_system, wait_ready
 
 
 @pytest_asyncio.fixture(loop_scope="function")  # the client lives in the test's own loop
@@ -58,13 +58,9 @@ def system(
     system_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Worker]]:
     """Handler, projectors and API as processes, as `ostock run` starts them."""
-    logs = tmp_path_factory.mktemp("system-logs")
-    workers = {
-        name: Worker(args, system_settings, logs / f"{name}.log").start()
-        for name, args in PROCESSES.items()
-    }
+    workers = start_system(system_settings, tmp_path_factory.mktemp("system-logs"))
     try:
-        _wait_ready(f"http://127.0.0.1:{system_settings.api_port}/health/ready", workers)
+        wait_ready(f"http://127.0.0.1:{system_settings.api_port}/health/ready", workers)
         yield workers
     finally:
         for worker in workers.values():
@@ -78,20 +74,6 @@ def api(system: dict[str, Worker], system_settings: Settings) -> Iterator[httpx.
     headers = bearer(system_settings, "admin")
     with httpx.Client(base_url=base, timeout=10, headers=headers) as client:
         yield client
-
-
-def _wait_ready(url: str, workers: dict[str, Worker]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        dead = [name for name, worker in workers.items() if not worker.alive()]
-        assert not dead, f"{dead} exited: {workers[dead[0]].output()[-2000:]}"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} not ready in 60s")
 
 
 def wait_for_status(api: httpx.Client, command_id: str, timeout_s: float = 20) -> dict[str, Any]:

@@ -17,8 +17,7 @@ import pytest
 from ostock.infra.keycloak import REALM_FILE, KeycloakServer
 from ostock.infra.ports import free_port
 from ostock.settings import Settings
-from tests.integration.conftest import _wait_ready
-from tests.processes import Worker
+from tests.processes import Worker, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +51,7 @@ def api(
     worker = Worker(["api"], trusting, tmp_path_factory.mktemp("api") / "api.log").start()
     base = f"http://127.0.0.1:{trusting.api_port}"
     try:
-        _wait_ready(f"{base}/health/ready", {"api": worker})
+        wait_ready(f"{base}/health/ready", {"api": worker})
         with httpx.Client(base_url=base, timeout=10) as client:
             yield client
     finally:

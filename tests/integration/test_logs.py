@@ -21,8 +21,7 @@ from ostock.deployables import PROCESSES
 from ostock.infra.ports import free_port
 from ostock.settings import Settings, settings_env
 from tests.auth import bearer
-from tests.integration.conftest import _wait_ready
-from tests.processes import Worker
+from tests.processes import Worker, wait_ready
 from tests.records import ACME
 
 pytestmark = pytest.mark.integration
@@ -56,7 +55,7 @@ def logs(system: dict[str, Worker], debug_settings: Settings) -> Iterator[Path]:
         for name in MINE
     }
     try:
-        _wait_ready(f"http://127.0.0.1:{debug_settings.api_port}/health/ready", workers)
+        wait_ready(f"http://127.0.0.1:{debug_settings.api_port}/health/ready", workers)
         yield folder
     finally:
         for worker in workers.values():
