@@ -4,23 +4,24 @@ flow, and the other takes its partitions over; every command is decided once and
 and every view equals a replay of the log."""
 
 import asyncio
-import subprocess
-import sys
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
 
 from ostock.deployables import PROCESSES, SINGLE, consumer_group
-from ostock.infra.ports import free_port
+from ostock.infra.ports import free_port, free_port_block
 from ostock.kafka.lag import LagReader, Member
 from ostock.kafka.publisher import CommandPublisher
 from ostock.kafka.topic_reader import Partition
-from ostock.settings import Settings, settings_env
+from ostock.settings import Settings
 from tests.decisions import assert_decided_rightly, assert_one_result_each
 from tests.flow import Flow
+from tests.integration.test_replay import ostock
 from tests.isolated import isolated
 from tests.processes import Worker, start_system, wait_ready
 from tests.workload import Phase, build, wait_for_views
@@ -37,7 +38,12 @@ def own(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """Topics, a Redis and a key base of the test's own; every copy's /metrics on a free
     port; instance names of the test's own, so its members are told apart in the handlers'
     groups, which other tests' handlers may share."""
-    update = {"instance": f"scale-{uuid4().hex[:8]}", "metrics_port": 0, "api_port": free_port()}
+    update = {
+        "instance": f"scale-{uuid4().hex[:8]}",
+        "scale": 2,
+        "metrics_port_base": free_port_block(2 * len(PROCESSES)),
+        "api_port": free_port(),
+    }
     with isolated(settings, tmp_path, "scale", **update) as (own, _):
         yield own
 
@@ -45,7 +51,7 @@ def own(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
 @pytest.fixture
 def workers(own: Settings, tmp_path: Path) -> Iterator[dict[str, Worker]]:
     """The whole system with two copies of every scaled worker (`<process>-2`)."""
-    workers = start_system(own, tmp_path, scale=2)
+    workers = start_system(own, tmp_path, own.scale)
     try:
         wait_ready(f"http://127.0.0.1:{own.api_port}/health/ready", workers)
         yield workers
@@ -101,6 +107,12 @@ def wait_taken_over(
     return took
 
 
+def status(own: Settings) -> tuple[int, dict[str, Any]]:
+    """`ostock status --json` (every copy of the scale): its exit status and report."""
+    done = ostock(own, "status", "--json")
+    return done.returncode, json.loads(done.stdout)
+
+
 def send(own: Settings, phase: Phase) -> None:
     CommandPublisher(own).publish(phase.commands)
     asyncio.run(wait_for_views(own.redis_url, own.redis_prefix, phase.versions))
@@ -114,6 +126,9 @@ def test_two_copies_of_every_worker_share_the_work_and_one_takes_over_when_the_o
     reader = LagReader(own)
     try:
         owned = wait_spread(reader, own)
+        code, report = status(own)
+        assert code == 0, report["problems"]
+        assert {p["name"] for p in report["processes"] if p["up"]} == set(workers)
         send(own, organizations)
 
         # Licenses flow while one copy of each worker dies, as when its machine does.
@@ -126,6 +141,9 @@ def test_two_copies_of_every_worker_share_the_work_and_one_takes_over_when_the_o
     finally:
         reader.close()
     print(f"taken over after a SIGKILL (s): {took}")
+    code, report = status(own)
+    assert code == 1
+    assert set(report["problems"]) == {f"{name}-2 is down" for name in SCALED}
     asyncio.run(wait_for_views(own.redis_url, own.redis_prefix, licenses.versions))
     # Judged before the deletions: the checker takes an organization's standing as the
     # organization events end with it.
@@ -141,13 +159,7 @@ def test_two_copies_of_every_worker_share_the_work_and_one_takes_over_when_the_o
         own.topics.organization_events,
     )
     assert_one_result_each(own)
-    verified = subprocess.run(
-        [sys.executable, "-m", "ostock", "replay", "--verify"],
-        env=settings_env(own),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    verified = ostock(own, "replay", "--verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "equal the live ones, byte for byte" in verified.stderr
     exited = [name for name in SCALED if not workers[name].alive()]

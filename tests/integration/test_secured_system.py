@@ -43,18 +43,20 @@ WAIT_S = 30.0
 def secured_system(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Settings, dict[str, Worker]]]:
-    """Every process of PROCESSES on a secured Kafka and Redis of this module's own."""
+    """Every process of PROCESSES, two copies of each that shares a group, on a secured
+    Kafka and Redis of this module's own."""
     folder = tmp_path_factory.mktemp("secured-system")
     with secured_infra(folder / "infra") as admin:
         settings = admin.model_copy(
             update={
                 "api_port": free_port(),
-                "metrics_port_base": free_port_block(len(PROCESSES)),
+                "scale": 2,  # the copies' transactional ids and members are allowed too
+                "metrics_port_base": free_port_block(2 * len(PROCESSES)),
                 "config_dir": folder / "config",  # the development issuer's keys
             }
         )
         (folder / "logs").mkdir()
-        workers = start_system(settings, folder / "logs")
+        workers = start_system(settings, folder / "logs", settings.scale)
         try:
             wait_ready(f"http://127.0.0.1:{settings.api_port}/health/ready", workers)
             yield settings, workers
