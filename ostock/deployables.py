@@ -54,12 +54,12 @@ class Instance:
 
 
 def instances(scale: int) -> list[Instance]:
-    """Every process of PROCESSES, and `scale` copies of those that share a group."""
+    """Every process of PROCESSES, and `scale` copies of those that share a group, each
+    process's copies together."""
     return [
         Instance(name, copy)
-        for copy in range(1, scale + 1)
         for name in PROCESSES
-        if copy == 1 or name not in SINGLE
+        for copy in range(1, (1 if name in SINGLE else scale) + 1)
     ]
 
 

@@ -25,6 +25,7 @@ from ostock.deployables import (
     PROCESSES,
     Instance,
     instance_env,
+    instance_name,
     instances,
     metrics_port,
     principal_env,
@@ -216,6 +217,7 @@ def _banner(settings: Settings, infra: LocalInfra, base: str, logs: Path, took: 
                 f"  logs      {logs}/  (Kafka: {infra.kafka.log}, Redis: {infra.redis.log})",
                 f"  data      {settings.data_dir}",
                 *_optional_lines(infra),
+                *_scale_lines(settings),
                 *(
                     f"  metrics   {instance.label:<27} {_metrics_url(settings, instance)}"
                     for instance in instances(settings.scale)
@@ -229,6 +231,14 @@ def _metrics_url(settings: Settings, instance: Instance) -> str:
     host = settings.api_host if instance.process == "api" else settings.metrics_host
     port = metrics_port(settings, instance.process, instance.copy)
     return f"http://{host}:{port}/metrics" if port else "a free port (its log says which)"
+
+
+def _scale_lines(settings: Settings) -> list[str]:
+    """The instance names of the copies, when there are several."""
+    if settings.scale == 1:
+        return []
+    names = ", ".join(instance_name(settings, copy) for copy in range(1, settings.scale + 1))
+    return [f"  scale     {settings.scale} copies of each handler, projector and the saga: {names}"]
 
 
 def _optional_lines(infra: LocalInfra) -> list[str]:
