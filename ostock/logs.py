@@ -12,6 +12,7 @@ import time
 
 import orjson
 
+from ostock.deployables import instance_name
 from ostock.settings import Settings
 from ostock.telemetry.context import record_fields
 
@@ -21,12 +22,13 @@ RECORD_FIELDS = ("topic", "partition", "offset", "correlation_id", "trace_id", "
 
 
 class JsonFormatter(logging.Formatter):
-    """time (UTC, ms), level, service, logger, message, the record's fields if the line is
-    about one, and the exception if any."""
+    """time (UTC, ms), level, service, instance (which copy of it), logger, message, the
+    record's fields if the line is about one, and the exception if any."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, instance: str | None = None) -> None:
         super().__init__()
         self.service = service
+        self.instance = instance
         # The last second formatted and its text: one assignment, so threads may share it.
         self._second = (0, "")
 
@@ -35,6 +37,7 @@ class JsonFormatter(logging.Formatter):
             "time": f"{self._utc_second(int(record.created))}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "service": self.service,
+            **({"instance": self.instance} if self.instance else {}),
             "logger": record.name,
             "message": record.getMessage(),
         }
@@ -67,7 +70,13 @@ def configure_logging(settings: Settings, service: str) -> None:
             "version": 1,
             # Loggers made at import time (every module's `log`) keep logging.
             "disable_existing_loggers": False,
-            "formatters": {"json": {"()": JsonFormatter, "service": service}},
+            "formatters": {
+                "json": {
+                    "()": JsonFormatter,
+                    "service": service,
+                    "instance": instance_name(settings),
+                }
+            },
             "handlers": {
                 "stderr": {
                     "class": "logging.StreamHandler",

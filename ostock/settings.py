@@ -180,6 +180,17 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="Clock skew tolerated on exp and nbf."
     )
 
+    instance: str | None = Field(
+        default=None,
+        description="This worker's name among the copies of its kind (its transactional id, "
+        "its group member name); unset: the host's name. Two copies on one host need two.",
+    )
+    scale: int = Field(
+        default=1,
+        ge=1,
+        description="Copies of every handler, projector and the saga that `ostock run` "
+        "starts, and `ostock status` and Prometheus look for.",
+    )
     metrics_port: int | None = Field(
         default=None,
         ge=0,

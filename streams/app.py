@@ -23,8 +23,8 @@ from faust.types import Message
 from mode import ServiceT
 from opentelemetry.trace import Tracer
 
-from ostock.deployables import stream_group
-from ostock.kafka.config import ACKS_ALL, security_config
+from ostock.deployables import instance_name, stream_group
+from ostock.kafka.config import ACKS_ALL, SESSION_TIMEOUT_S, security_config
 from ostock.settings import Settings
 from ostock.telemetry.labels import count_topics
 from ostock.telemetry.metrics import BATCH_DURATION, CONSUMED
@@ -154,13 +154,17 @@ def create_app(settings: Settings, processor: str, tracer: Tracer | None = None)
 
     Its consumer group is ``<prefix>.<processor>`` (ostock.deployables.stream_group,
     ``ostock.organization-projector`` live): the group's committed offsets say how far
-    that prefix's views are.
+    that prefix's views are. Its client id adds the instance name.
     """
-    group_id = stream_group(settings, processor)
+    group_id, instance = stream_group(settings, processor), instance_name(settings)
     app = BatchApp(
         group_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
         broker_credentials=_credentials(settings),
+        # Copies of one processor share its group; each is a member under a name of its
+        # own (`ostock status` shows it), and its partitions move once it is silent.
+        broker_client_id=f"{group_id}.{instance}",
+        broker_session_timeout=SESSION_TIMEOUT_S,
         broker_max_poll_records=settings.projector_batch_size,
         producer_acks=ACKS_ALL,
         topic_partitions=settings.topic_partitions,
@@ -170,7 +174,7 @@ def create_app(settings: Settings, processor: str, tracer: Tracer | None = None)
         topic_disable_leader=True,
         # No web server: several workers share one machine without port clashes.
         web_enabled=False,
-        datadir=settings.data_dir / "streams" / group_id,
+        datadir=settings.data_dir / "streams" / group_id / instance,
         key_serializer="raw",
         value_serializer="raw",
         consumer_auto_offset_reset="earliest",

@@ -4,7 +4,7 @@ partition's owner had to decide it, and confirms that every result is the right 
 accepted change has exactly one event at its position."""
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +119,21 @@ def assert_decided_rightly(
     positions = _positions(codec, events, targets)
     assert len(positions) == len(set(positions)), "an (aggregate, version) written twice"
     assert set(positions) == changes
+
+
+def assert_one_result_each(settings: Settings) -> None:
+    """Every command on the command topics (the saga's included; a forwarded command and
+    its copy share an id) has exactly one result, and no result is of another command."""
+    codec = Codec()
+    issued: set[str] = set()
+    for topic in (settings.topics.organization_commands, settings.topics.license_commands):
+        commands, _ = read_to_end(settings, topic)
+        issued |= {r.fields["meta"]["command_id"] for m in commands if (r := _decode(codec, m))}
+    results, _ = read_to_end(settings, settings.topics.command_results)
+    counted = Counter((m.key() or b"").decode() for m in results)
+    twice = [command_id for command_id, n in counted.items() if n > 1]
+    assert not twice, f"{len(twice)} commands have more than one result, e.g. {twice[:3]}"
+    assert set(counted) == issued, f"without result: {len(issued - set(counted))}"
 
 
 def _standings(settings: Settings, codec: Codec) -> dict[str, str | None]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from ostock.deployables import PROCESSES
+from ostock.deployables import PROCESSES, instance_env, instances, principal_env
 from ostock.settings import Settings, settings_env
 
 READY_TIMEOUT_S = 60.0
@@ -80,14 +80,24 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
-@contextmanager
-def running_system(settings: Settings, logs: Path) -> Iterator[dict[str, Worker]]:
-    """Every process of PROCESSES (handlers, projectors, saga, API) on `settings`, as
-    `ostock run` starts them, once the API is ready; stopped when the block ends."""
-    workers = {
-        name: Worker(args, settings, logs / f"{name}.log").start()
-        for name, args in PROCESSES.items()
+def start_system(settings: Settings, logs: Path, scale: int = 1) -> dict[str, Worker]:
+    """Every process of PROCESSES as `ostock run --scale` starts it (each as its principal,
+    each copy with its instance name and /metrics port), by its Instance.label."""
+    return {
+        i.label: Worker(
+            PROCESSES[i.process],
+            settings,
+            logs / f"{i.label}.log",
+            env=principal_env(i.process) | instance_env(settings, i),
+        ).start()
+        for i in instances(scale)
     }
+
+
+@contextmanager
+def running_system(settings: Settings, logs: Path, scale: int = 1) -> Iterator[dict[str, Worker]]:
+    """The processes of `start_system` once the API is ready; stopped when the block ends."""
+    workers = start_system(settings, logs, scale)
     try:
         wait_ready(f"http://127.0.0.1:{settings.api_port}/health/ready", workers)
         yield workers
@@ -96,9 +106,9 @@ def running_system(settings: Settings, logs: Path) -> Iterator[dict[str, Worker]
             worker.stop()
 
 
-def wait_ready(url: str, workers: dict[str, Worker]) -> None:
-    """Until `url` answers 200; AssertionError if a worker exits or after READY_TIMEOUT_S."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
+def wait_ready(url: str, workers: dict[str, Worker], timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Until `url` answers 200 (the API's readiness); AssertionError if a worker exits."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         dead = [name for name, worker in workers.items() if not worker.alive()]
         assert not dead, f"{dead} exited: {workers[dead[0]].output()[-2000:]}"
@@ -108,4 +118,4 @@ def wait_ready(url: str, workers: dict[str, Worker]) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"{url} not ready in {READY_TIMEOUT_S:.0f}s")
+    raise AssertionError(f"{url} not ready in {timeout_s:.0f}s")

@@ -15,12 +15,21 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
 import httpx
 import typer
 
 from ostock.cli.infra import Brokers, With, chosen
-from ostock.deployables import PRINCIPALS, PROCESSES, metrics_port
+from ostock.deployables import (
+    PROCESSES,
+    Instance,
+    instance_env,
+    instance_name,
+    instances,
+    metrics_port,
+    principal_env,
+)
 from ostock.infra.acls import ensure_acls
 from ostock.infra.local import LocalInfra
 from ostock.infra.topics import ensure_topics
@@ -43,7 +52,7 @@ EARLY_EXITS_MAX = 5
 class _Child:
     """One supervised process and what its restarts need to remember."""
 
-    name: str
+    instance: Instance
     log: Path
     env: dict[str, str]
     process: "subprocess.Popen[bytes]"
@@ -53,9 +62,13 @@ class _Child:
     restart_at: float | None = None  # set while it waits out its pause
 
     @classmethod
-    def start(cls, name: str, logs: Path, env: dict[str, str]) -> "_Child":
-        log = logs / f"{name}.log"
-        return cls(name, log, env, _start(name, log, env), time.monotonic())
+    def start(cls, instance: Instance, logs: Path, env: dict[str, str]) -> "_Child":
+        log = logs / f"{instance.label}.log"
+        return cls(instance, log, env, _start(instance.process, log, env), time.monotonic())
+
+    @property
+    def name(self) -> str:
+        return self.instance.label
 
     def tell(self, message: str) -> None:
         """Say `message` on the console and in the child's log, whose reader would
@@ -65,14 +78,28 @@ class _Child:
             log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} ostock run: {message}\n")
 
 
-def run(services: With = None, brokers: Brokers = None) -> None:
+def run(
+    services: With = None,
+    brokers: Brokers = None,
+    scale: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="N copies of every handler, projector and the saga (default: OSTOCK_SCALE).",
+        ),
+    ] = None,
+) -> None:
     """Run O-stock: Kafka (a cluster with --brokers 3), Redis, the services, the projectors
     and the API; with --with monitoring a Prometheus scraping them all, with --with tracing
-    a Jaeger they send their spans to."""
+    a Jaeger they send their spans to; with --scale N, N copies of each worker that shares
+    a group."""
     optional = chosen(services)
     settings = Settings()
     if brokers is not None:
         settings = settings.model_copy(update={"kafka_brokers": brokers})
+    if scale is not None:
+        settings = settings.model_copy(update={"scale": scale})
     started_at = time.monotonic()
     infra = LocalInfra.from_settings(settings)
     settings = infra.clients(settings)
@@ -87,7 +114,10 @@ def run(services: With = None, brokers: Brokers = None) -> None:
     ensure_acls(settings)
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    children = [_Child.start(name, logs, env) for name in PROCESSES]
+    children = [
+        _Child.start(instance, logs, env | instance_env(settings, instance))
+        for instance in instances(settings.scale)
+    ]
     stopping = False
 
     def stop(*_: object) -> None:
@@ -124,7 +154,7 @@ def _supervise(child: _Child) -> bool:
     now = time.monotonic()
     if child.restart_at is not None:
         if now >= child.restart_at:
-            child.process = _start(child.name, child.log, child.env)
+            child.process = _start(child.instance.process, child.log, child.env)
             child.started_at, child.restart_at = now, None
         return False
     code = child.process.poll()
@@ -149,11 +179,7 @@ def _supervise(child: _Child) -> bool:
 
 
 def _start(name: str, log: Path, base: dict[str, str]) -> "subprocess.Popen[bytes]":
-    kafka_principal, redis_user = PRINCIPALS[name]
-    # Settings read them only under the secured profile; the passwords come from files.
-    env = {**base, "OSTOCK_KAFKA_PRINCIPAL": kafka_principal}
-    if redis_user is not None:
-        env["OSTOCK_REDIS_USER"] = redis_user
+    env = base | principal_env(name)
     with log.open("ab") as out:
         # Their own session: a Ctrl-C reaches only this supervisor, which then
         # stops the children in order.
@@ -198,7 +224,11 @@ def _banner(settings: Settings, infra: LocalInfra, base: str, logs: Path, took: 
                 f"  logs      {logs}/  (Kafka: {_kafka_logs(infra)}, Redis: {infra.redis.log})",
                 f"  data      {settings.data_dir}",
                 *_optional_lines(infra),
-                *(f"  metrics   {name:<25} {_metrics_url(settings, name)}" for name in PROCESSES),
+                *_scale_lines(settings),
+                *(
+                    f"  metrics   {instance.label:<27} {_metrics_url(settings, instance)}"
+                    for instance in instances(settings.scale)
+                ),
             ]
         )
     )
@@ -208,10 +238,18 @@ def _kafka_logs(infra: LocalInfra) -> str:
     return ", ".join(str(node.log) for node in infra.kafka.nodes)
 
 
-def _metrics_url(settings: Settings, name: str) -> str:
-    host = settings.api_host if name == "api" else settings.metrics_host
-    port = metrics_port(settings, name)
+def _metrics_url(settings: Settings, instance: Instance) -> str:
+    host = settings.api_host if instance.process == "api" else settings.metrics_host
+    port = metrics_port(settings, instance.process, instance.copy)
     return f"http://{host}:{port}/metrics" if port else "a free port (its log says which)"
+
+
+def _scale_lines(settings: Settings) -> list[str]:
+    """The instance names of the copies, when there are several."""
+    if settings.scale == 1:
+        return []
+    names = ", ".join(instance_name(settings, copy) for copy in range(1, settings.scale + 1))
+    return [f"  scale     {settings.scale} copies of each handler, projector and the saga: {names}"]
 
 
 def _optional_lines(infra: LocalInfra) -> list[str]:

@@ -27,12 +27,21 @@ def status(
         float | None, typer.Option(metavar="S", help="Unwell when a partition lags more seconds.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for scripts.")] = False,
+    scale: Annotated[
+        int | None,
+        typer.Option(
+            min=1, metavar="N", help="Copies of each worker expected (`ostock run --scale`)."
+        ),
+    ] = None,
 ) -> None:
     """Each process up or not, each consumer group's lag, the dead letters, the views'
     generations and replays, the snapshots. Exit 0 when all is well, 1 when a process is
     down or a lag is above --max-lag-records / --max-lag-seconds, 2 when Kafka or Redis
     cannot be reached."""
-    report = gather(Settings())
+    settings = Settings()
+    if scale is not None:
+        settings = settings.model_copy(update={"scale": scale})
+    report = gather(settings)
     found = problems(report, max_lag_records, max_lag_seconds)
     if as_json:
         typer.echo(json.dumps(to_json(report, found), indent=2))
@@ -86,9 +95,13 @@ def table(report: Report, max_records: int | None, max_seconds: float | None) ->
         rows.add_row(part, "", "[red]unreachable[/red]", reason)
     if report.cluster is not None:
         rows.add_row("brokers", *_brokers(report.cluster))
+    shown: set[str | None] = {None}
     for process in report.processes:
         state = "[green]up[/green]" if process.up else "[red]down[/red]"
-        rows.add_row("process", process.name, state, _members(process.members, process.group))
+        # A group's members once, on the row of its first copy.
+        detail = "" if process.group in shown else _members(process.members, process.group)
+        shown.add(process.group)
+        rows.add_row("process", process.name, state, detail)
     by_topic: dict[tuple[str, str], list[PartitionLag]] = {}
     for lag in report.lags:
         by_topic.setdefault((lag.group, lag.topic), []).append(lag)

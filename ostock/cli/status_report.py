@@ -17,7 +17,7 @@ import httpx
 from confluent_kafka import KafkaException
 from redis.exceptions import RedisError
 
-from ostock.deployables import PROCESSES, consumer_group, metrics_port
+from ostock.deployables import PROCESSES, Instance, consumer_group, instances, metrics_port
 from ostock.kafka.cluster_health import ClusterHealth, cluster_health
 from ostock.kafka.dead_letter_queue import DeadLetterQueue, DeadLetterQueueError
 from ostock.kafka.lag import LagReader, Member, PartitionLag
@@ -34,8 +34,9 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ProcessState:
-    """A process of PROCESSES: whether it serves (its /metrics, the API's /health/live),
-    its consumer group and that group's members (None: Kafka did not say)."""
+    """A process of PROCESSES, or a further copy of one (ostock.deployables.Instance):
+    whether it serves (its /metrics, the API's /health/live), its consumer group and that
+    group's members (None: Kafka did not say)."""
 
     name: str
     serving: bool
@@ -94,11 +95,13 @@ class RedisState:
 
 
 def gather(settings: Settings) -> Report:
-    """Ask Kafka, Redis and every process at once, and put their answers together."""
-    with ThreadPoolExecutor(max_workers=len(PROCESSES) + 2) as pool:
+    """Ask Kafka, Redis and every process (`scale` copies of those that share a group)
+    at once, and put their answers together."""
+    expected = instances(settings.scale)
+    with ThreadPoolExecutor(max_workers=len(expected) + 2) as pool:
         kafka = pool.submit(_attempt, lambda: kafka_state(settings))
         redis = pool.submit(_attempt, lambda: asyncio.run(redis_state(settings)))
-        serving = {name: pool.submit(serves, settings, name) for name in PROCESSES}
+        serving = {i: pool.submit(serves, settings, i) for i in expected}
         report = Report()
         kafka_found, kafka_error = kafka.result()
         redis_found, redis_error = redis.result()
@@ -107,10 +110,10 @@ def gather(settings: Settings) -> Report:
     if redis_error is not None:
         report.unreachable["redis"] = f"Redis at {settings.redis_url}: {redis_error}"
     members = kafka_found.members if kafka_found else {}
-    for name, future in serving.items():
-        group = consumer_group(settings, name)
+    for instance, future in serving.items():
+        group = consumer_group(settings, instance.process)
         found = members.get(group) if group else ()
-        report.processes.append(ProcessState(name, future.result(), group, found))
+        report.processes.append(ProcessState(instance.label, future.result(), group, found))
     if kafka_found:
         report.lags, report.dead_letters = kafka_found.lags, kafka_found.dead_letters
         report.cluster = kafka_found.cluster
@@ -119,11 +122,12 @@ def gather(settings: Settings) -> Report:
     return report
 
 
-def serves(settings: Settings, name: str) -> bool:
-    """Whether process `name` answers on its port: the API its /health/live, a worker
-    its /metrics."""
-    path = "/health/live" if name == "api" else "/metrics"
-    url = f"http://{settings.api_host}:{metrics_port(settings, name)}{path}"
+def serves(settings: Settings, instance: Instance) -> bool:
+    """Whether `instance` answers on its port: the API its /health/live, a worker its
+    /metrics."""
+    path = "/health/live" if instance.process == "api" else "/metrics"
+    port = metrics_port(settings, instance.process, instance.copy)
+    url = f"http://{settings.api_host}:{port}{path}"
     try:
         return httpx.get(url, timeout=PROBE_S).status_code == 200
     except httpx.HTTPError:

@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from ostock.auth.configured import AuthConfigError
+from ostock.deployables import instance_name
 from ostock.eventstore.transactions import WriterFenced
 from ostock.handlers.worker import SERVICES, run_handler
 from ostock.kafka.config import PartitioningError
@@ -20,8 +21,12 @@ app = typer.Typer(help="Run one worker process in the foreground.", no_args_is_h
 def handler(
     service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}.")],
     instance: Annotated[
-        str, typer.Option(help="Stable name of this writer; a restart with it fences the old one.")
-    ] = "1",
+        str | None,
+        typer.Option(
+            help="Stable name of this writer; a restart with it fences the old one. "
+            "Default: OSTOCK_INSTANCE, else the host's name."
+        ),
+    ] = None,
 ) -> None:
     """A service's command handler: commands in, events and results out."""
     if service not in SERVICES:
@@ -29,7 +34,7 @@ def handler(
     settings = Settings()
     configure_logging(settings, f"{service}-handler")
     try:
-        run_handler(settings, service, instance)
+        run_handler(settings, service, instance or instance_name(settings))
     except (PartitioningError, WriterFenced) as error:
         logging.getLogger(__name__).error("%s handler stopped: %s", service, error)
         raise typer.Exit(2) from error

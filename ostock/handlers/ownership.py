@@ -14,7 +14,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from ostock.deployables import handler_group
 from ostock.handlers.application import CommandApplication
 from ostock.handlers.decider import TRANSIENT
-from ostock.kafka.config import consumer_config, statistics_config
+from ostock.kafka.config import SESSION_TIMEOUT_S, consumer_config, statistics_config
 from ostock.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,10 @@ class Ownership:
         self._config = consumer_config(
             settings,
             group,
-            **{"group.instance.id": f"{group}.{instance}", "session.timeout.ms": 10000},
+            **{
+                "group.instance.id": f"{group}.{instance}",
+                "session.timeout.ms": int(SESSION_TIMEOUT_S * 1000),
+            },
             **statistics_config(settings),
         )
         self.consumer = Consumer(self._config)

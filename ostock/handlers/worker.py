@@ -71,7 +71,7 @@ def _licensing(
 SERVICES: dict[str, ServiceFactory] = {"organization": _organization, "licensing": _licensing}
 
 
-def run_handler(settings: Settings, service: str, instance: str = "1") -> None:
+def run_handler(settings: Settings, service: str, instance: str) -> None:
     """Run one service's command handler in this process until SIGINT or SIGTERM.
 
     `instance` names this writer: a restarted writer with the same name fences its

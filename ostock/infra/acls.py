@@ -21,6 +21,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
 
 from ostock.deployables import handler_group
 from ostock.kafka.config import admin_config
+from ostock.kafka.first_records import PROBE_GROUP
 from ostock.kafka.schema_registry import READER_GROUP
 from ostock.settings import Settings
 
@@ -118,9 +119,11 @@ def grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
             *reads_schemas,
             *(group(f"{live}.{name}") for name in PROJECTORS),
         ),
-        # It reads how far every group is, and the first record each has yet to read.
+        # It reads how far every group is, and the first record each has yet to read (its
+        # reader's group id is looked up, though it joins no group and commits nothing).
         "lag-exporter": (
             *(topic(name, READ) for name in consumed),
+            Grant(ResourceType.GROUP, PROBE_GROUP, (AclOperation.DESCRIBE,)),
             *(
                 Grant(ResourceType.GROUP, name, (AclOperation.DESCRIBE,))
                 for name in (

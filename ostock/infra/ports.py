@@ -1,6 +1,11 @@
 """Ports for local services."""
 
+import random
 import socket
+
+#: Where blocks of ports are taken: above the well-known services, below the ephemeral
+#: range of outgoing connections.
+BLOCKS_FROM, EPHEMERAL_FROM = 10000, 32768
 
 
 def free_port() -> int:
@@ -24,9 +29,13 @@ def is_listening(port: int) -> bool:
 
 def free_port_block(count: int) -> int:
     """Return the first of `count` consecutive TCP ports on 127.0.0.1 that nothing listens
-    on right now (the workers' /metrics ports, settings.metrics_port_base onwards)."""
+    on right now (the workers' /metrics ports, settings.metrics_port_base onwards).
+
+    The block lies below the ephemeral range (Linux's starts at 32768): there the source
+    port of an outgoing connection, which any client may take any time, would take a
+    port of the block before its worker binds it.
+    """
     while True:
-        first = free_port()
-        block = range(first, first + count)
-        if block[-1] <= 65535 and not any(is_listening(port) for port in block):
+        first = random.randrange(BLOCKS_FROM, EPHEMERAL_FROM - count)
+        if not any(is_listening(port) for port in range(first, first + count)):
             return first

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from ostock.deployables import PROCESSES, metrics_port
+from ostock.deployables import instances, metrics_port
 from ostock.infra.debian import ensure_program
 from ostock.infra.process import HttpService, Launch, PidFile
 from ostock.settings import Settings
@@ -37,8 +37,9 @@ def promtool() -> str:
 
 
 def scrape_targets(settings: Settings) -> dict[str, int]:
-    """Every process of PROCESSES and the port it serves /metrics on."""
-    return {name: metrics_port(settings, name) for name in PROCESSES}
+    """Every process of PROCESSES, and each further copy (`scale`), and the port it serves
+    /metrics on."""
+    return {i.label: metrics_port(settings, i.process, i.copy) for i in instances(settings.scale)}
 
 
 def prometheus_config(targets: Mapping[str, int], interval_s: float) -> dict[str, Any]:

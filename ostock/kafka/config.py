@@ -23,6 +23,9 @@ AnyHeaders = Sequence[tuple[str, str | bytes | None]] | Mapping[str, str | bytes
 ACKS_ALL = -1
 #: Produce to the partition the producer's partitioner picks from the key.
 ANY_PARTITION = -1
+#: How long a consumer group waits for a member gone silent (a crash, a pause) before
+#: its partitions go to the others: the time a surviving copy takes a dead one's over.
+SESSION_TIMEOUT_S = 10.0
 #: librdkafka logs nothing to an operator's terminal: failures come back as errors.
 QUIET = {"log_level": 0}
 #: Where every client's librdkafka logs go, so they come out as the process's log lines

@@ -11,10 +11,10 @@ lags are 0.
 """
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import (
     ConsumerGroupTopicPartitions,
@@ -45,6 +45,8 @@ MOVING = {
 RETRY_S = 0.2
 LATEST: OffsetSpec = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 EARLIEST: OffsetSpec = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -109,20 +111,31 @@ class LagReader:
         """Each of `groups`, its lag on the partitions of `topics` it has committed
         offsets on or is assigned (a shared broker holds other systems' topics too).
         Asked again while the groups' coordinator moves or loads, up to `timeout_s`."""
+        return self._retried(lambda: self._groups(groups, topics))
+
+    def members(self, groups: Sequence[str]) -> dict[str, tuple[Member, ...]]:
+        """Each of `groups`' members and their partitions, without the lag: one question
+        (asked again as `groups` is)."""
+        return self._retried(lambda: {g: _members(d) for g, d in self._describe(groups).items()})
+
+    def _retried(self, ask: Callable[[], T]) -> T:
         deadline = time.monotonic() + self.timeout_s
         while True:
             try:
-                return self._groups(groups, topics)
+                return ask()
             except KafkaException as error:
                 if error.args[0].code() not in MOVING or time.monotonic() > deadline:
                     raise
             time.sleep(RETRY_S)
 
-    def _groups(self, groups: Sequence[str], topics: Collection[str]) -> list[GroupState]:
+    def _describe(self, groups: Sequence[str]) -> dict[str, ConsumerGroupDescription]:
         described = self.admin.describe_consumer_groups(
             list(groups), request_timeout=self.timeout_s
         )
-        descriptions = {g: _result(described[g], self.timeout_s) for g in groups}
+        return {g: _result(described[g], self.timeout_s) for g in groups}
+
+    def _groups(self, groups: Sequence[str], topics: Collection[str]) -> list[GroupState]:
+        descriptions = self._describe(groups)
         members = {g: _members(descriptions[g]) for g in groups}
         committed = {g: self._committed(g, members[g], topics) for g in groups}
         ends = self._offsets({where for c in committed.values() for where in c}, LATEST)

@@ -114,8 +114,8 @@ def admin_client(settings: Settings) -> Iterator[httpx.Client]:
 
 
 def with_free_ports(settings: Settings) -> Settings:
-    """`settings` with free ports for the API and the workers' /metrics."""
-    metrics_base = free_port_block(len(PROCESSES))
+    """`settings` with free ports for the API and the workers' /metrics (every copy's)."""
+    metrics_base = free_port_block(settings.scale * len(PROCESSES))
     return settings.model_copy(update={"api_port": free_port(), "metrics_port_base": metrics_base})
 
 

@@ -113,7 +113,7 @@ def test_a_call_may_name_the_ids_of_a_record_it_issued(out: io.StringIO) -> None
 def test_every_logger_of_a_configured_process_writes_json_librdkafka_included() -> None:
     """A process configured by configure_logging: its own, third-party, Python's warnings
     and librdkafka's lines (a producer that cannot connect) all come out as JSON lines
-    of its service."""
+    of its service and instance."""
     closed = free_port()
     script = textwrap.dedent(
         """
@@ -135,13 +135,17 @@ def test_every_logger_of_a_configured_process_writes_json_librdkafka_included() 
             producer.poll(0.1)  # librdkafka's lines are handed over here
         """
     )
-    env = settings_env(Settings(kafka_bootstrap=f"127.0.0.1:{closed}"), OSTOCK_LOG_LEVEL="INFO")
+    env = settings_env(
+        Settings(kafka_bootstrap=f"127.0.0.1:{closed}", instance="pod-2"), OSTOCK_LOG_LEVEL="INFO"
+    )
     done = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     written = [orjson.loads(line) for line in done.stderr.splitlines()]
-    assert {line["service"] for line in written} == {"organization-handler"}
+    assert {(line["service"], line["instance"]) for line in written} == {
+        ("organization-handler", "pod-2")
+    }
     assert [line["logger"] for line in written[:6]] == [
         "ostock.handlers.decider",
         "aiokafka",

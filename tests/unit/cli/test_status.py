@@ -1,6 +1,7 @@
 """`ostock status` from a report built by hand: its problems, exit status, table and JSON."""
 
 import json
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -135,3 +136,21 @@ def test_a_lost_broker_is_a_problem_and_shows_in_the_brokers_row() -> None:
     assert f"2 under-replicated: {EVENTS}[0], {EVENTS}[2]" in text
     assert "3 of 3" in rendered(report()) and "whole" in rendered(report())
     assert to_json(degraded, found)["cluster"]["brokers"] == (1, 3)
+
+
+def test_a_groups_members_show_once_and_a_dead_copy_is_down() -> None:
+    copy = Member("ostock.organization-projector.vm-2", "/127.0.0.1", None, ((EVENTS, 2),))
+    members = (PROJECTOR, copy)
+    group = "ostock.organization-projector"
+    scaled = report(
+        processes=[
+            ProcessState("organization-projector", True, group, members),
+            ProcessState("organization-projector-2", False, group, members),
+        ]
+    )
+
+    text = rendered(scaled)
+
+    assert problems(scaled, None, None) == ["organization-projector-2 is down"]
+    assert text.count("ostock.organization-projector.vm-2@/127.0.0.1") == 1
+    assert re.search(r"organization-projector-2 +│ down", text)
