@@ -31,6 +31,14 @@ ControllerPort = Annotated[
 RedisPort = Annotated[
     int | None, typer.Option(help="Redis port. Default: from settings.redis_url.")
 ]
+RedisClusterSize = Annotated[
+    int | None,
+    typer.Option(
+        "--redis-cluster",
+        help="A Redis Cluster of N masters (ports from --redis-port on) instead of one Redis. "
+        "Default: settings.redis_cluster.",
+    ),
+]
 With = Annotated[
     list[str] | None,
     typer.Option(
@@ -55,9 +63,12 @@ def _settings(
     kafka_port: int | None,
     controller_port: int | None,
     redis_port: int | None,
+    redis_cluster: int | None = None,
 ) -> Settings:
     """Settings from the environment, with the command-line options applied."""
     overrides: dict[str, Any] = {}
+    if redis_cluster is not None:
+        overrides["redis_cluster"] = redis_cluster
     if data_dir is not None:
         overrides["data_dir"] = data_dir.resolve()
     if kafka_port is not None:
@@ -83,6 +94,7 @@ def up(
     kafka_port: KafkaPort = None,
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
+    redis_cluster: RedisClusterSize = None,
     services: With = None,
 ) -> None:
     """Start Kafka and Redis (and Keycloak with --with keycloak, its port from
@@ -91,7 +103,7 @@ def up(
     settings.jaeger_otlp_port and jaeger_query_port), reusing running ones, and create the
     topics."""
     optional = chosen(services)
-    settings = _settings(data_dir, kafka_port, controller_port, redis_port)
+    settings = _settings(data_dir, kafka_port, controller_port, redis_port, redis_cluster)
     infra = LocalInfra.from_settings(settings)
     try:
         infra.up(optional)
@@ -112,10 +124,12 @@ def down(
     kafka_port: KafkaPort = None,
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
+    redis_cluster: RedisClusterSize = None,
 ) -> None:
     """Stop Kafka, Redis and the optional services that run; their data stays in the data
     folder."""
-    LocalInfra.from_settings(_settings(data_dir, kafka_port, controller_port, redis_port)).down()
+    chosen_settings = _settings(data_dir, kafka_port, controller_port, redis_port, redis_cluster)
+    LocalInfra.from_settings(chosen_settings).down()
 
 
 @app.command()
@@ -124,10 +138,12 @@ def status(
     kafka_port: KafkaPort = None,
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
+    redis_cluster: RedisClusterSize = None,
 ) -> None:
     """Show whether Kafka and Redis (and the optional services that run) run; exit 1 if one
     does not."""
-    infra = LocalInfra.from_settings(_settings(data_dir, kafka_port, controller_port, redis_port))
+    chosen_settings = _settings(data_dir, kafka_port, controller_port, redis_port, redis_cluster)
+    infra = LocalInfra.from_settings(chosen_settings)
     report = infra.status()
     typer.echo(str(report))
     if not report.running:

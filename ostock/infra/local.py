@@ -12,6 +12,7 @@ from ostock.infra.keycloak import KeycloakServer
 from ostock.infra.process import LocalService
 from ostock.infra.prometheus import PrometheusServer, scrape_targets
 from ostock.infra.redis import RedisServer
+from ostock.infra.redis_cluster import RedisCluster
 from ostock.infra.security import PLAINTEXT, Security
 from ostock.settings import Settings
 
@@ -72,13 +73,23 @@ class LocalInfra:
         prometheus_port: int = Settings.model_fields["prometheus_port"].default,
         scrape_targets: Mapping[str, int] | None = None,
         jaeger_ports: tuple[int, int] = (4318, 16686),
+        redis_cluster: int = 0,
     ) -> None:
-        """`jaeger_ports`: its OTLP/HTTP port and its query port."""
+        """`jaeger_ports`: its OTLP/HTTP port and its query port; `redis_cluster`: 0 for one
+        Redis on `redis_port`, N for a cluster of N masters from `redis_port` on (their
+        buses 10000 above, as Redis's default)."""
         self.data_dir = data_dir
         self.kafka = KafkaBroker(
             data_dir, cache_dir, kafka_port, controller_port, security.scram_users
         )
-        self.redis = RedisServer(data_dir, redis_port, security.redis_acl, security.redis_admin)
+        self.redis: RedisServer | RedisCluster = RedisServer(
+            data_dir, redis_port, security.redis_acl, security.redis_admin
+        )
+        if redis_cluster:
+            ports = range(redis_port, redis_port + redis_cluster)
+            buses = [port + 10000 for port in ports]
+            acl, admin = security.redis_acl, security.redis_admin
+            self.redis = RedisCluster(data_dir, ports, buses, acl, admin)
         self.keycloak = KeycloakServer(data_dir, cache_dir, keycloak_port)
         self.jaeger = JaegerServer(data_dir, cache_dir, *jaeger_ports)
         self.prometheus = PrometheusServer(data_dir, prometheus_port, scrape_targets or {})
@@ -104,6 +115,7 @@ class LocalInfra:
             prometheus_port=settings.prometheus_port,
             scrape_targets=scrape_targets(settings),
             jaeger_ports=(settings.jaeger_otlp_port, settings.jaeger_query_port),
+            redis_cluster=settings.redis_cluster,
         )
 
     def up(self, optional: Collection[str] = ()) -> None:
@@ -124,7 +136,8 @@ class LocalInfra:
 
     def status(self) -> InfraStatus:
         """Which services run, read from their pid files (works from any process)."""
-        services = [ServiceStatus.of(self.kafka), ServiceStatus.of(self.redis)]
+        redis = self.redis.nodes if isinstance(self.redis, RedisCluster) else [self.redis]
+        services = [ServiceStatus.of(self.kafka), *(ServiceStatus.of(node) for node in redis)]
         optional = [ServiceStatus.of(service) for service in self.optional.values()]
         services += [service for service in optional if service.pid is not None]
         return InfraStatus(tuple(services))
