@@ -36,6 +36,7 @@ class RedisCluster:
             for i, (port, bus) in enumerate(zip(ports, bus_ports, strict=True))
         ]
         self.admin = admin if acl is not None else None
+        self.log = data_dir / "redis-cluster"  # node-<i>/redis.log
 
     @property
     def url(self) -> str:
@@ -81,7 +82,7 @@ def _info(node: RedisServer) -> dict[str, str]:
     """CLUSTER INFO of one node as fields; empty if it does not answer."""
     client = node.client()
     try:
-        info = client.execute_command("CLUSTER INFO")  # redis-py parses it into a dict
+        info = client.execute_command("CLUSTER INFO")  # type: ignore[no-untyped-call]
     except redis.RedisError:
         return {}
     finally:

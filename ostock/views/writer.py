@@ -1,16 +1,17 @@
 """Writing the read models: the projectors' and the replay's ViewWriter."""
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from time import perf_counter
-from typing import Any
+from typing import Any, cast
 
 import msgpack
 from opentelemetry.trace import Tracer
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ostock.telemetry.labels import child
 from ostock.telemetry.metrics import REDIS_DURATION
+from ostock.views.client import RedisClient, publish_command
 from ostock.views.command_status import CommandStatus
 from ostock.views.functions import (
     COMMAND_DECIDED,
@@ -19,75 +20,163 @@ from ostock.views.functions import (
     REPLAY,
     load_functions,
 )
-from ostock.views.projection import Projected
+from ostock.views.generations import NONE, SlotGenerations, stale_state
+from ostock.views.keys import offsets_key, slot_generations_key, slot_of, slot_tags
+from ostock.views.projection import ListedView, Projected, Write
 from ostock.views.tracing import redis_span
+
+#: One FCALL: the function, the number of keys, the keys, the args.
+Call = tuple[Any, ...]
+
+# Rounds of STALE answers a batch may meet before the writer gives up: a replay changes
+# a slot's generations three times (begin, switch, end).
+STALE_ROUNDS = 8
 
 
 class ViewWriter:
     """Applies projected events through the library's functions, one round trip per batch.
 
-    The functions resolve each model's generations inside Redis, atomically with a
-    replay's switch (read-models/README.md), so they need one Redis, not a cluster.
-    Given a tracer, each round trip is a span of the batch it writes.
+    Every call touches one Redis Cluster slot, all its keys declared: a batch goes as one
+    call per slot it touches, pipelined (per node, on a cluster). The live projector names
+    the generations it expects each slot to have (SlotGenerations); a slot whose record
+    disagrees answers STALE with its own, and those calls go again (read-models/README.md,
+    "Generations"). Given a tracer, each round trip is a span of the batch it writes.
     """
 
-    def __init__(self, redis: Redis, base: str, tracer: Tracer | None = None) -> None:
+    def __init__(self, redis: RedisClient, base: str, tracer: Tracer | None = None) -> None:
         self.redis = redis
         self.base = base
         self.tracer = tracer
+        self.publish = publish_command(redis)
+        self.generations = SlotGenerations()
 
     async def project(self, model: str, events: Sequence[Projected]) -> int:
         """Apply the events to `model`'s live generation (and to one a replay builds),
         each write only if newer than what is stored; return how many applied."""
-        if not events:
-            return 0
-        (applied,) = await self._fcalls([(PROJECT, 0, self.base, model, packed(events))])
-        return applied
+        groups = by_slot(events)
+        pending = groups
+        applied = 0
+        for _ in range(STALE_ROUNDS):
+            if not pending:
+                return applied
+            slots = list(pending)
+            calls = [self._project_call(model, slot, pending[slot]) for slot in slots]
+            answers = await self._fcalls(calls)
+            pending = {}
+            for slot, answer in zip(slots, answers, strict=True):
+                state = stale_state(answer)
+                if state is None:
+                    applied += _applied(answer)
+                else:
+                    self.generations.learn(model, slot, state)
+                    pending[slot] = groups[slot]
+        raise RuntimeError(f"{model}: generations changed {STALE_ROUNDS} times in one batch")
 
-    async def replay(self, generation: str, batches: Sequence[tuple[str, bytes]]) -> int:
-        """Apply each (model, batch) of `batches`, the batch `packed` events, to
-        `generation` of the model, skipping events already there; return how many writes
-        applied. One round trip for all: Redis applies them back to back."""
-        calls = [(REPLAY, 0, self.base, model, generation, batch) for model, batch in batches]
-        return sum(await self._fcalls(calls)) if calls else 0
+    def _project_call(self, model: str, slot: int, events: Sequence[Projected]) -> Call:
+        live, building, retiring = self.generations.expected(model, slot)
+        keys = [slot_generations_key(self.base, slot), offsets_key(self.base, live, model, slot)]
+        if building is not None:
+            keys.append(offsets_key(self.base, building, model, slot))
+        written = [g for g in (live, building, retiring) if g is not None]
+        keys += self._under(written, events)
+        args = (live, building or NONE, retiring or NONE, self.publish, packed(events))
+        return (PROJECT, len(keys), *keys, self.base, model, slot_tags()[slot], *args)
+
+    def replay_calls(
+        self, generation: str, batches: Iterable[tuple[str, Sequence[Projected]]]
+    ) -> list[Call]:
+        """The calls that apply each (model, events) of `batches` to `generation` of the
+        model: one per model and slot."""
+        calls: list[Call] = []
+        for model, events in batches:
+            for slot, in_slot in by_slot(events).items():
+                keys = [offsets_key(self.base, generation, model, slot)]
+                keys += self._under([generation], in_slot)
+                args = (self.base, model, generation, slot_tags()[slot], packed(in_slot))
+                calls.append((REPLAY, len(keys), *keys, *args))
+        return calls
+
+    async def replay(
+        self, generation: str, batches: Iterable[tuple[str, Sequence[Projected]]]
+    ) -> int:
+        """Apply each (model, events) of `batches` to `generation` of the model, skipping
+        events already there; return how many writes applied."""
+        return await self.replayed(self.replay_calls(generation, batches))
+
+    async def replayed(self, calls: Sequence[Call]) -> int:
+        """Make `calls` (replay_calls) in one round trip; how many writes they applied.
+        Redis applies them back to back."""
+        return sum(_applied(answer) for answer in await self._fcalls(calls)) if calls else 0
 
     async def command_statuses(self, statuses: Iterable[CommandStatus]) -> None:
         """Mark commands pending (unless decided) or decided (always)."""
         calls = [
             (COMMAND_PENDING, 1, s.key, s.body, s.expire_at)
             if s.state == "pending"
-            else (COMMAND_DECIDED, 1, s.key, s.state, s.body, s.expire_at)
+            else (COMMAND_DECIDED, 1, s.key, s.state, s.body, s.expire_at, self.publish)
             for s in statuses
         ]
         if calls:
-            await self._fcalls(calls)
+            for answer in await self._fcalls(calls):
+                _applied(answer)
 
-    async def _fcalls(self, calls: Sequence[tuple[Any, ...]]) -> list[int]:
-        try:
-            return await self._pipeline(calls)
-        except ResponseError as error:
+    def _under(self, generations: Sequence[str], events: Sequence[Projected]) -> list[str]:
+        """Every key `events` write, in each of `generations`."""
+        within = dict.fromkeys(key for _, _, writes in events for w in writes for key in keys_of(w))
+        return [f"{self.base}:{g}:{key}" for g in generations for key in within]
+
+    async def _fcalls(self, calls: Sequence[Call]) -> list[Any]:
+        """Each call's answer, an error reply as its ResponseError."""
+        answers = await self._pipeline(calls)
+        if any(_missing(answer) for answer in answers):
             # A Redis that lost its data (or a fresh one) lost the library too.
-            if "Function not found" not in str(error):
-                raise
             await load_functions(self.redis)
-            return await self._pipeline(calls)
+            answers = await self._pipeline(calls)
+        return answers
 
-    async def _pipeline(self, calls: Sequence[tuple[Any, ...]]) -> list[int]:
+    async def _pipeline(self, calls: Sequence[Call]) -> list[Any]:
         if self.tracer is None:
             return await self._round_trip(calls)
         with redis_span(self.tracer, "FCALL", len(calls)):
             return await self._round_trip(calls)
 
-    async def _round_trip(self, calls: Sequence[tuple[Any, ...]]) -> list[int]:
-        """One round trip, timed as its first call's function: a batch's calls share one."""
+    async def _round_trip(self, calls: Sequence[Call]) -> list[Any]:
+        """One round trip (per node), timed as its first call's function: a batch's calls
+        share one."""
         started = perf_counter()
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for function, numkeys, *keys_and_args in calls:
                     pipe.fcall(function, numkeys, *keys_and_args)
-                return await pipe.execute()
+                answers: list[Any] = await pipe.execute(raise_on_error=False)
+                return answers
         finally:
             child(REDIS_DURATION, "redis", calls[0][0]).observe(perf_counter() - started)
+
+
+def keys_of(write: Write) -> tuple[str, ...]:
+    """The keys (within a generation) `write` touches."""
+    return (write.key, write.index_key) if isinstance(write, ListedView) else (write.key,)
+
+
+def by_slot(events: Iterable[Projected]) -> dict[int, list[Projected]]:
+    """The events that write anything, by the slot of their keys (an organization's)."""
+    slots: defaultdict[int, list[Projected]] = defaultdict(list)
+    for event in events:
+        if event.writes:
+            slots[slot_of(event.writes[0].key)].append(event)
+    return dict(slots)
+
+
+def _missing(answer: object) -> bool:
+    return isinstance(answer, ResponseError) and "Function not found" in str(answer)
+
+
+def _applied(answer: object) -> int:
+    """A call's count; its error raised."""
+    if isinstance(answer, Exception):
+        raise answer
+    return int(cast(int, answer))
 
 
 def packed(events: Sequence[Projected]) -> bytes:
