@@ -20,7 +20,7 @@ from ostock.views.functions import (
     REPLAY,
     load_functions,
 )
-from ostock.views.generations import NONE, SlotGenerations, stale_state
+from ostock.views.generations import NONE, SlotGenerations, SlotState, stale_state
 from ostock.views.keys import offsets_key, slot_generations_key, slot_of, slot_tags
 from ostock.views.projection import ListedView, Projected, Write
 from ostock.views.tracing import redis_span
@@ -73,14 +73,9 @@ class ViewWriter:
         raise RuntimeError(f"{model}: generations changed {STALE_ROUNDS} times in one batch")
 
     def _project_call(self, model: str, slot: int, events: Sequence[Projected]) -> Call:
-        live, building, retiring = self.generations.expected(model, slot)
-        keys = [slot_generations_key(self.base, slot), offsets_key(self.base, live, model, slot)]
-        if building is not None:
-            keys.append(offsets_key(self.base, building, model, slot))
-        written = [g for g in (live, building, retiring) if g is not None]
-        keys += self._under(written, events)
-        args = (live, building or NONE, retiring or NONE, self.publish, packed(events))
-        return (PROJECT, len(keys), *keys, self.base, model, slot_tags()[slot], *args)
+        state = self.generations.expected(model, slot)
+        batch = packed(events)
+        return project_call(self.base, model, slot, state, _within(events), batch, self.publish)
 
     def replay_calls(
         self, generation: str, batches: Iterable[tuple[str, Sequence[Projected]]]
@@ -91,7 +86,7 @@ class ViewWriter:
         for model, events in batches:
             for slot, in_slot in by_slot(events).items():
                 keys = [offsets_key(self.base, generation, model, slot)]
-                keys += self._under([generation], in_slot)
+                keys += _under(self.base, [generation], _within(in_slot))
                 args = (self.base, model, generation, slot_tags()[slot], packed(in_slot))
                 calls.append((REPLAY, len(keys), *keys, *args))
         return calls
@@ -120,11 +115,6 @@ class ViewWriter:
             for answer in await self._fcalls(calls):
                 _applied(answer)
 
-    def _under(self, generations: Sequence[str], events: Sequence[Projected]) -> list[str]:
-        """Every key `events` write, in each of `generations`."""
-        within = dict.fromkeys(key for _, _, writes in events for w in writes for key in keys_of(w))
-        return [f"{self.base}:{g}:{key}" for g in generations for key in within]
-
     async def _fcalls(self, calls: Sequence[Call]) -> list[Any]:
         """Each call's answer, an error reply as its ResponseError."""
         answers = await self._pipeline(calls)
@@ -152,6 +142,36 @@ class ViewWriter:
                 return answers
         finally:
             child(REDIS_DURATION, "redis", calls[0][0]).observe(perf_counter() - started)
+
+
+def project_call(
+    base: str,
+    model: str,
+    slot: int,
+    state: SlotState,
+    within: Sequence[str],
+    batch: bytes,
+    publish: str,
+) -> Call:
+    """The ostock_project call of `batch` (packed) in `slot`, which writes `within` (keys
+    within a generation), expecting the slot's generations to be `state`."""
+    live, building, retiring = state
+    keys = [slot_generations_key(base, slot), offsets_key(base, live, model, slot)]
+    if building is not None:
+        keys.append(offsets_key(base, building, model, slot))
+    keys += _under(base, [g for g in state if g is not None], within)
+    args = (live, building or NONE, retiring or NONE, publish, batch)
+    return (PROJECT, len(keys), *keys, base, model, slot_tags()[slot], *args)
+
+
+def _within(events: Sequence[Projected]) -> list[str]:
+    """Every key (within a generation) `events` write, once."""
+    return list(dict.fromkeys(k for _, _, writes in events for w in writes for k in keys_of(w)))
+
+
+def _under(base: str, generations: Sequence[str], within: Sequence[str]) -> list[str]:
+    """Each key of `within` in each of `generations`."""
+    return [f"{base}:{g}:{key}" for g in generations for key in within]
 
 
 def keys_of(write: Write) -> tuple[str, ...]:

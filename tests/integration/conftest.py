@@ -8,25 +8,24 @@ from uuid import uuid4
 import httpx
 import pytest
 import pytest_asyncio
-from redis.asyncio import Redis
 
 from api.main import create_app
 from ostock.deployables import PROCESSES
 from ostock.infra.ports import free_port, free_port_block
 from ostock.settings import Settings
+from ostock.views.client import RedisClient, redis_client
 from ostock.views.functions import load_functions
 from ostock.views.generations import FixedKeys
 from ostock.views.keys import Keys
 from ostock.views.reader import ViewReader
 from tests.auth import bearer
-from tests.conftest import Endpoints
 from tests.processes import Worker
 
 
 @pytest_asyncio.fixture(loop_scope="function")  # the client lives in the test's own loop
-async def redis(infra: Endpoints) -> AsyncIterator[Redis]:
-    """A client of the session's Redis, with the read-model functions loaded."""
-    client = Redis.from_url(infra.redis_url)
+async def redis(settings: Settings, redis_url: str) -> AsyncIterator[RedisClient]:
+    """A client of the test's Redis (redis_url), with the read-model functions loaded."""
+    client = redis_client(settings.model_copy(update={"redis_url": redis_url}))
     await load_functions(client)
     yield client
     await client.aclose()
@@ -39,7 +38,7 @@ def keys() -> Keys:
 
 
 @pytest_asyncio.fixture(loop_scope="function")
-async def reader(redis: Redis, keys: Keys) -> AsyncIterator[ViewReader]:
+async def reader(redis: RedisClient, keys: Keys) -> AsyncIterator[ViewReader]:
     """A reader of the views under `keys`."""
     reader = ViewReader(redis, FixedKeys(keys))
     yield reader
