@@ -35,18 +35,17 @@ from ostock.replay.metrics import ReplayMetrics
 from ostock.retry import refused, until_done
 from ostock.settings import Settings
 from ostock.views.client import RedisClient
-from ostock.views.functions import REPLAY_HANDOVER
 from ostock.views.generations import (
     begin,
     drop,
     end,
+    handover_call,
     live_generations,
     new_generation,
     pipelined,
     switch,
 )
-from ostock.views.keys import FIRST_GENERATION, SLOTS, generations_key, offsets_key
-from ostock.views.keys import slot_generations_key as record_of
+from ostock.views.keys import FIRST_GENERATION, SLOTS, generations_key
 from ostock.views.models import ReadModel
 from ostock.views.writer import Call, ViewWriter
 
@@ -175,12 +174,7 @@ class Replay:
 
     def _handover_call(self, model: str, slot: int, parts: list[str]) -> Call:
         live = self._live.get(model, FIRST_GENERATION)
-        keys = (
-            record_of(self.base, slot),
-            offsets_key(self.base, self.generation, model, slot),
-            offsets_key(self.base, live, model, slot),
-        )
-        return (REPLAY_HANDOVER, len(keys), *keys, model, self.generation, *parts)
+        return handover_call(self.base, model, self.generation, live, slot, parts)
 
     async def _step(self) -> set[str]:
         """One poll decoded and merged, its writes sent (every model's in one round trip)

@@ -20,13 +20,14 @@ import orjson
 from redis.exceptions import ResponseError
 
 from ostock.views.client import RedisClient, publish_command
-from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_SWITCH
+from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH, fcalls
 from ostock.views.keys import (
     FIRST_GENERATION,
     MODELS,
     SLOTS,
     Keys,
     generations_key,
+    offsets_key,
     slot_generations_key,
     snapshot_generation,
     snapshots_key,
@@ -145,6 +146,20 @@ async def begin(redis: RedisClient, base: str, generation: str, models: Collecti
     await each_slot(redis, REPLAY_BEGIN, base, (generation, *models))
 
 
+def handover_call(
+    base: str, model: str, generation: str, live: str, slot: int, sources: Sequence[str]
+) -> tuple[Any, ...]:
+    """The call handing `sources` over to the live projector of `model` (live in
+    generation `live`) in `slot`: it answers 1 or 0 for each (refused while the replay
+    building `generation` is behind there)."""
+    keys = (
+        slot_generations_key(base, slot),
+        offsets_key(base, generation, model, slot),
+        offsets_key(base, live, model, slot),
+    )
+    return (REPLAY_HANDOVER, len(keys), *keys, model, generation, *sources)
+
+
 async def switch(
     redis: RedisClient, base: str, generation: str, models: Collection[str]
 ) -> list[str]:
@@ -178,10 +193,7 @@ async def pipelined(redis: RedisClient, calls: Iterable[tuple[Any, ...]]) -> lis
         if call is not None:
             chunk.append(call)
         if chunk and (call is None or len(chunk) >= SLOT_CHUNK):
-            async with redis.pipeline(transaction=False) as pipe:
-                for function, numkeys, *keys_and_args in chunk:
-                    pipe.fcall(function, numkeys, *keys_and_args)
-                answers += await pipe.execute()
+            answers += await fcalls(redis, chunk)
             chunk = []
     return answers
 

@@ -18,6 +18,7 @@ from ostock.views.functions import (
     COMMAND_PENDING,
     PROJECT,
     REPLAY,
+    fcalls,
     load_functions,
 )
 from ostock.views.generations import NONE, SlotGenerations, SlotState, stale_state
@@ -135,11 +136,7 @@ class ViewWriter:
         share one."""
         started = perf_counter()
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for function, numkeys, *keys_and_args in calls:
-                    pipe.fcall(function, numkeys, *keys_and_args)
-                answers: list[Any] = await pipe.execute(raise_on_error=False)
-                return answers
+            return await fcalls(self.redis, calls, raise_on_error=False)
         finally:
             child(REDIS_DURATION, "redis", calls[0][0]).observe(perf_counter() - started)
 
