@@ -5,9 +5,12 @@ per call and a circuit breaker, is api/redis_client.py.
 `settings.redis_url` names a Redis or any node of a Redis Cluster: which one, the server
 says (its HELLO reply's `mode`), asked once per URL when the first client is built. On a
 cluster the client is redis-py's RedisCluster, which finds the other nodes from that one,
-sends each command to its key's node and splits a pipeline by node.
+sends each command to its key's node and splits a pipeline by node. A server that does
+not answer then is taken for one Redis, and asked again by the next client built: a
+process started while a cluster is down must be started again (`ostock run` does).
 """
 
+import logging
 from functools import cache
 from typing import Any
 
@@ -16,6 +19,8 @@ from redis.asyncio import Redis, RedisCluster
 
 from ostock.credentials import redis_login
 from ostock.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: A client of one Redis or of a Redis Cluster: the views' code takes either.
 RedisClient = Redis | RedisCluster
@@ -36,8 +41,15 @@ def redis_client(settings: Settings) -> RedisClient:
 
 
 def names_cluster(settings: Settings) -> bool:
-    """Whether `settings.redis_url` names a node of a Redis Cluster (asked once per URL)."""
-    return _cluster_mode(settings.redis_url, *redis_login(settings), settings.redis_timeout_s)
+    """Whether `settings.redis_url` names a node of a Redis Cluster (asked once per URL;
+    False while it cannot be asked)."""
+    try:
+        return _cluster_mode(settings.redis_url, *redis_login(settings), settings.redis_timeout_s)
+    except redis.RedisError as error:
+        log.warning(
+            "Redis at %s did not say whether it is a cluster: %r", settings.redis_url, error
+        )
+        return False
 
 
 @cache
