@@ -22,10 +22,16 @@ from tests.auth import bearer
 from tests.processes import Worker
 
 
+@pytest.fixture(scope="module")
+def redis_settings(settings: Settings, redis_url: str) -> Settings:
+    """The session's settings on the test's Redis (redis_url: a cluster's, for both_redis)."""
+    return settings.model_copy(update={"redis_url": redis_url})
+
+
 @pytest_asyncio.fixture(loop_scope="function")  # the client lives in the test's own loop
-async def redis(settings: Settings, redis_url: str) -> AsyncIterator[RedisClient]:
+async def redis(redis_settings: Settings) -> AsyncIterator[RedisClient]:
     """A client of the test's Redis (redis_url), with the read-model functions loaded."""
-    client = redis_client(settings.model_copy(update={"redis_url": redis_url}))
+    client = redis_client(redis_settings)
     await load_functions(client)
     yield client
     await client.aclose()
@@ -105,8 +111,10 @@ def wait_for_status(api: httpx.Client, command_id: str, timeout_s: float = 20) -
 
 
 @pytest_asyncio.fixture(loop_scope="function")  # the test's own loop: clients live in it
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An admin's client of the API app in this process, on the session's Kafka and Redis."""
+async def client(redis_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin's client of the API app in this process, on the session's Kafka and the
+    test's Redis."""
+    settings = redis_settings
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
