@@ -243,15 +243,9 @@ function Offsets:save()
   end
 end
 
--- The events of a batch, MessagePack-encoded in one argument (packing thousands of
--- arguments costs the client more than the whole call costs Redis): a list of events,
--- each {source, offset, writes}. `each` applies one (or not), returning the number of
--- writes applied or an error reply.
-local function each_event(batch, each)
-  local ok, events = pcall(cmsgpack.unpack, batch)
-  if not ok or type(events) ~= 'table' then
-    return redis.error_reply('ERR a batch is a MessagePack list of events')
-  end
+-- The events of one slot of a batch (decoded): each {source, offset, writes}. `each`
+-- applies one (or not), returning the number of writes applied or an error reply.
+local function each_event(events, each)
   local applied = 0
   for _, event in ipairs(events) do
     local source, offset, writes = event[1], tonumber(event[2]), event[3]
@@ -271,27 +265,25 @@ local function named(generation)
   return generation or '-'
 end
 
--- The live projector of one model in one slot: KEYS[1] the slot's generations record, the
--- other keys every key the batch touches in the generations named; ARGV[1] base, ARGV[2]
--- model, ARGV[3] the slot's tag, ARGV[4..6] the live, building and retiring generations
--- the caller expects ('-': none), ARGV[7] PUBLISH or SPUBLISH, ARGV[8] the batch. If the
--- record names others, nothing is written and the answer is the error
--- 'STALE <live> <building> <retiring>': the caller names those and calls again. Each event
--- goes to the live generation (and to a retiring one), and to a generation being built
--- once its replay has handed the event's source over in this slot, and only if the replay
--- has not applied it yet: so the built generation gets every event once, in log order.
--- Returns the number of writes applied to the live generation.
-local function ostock_project(keys, args)
-  local base, model, tag = args[1], args[2], args[3]
-  local live, building, retiring = generations(keys[1], model)
-  if live ~= args[4] or named(building) ~= args[5] or named(retiring) ~= args[6] then
-    return redis.error_reply('STALE ' .. live .. ' ' .. named(building) .. ' ' .. named(retiring))
+-- The events of one slot of a batch, for the live projector: the slot's tag, the live,
+-- building and retiring generations the caller expects there ('-': none), and its events,
+-- MessagePack-decoded. Returns the number of writes applied to the live generation, the
+-- status 'STALE <live> <building> <retiring>' if the slot's record names other
+-- generations (nothing is written: the caller names those and sends the slot again), or
+-- an error reply. Each event goes to the live generation (and to a retiring one), and to
+-- a generation being built once its replay has handed the event's source over in this
+-- slot, and only if the replay has not applied it yet: so the built generation gets every
+-- event once, in log order.
+local function project_slot(base, model, publish, allowed, slot)
+  local tag, events = slot[1], slot[5]
+  local record = base .. ':generations:{' .. tag .. '}'
+  if not allowed[record] then
+    return redis.error_reply('ERR key ' .. record .. ' not declared')
   end
-  local publish, refused = publisher(args[7])
-  if not publish then
-    return refused
+  local live, building, retiring = generations(record, model)
+  if live ~= slot[2] or named(building) ~= slot[3] or named(retiring) ~= slot[4] then
+    return {ok = 'STALE ' .. live .. ' ' .. named(building) .. ' ' .. named(retiring)}
   end
-  local allowed = declared(keys)
   local live_offsets, undeclared = offsets(offsets_key(base, live, model, tag), allowed)
   if not live_offsets then
     return undeclared
@@ -306,11 +298,11 @@ local function ostock_project(keys, args)
   local handed = {}
   local function handed_over(source)
     if handed[source] == nil then
-      handed[source] = redis.call('HEXISTS', keys[1], model .. ':handover:' .. source) == 1
+      handed[source] = redis.call('HEXISTS', record, model .. ':handover:' .. source) == 1
     end
     return handed[source]
   end
-  local result = each_event(args[8], function(source, offset, writes)
+  local result = each_event(events, function(source, offset, writes)
     local applied = apply_event(base .. ':' .. live .. ':', writes, publish, allowed)
     if type(applied) == 'table' then
       return applied
@@ -338,28 +330,69 @@ local function ostock_project(keys, args)
   return result
 end
 
--- A replay building one model, in one slot: KEYS every key the batch touches in the
--- generation built, its offsets key among them; ARGV[1] base, ARGV[2] model, ARGV[3] the
--- generation built, ARGV[4] the slot's tag, ARGV[5] the batch. An event already there (the
--- live projector applied it after the handover) is skipped. Nothing is announced: nobody
--- reads the generation yet. Returns the number of writes applied.
-local function ostock_replay(keys, args)
-  local base, model, generation, tag = args[1], args[2], args[3], args[4]
-  local allowed = declared(keys)
-  local built, undeclared = offsets(offsets_key(base, generation, model, tag), allowed)
-  if not built then
-    return undeclared
+-- The slots of a batch, MessagePack-encoded in one argument: a list of slots, each a list
+-- whose last element is its events. `each` handles one, returning its answer; an error
+-- reply ends the call.
+local function each_slot(batch, each)
+  local ok, slots = pcall(cmsgpack.unpack, batch)
+  if not ok or type(slots) ~= 'table' then
+    return redis.error_reply('ERR a batch is a MessagePack list of slots')
   end
-  local prefix = base .. ':' .. generation .. ':'
-  local result = each_event(args[5], function(source, offset, writes)
-    if offset <= built:get(source) then
-      return 0
+  local answers = {}
+  for i, slot in ipairs(slots) do
+    if type(slot) ~= 'table' or type(slot[1]) ~= 'string' or type(slot[#slot]) ~= 'table' then
+      return redis.error_reply('ERR a slot is its tag, ..., its events')
     end
-    built:set(source, offset)
-    return apply_event(prefix, writes, false, allowed)
+    local answer = each(slot)
+    if type(answer) == 'table' and answer.err then
+      return answer
+    end
+    answers[i] = answer
+  end
+  return answers
+end
+
+-- The live projector of one model: KEYS every key the batch touches (each slot's
+-- generations record, offsets and views, in the generations named); ARGV[1] base, ARGV[2]
+-- model, ARGV[3] PUBLISH or SPUBLISH, ARGV[4] the batch: a list of slots, each
+-- {tag, live, building, retiring, events} (project_slot). On a cluster a call holds one
+-- slot. Returns each slot's answer: the writes applied to its live generation, or STALE.
+local function ostock_project(keys, args)
+  local base, model = args[1], args[2]
+  local publish, refused = publisher(args[3])
+  if not publish then
+    return refused
+  end
+  local allowed = declared(keys)
+  return each_slot(args[4], function(slot)
+    return project_slot(base, model, publish, allowed, slot)
   end)
-  built:save()
-  return result
+end
+
+-- A replay building one model: KEYS every key the batch touches in the generation built
+-- (each slot's offsets key among them); ARGV[1] base, ARGV[2] model, ARGV[3] the
+-- generation built, ARGV[4] the batch: a list of slots, each {tag, events}. An event
+-- already there (the live projector applied it after the handover) is skipped. Nothing
+-- is announced: nobody reads the generation yet. Returns each slot's writes applied.
+local function ostock_replay(keys, args)
+  local base, model, generation = args[1], args[2], args[3]
+  local allowed = declared(keys)
+  local prefix = base .. ':' .. generation .. ':'
+  return each_slot(args[4], function(slot)
+    local built, undeclared = offsets(offsets_key(base, generation, model, slot[1]), allowed)
+    if not built then
+      return undeclared
+    end
+    local result = each_event(slot[2], function(source, offset, writes)
+      if offset <= built:get(source) then
+        return 0
+      end
+      built:set(source, offset)
+      return apply_event(prefix, writes, false, allowed)
+    end)
+    built:save()
+    return result
+  end)
 end
 
 local function must_be_building(record, model, generation)

@@ -21,8 +21,8 @@ def rules(prefix: str) -> dict[str, str]:
     """Each application user's ACL rules (without its password) for key prefix `prefix`.
 
     Both read which generation of each model is live (the projector in each slot's
-    record, which it may write too: see slot_records); the projector also keeps each generation's replay bookkeeping
-    (read-models/ostock.lua). Replays run as admin."""
+    record, which it may write too: see slot_records); the projector also keeps each
+    generation's replay bookkeeping (read-models/ostock.lua). Replays run as admin."""
     views = " ".join(f"~{prefix}:{kind}:*" for kind in VIEW_KINDS)
     # Only a replay (run as admin) switches generations and takes snapshots.
     switches = f"%R~{prefix}:generations %R~{prefix}:snapshots"

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
 import orjson
-from redis.exceptions import ResponseError
 
 from ostock.views.client import RedisClient, publish_command
 from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH, fcalls
@@ -103,10 +102,12 @@ NONE = "-"
 
 
 def stale_state(answer: object) -> SlotState | None:
-    """The generations a slot's record names, if `answer` is its STALE reply; else None."""
-    if not isinstance(answer, ResponseError) or not str(answer).startswith("STALE "):
+    """The generations a slot's record names, if `answer` (one slot's) is its STALE
+    status; else None."""
+    text = answer.decode() if isinstance(answer, bytes) else answer
+    if not isinstance(text, str) or not text.startswith("STALE "):
         return None
-    live, building, retiring = str(answer).split()[1:4]
+    live, building, retiring = text.split()[1:4]
     return live, None if building == NONE else building, None if retiring == NONE else retiring
 
 

@@ -3,10 +3,11 @@
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from time import perf_counter
-from typing import Any, cast
+from typing import Any
 
 import msgpack
 from opentelemetry.trace import Tracer
+from redis.asyncio import RedisCluster
 from redis.exceptions import ResponseError
 
 from ostock.telemetry.labels import child
@@ -49,47 +50,61 @@ class ViewWriter:
         self.base = base
         self.tracer = tracer
         self.publish = publish_command(redis)
+        self.cluster = isinstance(redis, RedisCluster)
         self.generations = SlotGenerations()
 
     async def project(self, model: str, events: Sequence[Projected]) -> int:
         """Apply the events to `model`'s live generation (and to one a replay builds),
         each write only if newer than what is stored; return how many applied."""
         groups = by_slot(events)
-        pending = groups
+        pending = list(groups)
         applied = 0
         for _ in range(STALE_ROUNDS):
             if not pending:
                 return applied
-            slots = list(pending)
-            calls = [self._project_call(model, slot, pending[slot]) for slot in slots]
-            answers = await self._fcalls(calls)
-            pending = {}
-            for slot, answer in zip(slots, answers, strict=True):
+            calls = [
+                self._project_call(model, [(slot, groups[slot]) for slot in together])
+                for together in self._together(pending)
+            ]
+            answers = [one for answer in await self._fcalls(calls) for one in _each(answer)]
+            stale = []
+            for slot, answer in zip(
+                [s for t in self._together(pending) for s in t], answers, strict=True
+            ):
                 state = stale_state(answer)
                 if state is None:
-                    applied += _applied(answer)
+                    applied += int(answer)
                 else:
                     self.generations.learn(model, slot, state)
-                    pending[slot] = groups[slot]
+                    stale.append(slot)
+            pending = stale
         raise RuntimeError(f"{model}: generations changed {STALE_ROUNDS} times in one batch")
 
-    def _project_call(self, model: str, slot: int, events: Sequence[Projected]) -> Call:
-        state = self.generations.expected(model, slot)
-        batch = packed(events)
-        return project_call(self.base, model, slot, state, _within(events), batch, self.publish)
+    def _together(self, slots: Sequence[int]) -> list[list[int]]:
+        """The slots that go in one call: all of them on one Redis, one a call on a cluster
+        (a cluster refuses a call whose keys are in several slots)."""
+        return [[slot] for slot in slots] if self.cluster else [list(slots)] if slots else []
+
+    def _project_call(self, model: str, slots: Sequence[tuple[int, Sequence[Projected]]]) -> Call:
+        expected = [
+            (slot, self.generations.expected(model, slot), events) for slot, events in slots
+        ]
+        within = [(slot, state, _within([events])) for slot, state, events in expected]
+        return project_call(self.base, model, within, project_batch(expected), self.publish)
 
     def replay_calls(
         self, generation: str, batches: Iterable[tuple[str, Sequence[Projected]]]
     ) -> list[Call]:
         """The calls that apply each (model, events) of `batches` to `generation` of the
-        model: one per model and slot."""
+        model: one per model (per model and slot on a cluster)."""
         calls: list[Call] = []
         for model, events in batches:
-            for slot, in_slot in by_slot(events).items():
-                keys = [offsets_key(self.base, generation, model, slot)]
-                keys += _under(self.base, [generation], _within(in_slot))
-                args = (self.base, model, generation, slot_tags()[slot], packed(in_slot))
-                calls.append((REPLAY, len(keys), *keys, *args))
+            groups = by_slot(events)
+            for together in self._together(list(groups)):
+                keys = [offsets_key(self.base, generation, model, slot) for slot in together]
+                keys += _under(self.base, [generation], _within(groups[s] for s in together))
+                batch = _packed([(slot_tags()[slot], _events(groups[slot])) for slot in together])
+                calls.append((REPLAY, len(keys), *keys, self.base, model, generation, batch))
         return calls
 
     async def replay(
@@ -102,7 +117,8 @@ class ViewWriter:
     async def replayed(self, calls: Sequence[Call]) -> int:
         """Make `calls` (replay_calls) in one round trip; how many writes they applied.
         Redis applies them back to back."""
-        return sum(_applied(answer) for answer in await self._fcalls(calls)) if calls else 0
+        answers = await self._fcalls(calls) if calls else []
+        return sum(int(one) for answer in answers for one in _each(answer))
 
     async def command_statuses(self, statuses: Iterable[CommandStatus]) -> None:
         """Mark commands pending (unless decided) or decided (always)."""
@@ -114,7 +130,7 @@ class ViewWriter:
         ]
         if calls:
             for answer in await self._fcalls(calls):
-                _applied(answer)
+                _each(answer)
 
     async def _fcalls(self, calls: Sequence[Call]) -> list[Any]:
         """Each call's answer, an error reply as its ResponseError."""
@@ -144,26 +160,39 @@ class ViewWriter:
 def project_call(
     base: str,
     model: str,
-    slot: int,
-    state: SlotState,
-    within: Sequence[str],
+    slots: Sequence[tuple[int, SlotState, Sequence[str]]],
     batch: bytes,
     publish: str,
 ) -> Call:
-    """The ostock_project call of `batch` (packed) in `slot`, which writes `within` (keys
-    within a generation), expecting the slot's generations to be `state`."""
-    live, building, retiring = state
-    keys = [slot_generations_key(base, slot), offsets_key(base, live, model, slot)]
-    if building is not None:
-        keys.append(offsets_key(base, building, model, slot))
-    keys += _under(base, [g for g in state if g is not None], within)
-    args = (live, building or NONE, retiring or NONE, publish, batch)
-    return (PROJECT, len(keys), *keys, base, model, slot_tags()[slot], *args)
+    """The ostock_project call of `batch` (project_batch), whose slots each write keys
+    (within a generation) in the generations expected there: (slot, generations, keys)."""
+    keys: list[str] = []
+    for slot, (live, building, retiring), within in slots:
+        keys += [slot_generations_key(base, slot), offsets_key(base, live, model, slot)]
+        if building is not None:
+            keys.append(offsets_key(base, building, model, slot))
+        keys += _under(base, [g for g in (live, building, retiring) if g is not None], within)
+    return (PROJECT, len(keys), *keys, base, model, publish, batch)
 
 
-def _within(events: Sequence[Projected]) -> list[str]:
-    """Every key (within a generation) `events` write, once."""
-    return list(dict.fromkeys(k for _, _, writes in events for w in writes for k in keys_of(w)))
+def project_batch(slots: Sequence[tuple[int, SlotState, Sequence[Projected]]]) -> bytes:
+    """The events of each slot (with the generations expected there) as ostock_project
+    takes them."""
+    return _packed(
+        [
+            (slot_tags()[slot], live, building or NONE, retiring or NONE, _events(events))
+            for slot, (live, building, retiring), events in slots
+        ]
+    )
+
+
+def _within(groups: Iterable[Sequence[Projected]]) -> list[str]:
+    """Every key (within a generation) the events of `groups` write, once."""
+    return list(
+        dict.fromkeys(
+            k for events in groups for _, _, writes in events for w in writes for k in keys_of(w)
+        )
+    )
 
 
 def _under(base: str, generations: Sequence[str], within: Sequence[str]) -> list[str]:
@@ -189,20 +218,24 @@ def _missing(answer: object) -> bool:
     return isinstance(answer, ResponseError) and "Function not found" in str(answer)
 
 
-def _applied(answer: object) -> int:
-    """A call's count; its error raised."""
+def _each(answer: object) -> list[Any]:
+    """A call's answers (a list, one per slot, or one); its error raised."""
     if isinstance(answer, Exception):
         raise answer
-    return int(cast(int, answer))
+    return answer if isinstance(answer, list) else [answer]
 
 
-def packed(events: Sequence[Projected]) -> bytes:
-    """The events as ostock.lua takes them: one MessagePack list of events, each its
-    source, offset and writes, each write its name, keys and args. One argument, not
-    thousands: redis-py packs every argument in Python."""
-    packed: bytes = msgpack.packb(
-        [(source, offset, [write.part() for write in writes]) for source, offset, writes in events],
-        # Redis's cmsgpack predates the bin types: bytes go as raw strings.
-        use_bin_type=False,
-    )
+def _events(events: Sequence[Projected]) -> list[tuple[Any, ...]]:
+    """The events as ostock.lua takes them: each its source, offset and writes, each write
+    its name, keys and args."""
+    return [
+        (source, offset, [write.part() for write in writes]) for source, offset, writes in events
+    ]
+
+
+def _packed(slots: Sequence[tuple[Any, ...]]) -> bytes:
+    """A batch as one MessagePack argument, not thousands: redis-py packs every argument
+    in Python."""
+    # Redis's cmsgpack predates the bin types: bytes go as raw strings.
+    packed: bytes = msgpack.packb(slots, use_bin_type=False)
     return packed

@@ -23,7 +23,7 @@ from ostock.views.functions import COMMAND_PENDING, LIBRARY
 from ostock.views.generations import live_generations
 from ostock.views.keys import ORGANIZATIONS, Keys, generations_key, slot_generations_key, slot_of
 from ostock.views.projection import Projected, ViewUpdate
-from ostock.views.writer import packed, project_call
+from ostock.views.writer import project_batch, project_call
 from tests.secured import secured_infra
 
 pytestmark = pytest.mark.integration
@@ -131,12 +131,12 @@ def test_redis_projector_user_projects_into_the_live_generation_the_api_finds(
     projector = redis_client(secured, "projector")
     projector.function_load(LIBRARY.read_text(), replace=True)
     view = ViewUpdate(within.organization(organization_id), 1, b"{}")
-    batch = packed([Projected("events:0", 0, (view,))])
     expected = ("g1", None, None)
-    call = project_call(base, ORGANIZATIONS, slot, expected, [view.key], batch, "PUBLISH")
+    batch = project_batch([(slot, expected, [Projected("events:0", 0, (view,))])])
+    call = project_call(base, ORGANIZATIONS, [(slot, expected, [view.key])], batch, "PUBLISH")
 
     # The function reads the slot's generations and keeps the offsets of each source.
-    assert projector.fcall(*call) == 1
+    assert projector.fcall(*call) == [1]
 
     api = redis_client(secured, "api")
     state = cast(dict[bytes, bytes], api.hgetall(generations_key(base)))

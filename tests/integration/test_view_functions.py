@@ -16,8 +16,8 @@ from ostock.views import keys as within
 from ostock.views.client import RedisClient, publish_command
 from ostock.views.command_status import CommandStatus
 from ostock.views.functions import COMMAND_DECIDED, COMMAND_PENDING
-from ostock.views.generations import FixedKeys
-from ostock.views.keys import FIRST_GENERATION, ORGANIZATIONS, Keys, slot_of
+from ostock.views.generations import NONE, FixedKeys
+from ostock.views.keys import FIRST_GENERATION, ORGANIZATIONS, Keys, slot_of, slot_tags
 from ostock.views.notifications import notifications_of
 from ostock.views.projection import Projected, ViewUpdate
 from ostock.views.reader import ViewReader
@@ -48,21 +48,26 @@ async def apply(
     the view took it, 0 if not."""
     key = within.organization(organization_id)
     event = (SOURCE, next_offset(), [("view", key, version, data)])
-    return int(await redis.fcall(*project(redis, keys, batch(event), key)))
+    (applied,) = await redis.fcall(*project(redis, keys, batch(event), key))  # its one slot's
+    return int(applied)
 
 
-def project(redis: RedisClient, keys: Keys, data: bytes, *writes: str) -> Call:
-    """The ostock_project call of batch `data`, which writes the keys `writes` (within a
-    generation, all in one slot) of the first generation."""
-    state = (FIRST_GENERATION, None, None)
+def project(redis: RedisClient, keys: Keys, events: list[object] | bytes, *writes: str) -> Call:
+    """The ostock_project call of `events` (or a batch as bytes), which write the keys
+    `writes` (within a generation, all in one slot) of the first generation."""
     slot = slot_of(writes[0])
-    return project_call(keys.base, ORGANIZATIONS, slot, state, writes, data, publish_command(redis))
+    state = (FIRST_GENERATION, None, None)
+    data = events
+    if not isinstance(data, bytes):
+        slot_batch = [(slot_tags()[slot], FIRST_GENERATION, NONE, NONE, data)]
+        data = msgpack.packb(slot_batch, use_bin_type=False)
+    slots = [(slot, state, writes)]
+    return project_call(keys.base, ORGANIZATIONS, slots, data, publish_command(redis))
 
 
-def batch(*events: object) -> bytes:
-    """Events as ostock_project takes them (ostock.views.writer): one MessagePack list."""
-    packed: bytes = msgpack.packb(list(events), use_bin_type=False)
-    return packed
+def batch(*events: object) -> list[object]:
+    """Events as ostock_project takes them in a slot (ostock.views.writer)."""
+    return list(events)
 
 
 def decided(redis: RedisClient, key: str, state: str, data: bytes) -> Call:
@@ -153,7 +158,7 @@ async def test_events_apply_in_order_and_the_writes_applied_are_counted(
         ), a, b, history)
     )  # fmt: skip
 
-    assert applied == 3
+    assert applied == [3]  # one slot's answer
     assert (await stored(redis, keys.organization("a")))[1]["name"] == "a2"
     assert (await stored(redis, keys.organization_copy("a")))[1]["name"] == "b5"
     assert await redis.zrange(keys.organization_history("a"), 0, -1) == [b"entry-2"]
@@ -162,10 +167,10 @@ async def test_events_apply_in_order_and_the_writes_applied_are_counted(
 async def test_events_that_do_not_add_up_are_refused(redis: RedisClient, keys: Keys) -> None:
     a = within.organization("a")
 
-    def call(data: bytes) -> Call:
-        return project(redis, keys, data, a)
+    def call(events: list[object] | bytes) -> Call:
+        return project(redis, keys, events, a)
 
-    with pytest.raises(ResponseError, match="a batch is a MessagePack list of events"):
+    with pytest.raises(ResponseError, match="a batch is a MessagePack list of slots"):
         await redis.fcall(*call(b"\xc1 not MessagePack"))
     with pytest.raises(ResponseError, match="an event is source, offset, writes"):
         await redis.fcall(*call(batch((SOURCE, "first", [("view", a, 1, b"{}")]))))
