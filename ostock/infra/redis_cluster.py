@@ -39,6 +39,16 @@ class RedisCluster:
         self.log = data_dir / "redis-cluster"  # node-<i>/redis.log
 
     @property
+    def port(self) -> int:
+        """Its first node's port."""
+        return self.nodes[0].port
+
+    def pid(self) -> int | None:
+        """Its first node's pid while every node runs; else None."""
+        pids = [node.pid() for node in self.nodes]
+        return None if None in pids else pids[0]
+
+    @property
     def url(self) -> str:
         """The redis:// URL of its first node: clients discover the others from it."""
         return self.nodes[0].url
