@@ -268,9 +268,12 @@ async def rebuild(
     base, names = settings.redis_prefix, [model.name for model in models]
     async with building(settings, redis, models, progress) as replay:
         await replay.live_handover()
-        retired = await switch(redis, base, replay.generation, names)
+        # Slot by slot: a switch cut short would leave some slots live in the generation a
+        # failed replay drops, so it is retried until done (a slot switched stays so).
+        switching = partial(switch, redis, base, replay.generation, names)
+        retired = await until_done(switching, "replay: switching", refused)
     await asyncio.sleep(settings.replay_grace_s)
-    await end(redis, base, names)
+    await until_done(partial(end, redis, base, names), "replay: ending", refused)
     for name, old in zip(names, retired, strict=True):
         await drop(redis, base, old, [name])
     return replay.stats
