@@ -249,7 +249,9 @@ async def building(
     (ended and dropped) if the block fails or is interrupted."""
     base, names = settings.redis_prefix, [model.name for model in models]
     generation = new_generation()
-    await begin(redis, base, generation, names)
+    # Retried until done (beginning the same generation again changes nothing), unless
+    # refused: a model builds another.
+    await until_done(partial(begin, redis, base, generation, names), "replay: beginning", refused)
     replay = Replay(settings, redis, models, generation, progress)
     try:
         yield replay
