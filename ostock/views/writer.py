@@ -38,11 +38,12 @@ STALE_ROUNDS = 8
 class ViewWriter:
     """Applies projected events through the library's functions, one round trip per batch.
 
-    Every call touches one Redis Cluster slot, all its keys declared: a batch goes as one
-    call per slot it touches, pipelined (per node, on a cluster). The live projector names
-    the generations it expects each slot to have (SlotGenerations); a slot whose record
-    disagrees answers STALE with its own, and those calls go again (read-models/README.md,
-    "Generations"). Given a tracer, each round trip is a span of the batch it writes.
+    Every call declares every key it touches: a batch goes as one call on one Redis, as
+    one call per slot on a cluster (pipelined, one round trip per node). The live
+    projector names the generations it expects each slot to have (SlotGenerations); a slot
+    whose record disagrees answers STALE with its own and writes nothing, and its events
+    go again (read-models/README.md, "Generations"). Given a tracer, each round trip is a
+    span of the batch it writes.
     """
 
     def __init__(self, redis: RedisClient, base: str, tracer: Tracer | None = None) -> None:
@@ -68,9 +69,8 @@ class ViewWriter:
             ]
             answers = [one for answer in await self._fcalls(calls) for one in _each(answer)]
             stale = []
-            for slot, answer in zip(
-                [s for t in self._together(pending) for s in t], answers, strict=True
-            ):
+            # The answers come slot by slot in the order of the calls: pending's.
+            for slot, answer in zip(pending, answers, strict=True):
                 state = stale_state(answer)
                 if state is None:
                     applied += int(answer)
@@ -83,7 +83,9 @@ class ViewWriter:
     def _together(self, slots: Sequence[int]) -> list[list[int]]:
         """The slots that go in one call: all of them on one Redis, one a call on a cluster
         (a cluster refuses a call whose keys are in several slots)."""
-        return [[slot] for slot in slots] if self.cluster else [list(slots)] if slots else []
+        if self.cluster:
+            return [[slot] for slot in slots]
+        return [list(slots)] if slots else []
 
     def _project_call(self, model: str, slots: Sequence[tuple[int, Sequence[Projected]]]) -> Call:
         expected = [
