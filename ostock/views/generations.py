@@ -92,7 +92,7 @@ async def snapshots(redis: RedisClient, base: str) -> dict[str, dict[str, object
     return {name.decode(): orjson.loads(about) for name, about in sorted(stored.items())}
 
 
-# The replay's side of the protocol (ostock/replay): begin, switch, end, drop.
+# The writers' side: the generations they expect in each slot.
 
 #: A model's generations in a slot: live, building (or None), retiring (or None).
 SlotState = tuple[str, str | None, str | None]
@@ -127,6 +127,8 @@ class SlotGenerations:
     def learn(self, model: str, slot: int, state: SlotState) -> None:
         self._slots[model, slot] = self._latest[model] = state
 
+
+# The replay's side of the protocol (ostock/replay): begin, handover, switch, end, drop.
 
 #: The key families ostock.lua keeps per generation, model and slot for replays.
 BOOKKEEPING = ("offsets",)
