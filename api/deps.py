@@ -7,7 +7,6 @@ from typing import Annotated, Protocol
 from uuid import UUID, uuid4
 
 from fastapi import Depends, Header, Query, Request
-from redis.asyncio import Redis
 
 from api.auth import CallerDep
 from api.commands import CommandSender
@@ -15,6 +14,7 @@ from api.problems import Problem
 from api.publisher import Publisher
 from ostock.commands import Issuer
 from ostock.settings import Settings
+from ostock.views.client import RedisClient
 from ostock.views.keys import SNAPSHOT_NAME
 from ostock.views.reader import Page, ViewName
 
@@ -75,7 +75,7 @@ async def get_views(
     return at
 
 
-async def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> RedisClient:
     return request.app.state.redis  # type: ignore[no-any-return]
 
 
@@ -105,7 +105,7 @@ async def get_traceparent(traceparent: Annotated[str | None, Header()] = None) -
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PublisherDep = Annotated[Publisher, Depends(get_publisher)]
 ViewsDep = Annotated[Views, Depends(get_views)]
-RedisDep = Annotated[Redis, Depends(get_redis)]
+RedisDep = Annotated[RedisClient, Depends(get_redis)]
 CorrelationDep = Annotated[str, Depends(get_correlation_id)]
 
 

@@ -88,7 +88,17 @@ class Settings(BaseSettings):
         default=None, description="Its password; default: a 0600 file under data_dir/secrets."
     )
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="A Redis, or any node of a Redis Cluster: clients ask it which "
+        "(ostock.views.client).",
+    )
+    redis_cluster: int = Field(
+        default=0,
+        ge=0,
+        description="0: `ostock infra` starts one Redis; N: a Redis Cluster of N masters on "
+        "redis_url's port and the next ones.",
+    )
     redis_security: Literal["none", "acl"] = Field(
         default="none", description="acl: Redis ACL users, the default user disabled."
     )

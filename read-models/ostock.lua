@@ -39,8 +39,8 @@ local function older_view(key, version, ...)
   return stored
 end
 
--- 1 if applied, 0 if ignored (or an error reply). `announce`: PUBLISH the change (not
--- while a replay builds a generation nobody reads yet).
+-- 1 if applied, 0 if ignored (or an error reply). `announce`: the command that publishes
+-- the change, PUBLISH or SPUBLISH (false while a replay builds a generation nobody reads).
 local function apply_view(key, version, body, announce)
   local stored, refused = older_view(key, version, 'body')
   if not stored then
@@ -49,7 +49,7 @@ local function apply_view(key, version, body, announce)
   redis.call('HSET', key, 'version', version, 'body', keep_created_at(body, stored[2]))
   if announce then
     -- The channel is the key itself: a reader waiting for one view subscribes to its key.
-    redis.call('PUBLISH', key, version)
+    redis.call(announce, key, version)
   end
   return 1
 end
@@ -71,7 +71,7 @@ local function apply_listed_view(view_key, index_key, version, body, entry, list
     redis.call('HSET', view_key, 'version', version, 'body', body, 'entry', entry)
   end
   if announce then
-    redis.call('PUBLISH', view_key, version)
+    redis.call(announce, view_key, version)
   end
   if entry then
     if tostring(listed) == '1' then
@@ -111,7 +111,7 @@ local function add_history(key, w, first, announce)
     redis.call('ZADD', key, unpack(pairs_added, i, math.min(i + 2 * ZADD_PAIRS - 1, #pairs_added)))
   end
   if announce and #pairs_added > 0 then
-    redis.call('PUBLISH', key, top)
+    redis.call(announce, key, top)
   end
   return #pairs_added / 2
 end
@@ -140,31 +140,49 @@ local function well_formed(write, w)
   return args == write.args
 end
 
--- Read models live in generations: <base>:<generation>:<key>. The hash <base>:generations
--- names each model's live generation (field <model>; 'g0' while unset), the one a replay
--- is building (<model>:building) and the one just replaced, still written for a grace
--- period while readers move over (<model>:retiring). Per generation and model, a hash
--- keeps the offset of the last event applied from each source (topic:partition), and a
--- set the sources a replay has handed over to the live projector.
+-- Read models live in generations: <base>:<generation>:<key>. Each Redis Cluster slot has
+-- a generations record of its own, <base>:generations:{<tag>} (a tag hashing to the slot),
+-- naming each model's live generation in the slot (field <model>; 'g0' while unset), the one
+-- a replay is building (<model>:building), the one just replaced, still written for a grace
+-- period while readers move over (<model>:retiring), and the sources a replay has handed
+-- over to the live projector (<model>:handover:<source>). Per generation, model and slot, a
+-- hash keeps the offset of the last event applied there from each source (topic:partition).
+-- Every function touches the keys of one slot only, all declared (read-models/README.md).
 local FIRST_GENERATION = 'g0'
 
-local function offsets_key(base, generation, model)
-  return base .. ':' .. generation .. ':offsets:' .. model
+local function offsets_key(base, generation, model, tag)
+  return base .. ':' .. generation .. ':offsets:' .. model .. ':{' .. tag .. '}'
 end
 
-local function handover_key(base, generation, model)
-  return base .. ':' .. generation .. ':handover:' .. model
-end
-
-local function generations(base, model)
-  local state = redis.call('HMGET', base .. ':generations', model, model .. ':building',
-    model .. ':retiring')
+local function generations(record, model)
+  local state = redis.call('HMGET', record, model, model .. ':building', model .. ':retiring')
   return state[1] or FIRST_GENERATION, state[2], state[3]
 end
 
+-- The publishing command a caller names: PUBLISH on one Redis, SPUBLISH on a cluster
+-- (sharded: the channel is a key, so its message stays on the key's shard).
+local PUBLISHERS = {PUBLISH = true, SPUBLISH = true}
+
+local function publisher(name)
+  if not PUBLISHERS[name] then
+    return nil, redis.error_reply('ERR publish with PUBLISH or SPUBLISH, not ' .. tostring(name))
+  end
+  return name
+end
+
+-- The keys a call declared, as a set: it touches no other.
+local function declared(keys)
+  local set = {}
+  for _, key in ipairs(keys) do
+    set[key] = true
+  end
+  return set
+end
+
 -- Applies one event's writes (each a list: name, keys within a generation, args) under
--- `prefix`. Returns the number applied, or an error reply.
-local function apply_event(prefix, writes, announce)
+-- `prefix`, each key checked against `allowed`. Returns the number applied, or an error
+-- reply.
+local function apply_event(prefix, writes, announce, allowed)
   local applied = 0
   for _, w in ipairs(writes) do
     local write = WRITES[w[1]]
@@ -179,6 +197,9 @@ local function apply_event(prefix, writes, announce)
     local keys = {}
     for i = 1, write.keys do
       keys[i] = prefix .. w[1 + i]
+      if not allowed[keys[i]] then
+        return redis.error_reply('ERR key ' .. keys[i] .. ' not declared')
+      end
     end
     local result = write.apply(keys, w, 2 + write.keys, announce)
     if type(result) == 'table' then
@@ -193,7 +214,10 @@ end
 local Offsets = {}
 Offsets.__index = Offsets
 
-local function offsets(key)
+local function offsets(key, allowed)
+  if not allowed[key] then
+    return nil, redis.error_reply('ERR key ' .. key .. ' not declared')
+  end
   return setmetatable({key = key, cache = {}, changed = {}}, Offsets)
 end
 
@@ -219,15 +243,9 @@ function Offsets:save()
   end
 end
 
--- The events of a batch, MessagePack-encoded in one argument (packing thousands of
--- arguments costs the client more than the whole call costs Redis): a list of events,
--- each {source, offset, writes}. `each` applies one (or not), returning the number of
--- writes applied or an error reply.
-local function each_event(batch, each)
-  local ok, events = pcall(cmsgpack.unpack, batch)
-  if not ok or type(events) ~= 'table' then
-    return redis.error_reply('ERR a batch is a MessagePack list of events')
-  end
+-- The events of one slot of a batch (decoded): each {source, offset, writes}. `each`
+-- applies one (or not), returning the number of writes applied or an error reply.
+local function each_event(events, each)
   local applied = 0
   for _, event in ipairs(events) do
     local source, offset, writes = event[1], tonumber(event[2]), event[3]
@@ -243,30 +261,64 @@ local function each_event(batch, each)
   return applied
 end
 
--- The live projector of one model: ARGV[1] base, ARGV[2] model, ARGV[3] the batch. Each
--- event goes to the live generation (and to a retiring one), and to a generation being
--- built once its replay has handed the event's source over and only if the replay has
--- not applied it yet: so the built generation gets every event once, in log order.
--- Returns the number of writes applied to the live generation.
-local function ostock_project(_, args)
-  local base, model = args[1], args[2]
-  local live, building, retiring = generations(base, model)
-  local live_offsets = offsets(offsets_key(base, live, model))
-  local built_offsets = building and offsets(offsets_key(base, building, model))
-  local handed = building and handover_key(base, building, model)
-  local result = each_event(args[3], function(source, offset, writes)
-    local applied = apply_event(base .. ':' .. live .. ':', writes, true)
+local function named(generation)
+  return generation or '-'
+end
+
+-- The events of one slot of a batch, for the live projector: the slot's tag, the live,
+-- building and retiring generations the caller expects there ('-': none), and its events,
+-- MessagePack-decoded. Returns the number of writes applied to the live generation, the
+-- status 'STALE <live> <building> <retiring>' if the slot's record names other
+-- generations (nothing is written: the caller names those and sends the slot again), or
+-- an error reply. Each event goes to the live generation (and to a retiring one), and to
+-- a generation being built once its replay has handed the event's source over in this
+-- slot, and only if the replay has not applied it yet: so the built generation gets every
+-- event once, in log order.
+local function project_slot(base, model, publish, allowed, slot)
+  local tag, events = slot[1], slot[5]
+  local record = base .. ':generations:{' .. tag .. '}'
+  if not allowed[record] then
+    return redis.error_reply('ERR key ' .. record .. ' not declared')
+  end
+  local live, building, retiring = generations(record, model)
+  if live ~= slot[2] or named(building) ~= slot[3] or named(retiring) ~= slot[4] then
+    return {ok = 'STALE ' .. live .. ' ' .. named(building) .. ' ' .. named(retiring)}
+  end
+  local live_offsets, undeclared = offsets(offsets_key(base, live, model, tag), allowed)
+  if not live_offsets then
+    return undeclared
+  end
+  local built_offsets
+  if building then
+    built_offsets, undeclared = offsets(offsets_key(base, building, model, tag), allowed)
+    if not built_offsets then
+      return undeclared
+    end
+  end
+  local handed = {}
+  local function handed_over(source)
+    if handed[source] == nil then
+      handed[source] = redis.call('HEXISTS', record, model .. ':handover:' .. source) == 1
+    end
+    return handed[source]
+  end
+  local result = each_event(events, function(source, offset, writes)
+    local applied = apply_event(base .. ':' .. live .. ':', writes, publish, allowed)
     if type(applied) == 'table' then
       return applied
     end
     live_offsets:set(source, offset)
-    -- The writes were checked by the live generation's: these cannot fail differently.
     if retiring then
-      apply_event(base .. ':' .. retiring .. ':', writes, true)
+      applied = apply_event(base .. ':' .. retiring .. ':', writes, publish, allowed)
+      if type(applied) == 'table' then
+        return applied
+      end
     end
-    if building and offset > built_offsets:get(source)
-        and redis.call('SISMEMBER', handed, source) == 1 then
-      apply_event(base .. ':' .. building .. ':', writes, false)
+    if building and offset > built_offsets:get(source) and handed_over(source) then
+      local built = apply_event(base .. ':' .. building .. ':', writes, false, allowed)
+      if type(built) == 'table' then
+        return built
+      end
       built_offsets:set(source, offset)
     end
     return applied
@@ -278,96 +330,176 @@ local function ostock_project(_, args)
   return result
 end
 
--- A replay building one model: ARGV[1] base, ARGV[2] model, ARGV[3] the generation
--- built, ARGV[4] the batch. An event already there (the live projector applied it after
--- the handover) is skipped. Nothing is announced: nobody reads the generation yet.
--- Returns the number of writes applied.
-local function ostock_replay(_, args)
-  local base, model, generation = args[1], args[2], args[3]
-  local built = offsets(offsets_key(base, generation, model))
-  local prefix = base .. ':' .. generation .. ':'
-  local result = each_event(args[4], function(source, offset, writes)
-    if offset <= built:get(source) then
-      return 0
+-- The slots of a batch, MessagePack-encoded in one argument: a list of slots, each a list
+-- whose last element is its events. `each` handles one, returning its answer; an error
+-- reply ends the call.
+local function each_slot(batch, each)
+  local ok, slots = pcall(cmsgpack.unpack, batch)
+  if not ok or type(slots) ~= 'table' then
+    return redis.error_reply('ERR a batch is a MessagePack list of slots')
+  end
+  local answers = {}
+  for i, slot in ipairs(slots) do
+    if type(slot) ~= 'table' or type(slot[1]) ~= 'string' or type(slot[#slot]) ~= 'table' then
+      return redis.error_reply('ERR a slot is its tag, ..., its events')
     end
-    built:set(source, offset)
-    return apply_event(prefix, writes, false)
-  end)
-  built:save()
-  return result
+    local answer = each(slot)
+    if type(answer) == 'table' and answer.err then
+      return answer
+    end
+    answers[i] = answer
+  end
+  return answers
 end
 
-local function must_be_building(base, model, generation)
-  local _, building = generations(base, model)
+-- The live projector of one model: KEYS every key the batch touches (each slot's
+-- generations record, offsets and views, in the generations named); ARGV[1] base, ARGV[2]
+-- model, ARGV[3] PUBLISH or SPUBLISH, ARGV[4] the batch: a list of slots, each
+-- {tag, live, building, retiring, events} (project_slot). On a cluster a call holds one
+-- slot. Returns each slot's answer: the writes applied to its live generation, or STALE.
+local function ostock_project(keys, args)
+  local base, model = args[1], args[2]
+  local publish, refused = publisher(args[3])
+  if not publish then
+    return refused
+  end
+  local allowed = declared(keys)
+  return each_slot(args[4], function(slot)
+    return project_slot(base, model, publish, allowed, slot)
+  end)
+end
+
+-- A replay building one model: KEYS every key the batch touches in the generation built
+-- (each slot's offsets key among them); ARGV[1] base, ARGV[2] model, ARGV[3] the
+-- generation built, ARGV[4] the batch: a list of slots, each {tag, events}. An event
+-- already there (the live projector applied it after the handover) is skipped. Nothing
+-- is announced: nobody reads the generation yet. Returns each slot's writes applied.
+local function ostock_replay(keys, args)
+  local base, model, generation = args[1], args[2], args[3]
+  local allowed = declared(keys)
+  local prefix = base .. ':' .. generation .. ':'
+  return each_slot(args[4], function(slot)
+    local built, undeclared = offsets(offsets_key(base, generation, model, slot[1]), allowed)
+    if not built then
+      return undeclared
+    end
+    local result = each_event(slot[2], function(source, offset, writes)
+      if offset <= built:get(source) then
+        return 0
+      end
+      built:set(source, offset)
+      return apply_event(prefix, writes, false, allowed)
+    end)
+    built:save()
+    return result
+  end)
+end
+
+local function must_be_building(record, model, generation)
+  local _, building = generations(record, model)
   if building ~= generation then
     return redis.error_reply('ERR ' .. model .. ' is not building ' .. generation)
   end
 end
 
--- ARGV[1] base, ARGV[2] the generation to build, then the models: marks them building
--- it, unless one is already building another.
-local function ostock_replay_begin(_, args)
-  local base, generation = args[1], args[2]
-  for i = 3, #args do
-    local _, building = generations(base, args[i])
-    if building then
+-- Forgets which sources were handed over to `model`'s built generation.
+local function forget_handovers(record, model)
+  local fields = redis.call('HKEYS', record)
+  local handover = model .. ':handover:'
+  for _, field in ipairs(fields) do
+    if string.sub(field, 1, #handover) == handover then
+      redis.call('HDEL', record, field)
+    end
+  end
+end
+
+-- KEYS[1] a generations record (a slot's, or the readers' <base>:generations), ARGV[1] the
+-- generation to build, then the models: marks them building it, unless one is already
+-- building another.
+local function ostock_replay_begin(keys, args)
+  local generation = args[1]
+  for i = 2, #args do
+    local _, building = generations(keys[1], args[i])
+    if building and building ~= generation then
       return redis.error_reply('ERR ' .. args[i] .. ' is already building ' .. building)
     end
   end
-  for i = 3, #args do
-    redis.call('HSET', base .. ':generations', args[i] .. ':building', generation)
+  for i = 2, #args do
+    redis.call('HSET', keys[1], args[i] .. ':building', generation)
   end
   return 1
 end
 
--- ARGV[1] base, ARGV[2] model, ARGV[3] generation built, ARGV[4] source: from now on the
--- live projector applies the source's events to the built generation too. Refused (0)
--- while the replay is behind the live projector there, since the events in between
--- would then be missed.
-local function ostock_replay_handover(_, args)
-  local base, model, generation, source = args[1], args[2], args[3], args[4]
-  local refused = must_be_building(base, model, generation)
+-- KEYS[1] a slot's generations record, KEYS[2] the offsets key of the generation built in
+-- the slot, KEYS[3] the live one's; ARGV[1] model, ARGV[2] generation built, then the
+-- sources: from now on the live projector applies each source's events in the slot to the
+-- built generation too. Refused (0) for a source while the replay is behind the live
+-- projector there, since the events in between would then be missed. Returns 1 or 0 for
+-- each source.
+local function ostock_replay_handover(keys, args)
+  local model, generation = args[1], args[2]
+  local refused = must_be_building(keys[1], model, generation)
   if refused then
     return refused
   end
-  local live = generations(base, model)
-  local built = offsets(offsets_key(base, generation, model)):get(source)
-  if built < offsets(offsets_key(base, live, model)):get(source) then
-    return 0
+  local live = generations(keys[1], model)
+  if string.find(keys[3], ':' .. live .. ':offsets:', 1, true) == nil then
+    return redis.error_reply('STALE ' .. live)
   end
-  redis.call('SADD', handover_key(base, generation, model), source)
-  return 1
-end
-
--- ARGV[1] base, ARGV[2] generation built, then the models: each one's built generation
--- becomes live at once, the live one retiring. Returns the generations retired.
-local function ostock_replay_switch(_, args)
-  local base, generation = args[1], args[2]
-  local retired = {}
+  local built, current = offsets(keys[2], declared(keys)), offsets(keys[3], declared(keys))
+  local answers = {}
   for i = 3, #args do
-    local refused = must_be_building(base, args[i], generation)
-    if refused then
-      return refused
+    local source = args[i]
+    if built:get(source) < current:get(source) then
+      answers[#answers + 1] = 0
+    else
+      redis.call('HSET', keys[1], model .. ':handover:' .. source, 1)
+      answers[#answers + 1] = 1
     end
   end
+  return answers
+end
+
+-- KEYS[1] a generations record, ARGV[1] generation built, ARGV[2] PUBLISH or SPUBLISH, then
+-- the models: each one's built generation becomes live at once, the live one retiring;
+-- already done, nothing changes. Returns the generations retired.
+local function ostock_replay_switch(keys, args)
+  local record, generation = keys[1], args[1]
+  local publish, refused = publisher(args[2])
+  if not publish then
+    return refused
+  end
+  for i = 3, #args do
+    if generations(record, args[i]) ~= generation then
+      refused = must_be_building(record, args[i], generation)
+      if refused then
+        return refused
+      end
+    end
+  end
+  local retired = {}
   for i = 3, #args do
     local model = args[i]
-    local live = generations(base, model)
-    redis.call('HSET', base .. ':generations', model, generation, model .. ':retiring', live)
-    redis.call('HDEL', base .. ':generations', model .. ':building')
-    redis.call('DEL', handover_key(base, generation, model))
-    retired[#retired + 1] = live
+    local live, _, retiring = generations(record, model)
+    if live == generation then  -- switched already: a call retried
+      retired[#retired + 1] = retiring or FIRST_GENERATION
+    else
+      redis.call('HSET', record, model, generation, model .. ':retiring', live)
+      redis.call('HDEL', record, model .. ':building')
+      forget_handovers(record, model)
+      retired[#retired + 1] = live
+    end
   end
-  redis.call('PUBLISH', base .. ':generations', generation)
+  redis.call(publish, record, generation)
   return retired
 end
 
--- ARGV[1] base, then the models: stop writing their retiring generations (after a
--- switch) or the ones being built (a replay given up).
-local function ostock_replay_end(_, args)
-  local base = args[1]
-  for i = 2, #args do
-    redis.call('HDEL', base .. ':generations', args[i] .. ':retiring', args[i] .. ':building')
+-- KEYS[1] a generations record, then the models: stop writing their retiring generations
+-- (after a switch) or the ones being built (a replay given up).
+local function ostock_replay_end(keys, args)
+  for i = 1, #args do
+    redis.call('HDEL', keys[1], args[i] .. ':retiring', args[i] .. ':building')
+    forget_handovers(keys[1], args[i])
   end
   return 1
 end
@@ -383,16 +515,20 @@ local function ostock_command_pending(keys, args)
   return 1
 end
 
--- KEYS[1] command key, ARGV[1] state, ARGV[2] body, ARGV[3] expire-at (Unix seconds):
--- a decision is final, so it is always written.
+-- KEYS[1] command key, ARGV[1] state, ARGV[2] body, ARGV[3] expire-at (Unix seconds),
+-- ARGV[4] PUBLISH or SPUBLISH: a decision is final, so it is always written.
 local function ostock_command_decided(keys, args)
   local state = args[1]
   if state ~= 'accepted' and state ~= 'rejected' then
     return redis.error_reply('ERR a decision is accepted or rejected, got ' .. tostring(state))
   end
+  local publish, refused = publisher(args[4])
+  if not publish then
+    return refused
+  end
   redis.call('HSET', keys[1], 'state', state, 'body', args[2])
   redis.call('EXPIREAT', keys[1], args[3])
-  redis.call('PUBLISH', keys[1], state)
+  redis.call(publish, keys[1], state)
   return 1
 end
 

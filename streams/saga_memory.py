@@ -14,10 +14,10 @@ Saga state, not a view (read-models/README.md): replays of the views never touch
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from ostock.sagas.cascade_delete import OrganizationMemory
+from ostock.views.client import RedisClient
 from ostock.views.keys import Keys
 from streams.saga_reactions import Tracked
 
@@ -54,7 +54,7 @@ def new_facts(tracked: Tracked) -> tuple[Facts, Facts]:
 class SagaMemories:
     """Loads and stores memories, many organizations per round trip."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
 

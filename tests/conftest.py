@@ -20,7 +20,8 @@ import pytest
 
 from ostock.deployables import PROCESSES
 from ostock.infra.local import LocalInfra
-from ostock.infra.ports import free_port_block
+from ostock.infra.ports import free_port, free_port_block
+from ostock.infra.redis_cluster import RedisCluster
 from ostock.infra.topics import ensure_topics
 from ostock.settings import Settings
 from tests.isolated import local_infra
@@ -29,6 +30,10 @@ from tests.isolated import local_infra
 TEST_PARTITIONS = 3
 #: The nodes of the session's Kafka cluster (tests marked `cluster`).
 CLUSTER_BROKERS = 3
+# Masters of the session's Redis Cluster.
+CLUSTER_MASTERS = 3
+#: What the tests marked both_redis run against, each in turn.
+REDIS_KINDS = ("redis", "redis-cluster")
 
 
 @dataclass(frozen=True)
@@ -123,3 +128,41 @@ def session_settings(
     )
     ensure_topics(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A Redis Cluster of CLUSTER_MASTERS masters on free ports for the whole session,
+    started only when a test asks for it (the both_redis tests' cluster run)."""
+    ports = [free_port() for _ in range(2 * CLUSTER_MASTERS)]
+    cluster = RedisCluster(
+        tmp_path_factory.mktemp("redis-cluster"), ports[:CLUSTER_MASTERS], ports[CLUSTER_MASTERS:]
+    )
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked both_redis runs once on one Redis and once on the Redis Cluster."""
+    if metafunc.definition.get_closest_marker("both_redis") and (
+        "redis_kind" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("redis_kind", REDIS_KINDS, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def redis_kind(request: pytest.FixtureRequest) -> str:
+    """Which Redis the test runs on: one Redis unless both_redis asks for both."""
+    return str(getattr(request, "param", REDIS_KINDS[0]))
+
+
+@pytest.fixture(scope="module")
+def redis_url(redis_kind: str, infra: Endpoints, request: pytest.FixtureRequest) -> str:
+    """The URL of the Redis the test runs on."""
+    if redis_kind == "redis-cluster":
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        return cluster.url
+    return infra.redis_url

@@ -6,10 +6,10 @@ import time
 from dataclasses import dataclass, field
 from uuid import uuid4
 
-from redis.asyncio import Redis
-
 from ostock.commands import Issuer, license_command, organization_command
 from ostock.contract.records import Command
+from ostock.settings import Settings
+from ostock.views.client import RedisClient, redis_client
 from ostock.views.generations import LiveKeys
 from ostock.views.keys import Keys
 
@@ -121,7 +121,7 @@ def updates(work: Workload, every: int) -> Phase:
     return Phase(commands, now)
 
 
-async def behind(redis: Redis, keys: Keys, versions: Versions) -> list[tuple[str, int, int]]:
+async def behind(redis: RedisClient, keys: Keys, versions: Versions) -> list[tuple[str, int, int]]:
     """The views of `work` not yet at their final version: (aggregate, at, wanted)."""
     async with redis.pipeline(transaction=False) as pipe:
         for organization_id in versions.organizations:
@@ -138,11 +138,10 @@ async def behind(redis: Redis, keys: Keys, versions: Versions) -> list[tuple[str
     ]
 
 
-async def wait_for_views(
-    redis_url: str, base: str, versions: Versions, within_s: float = 120
-) -> None:
-    async with Redis.from_url(redis_url) as redis:
-        live = LiveKeys(redis, base, refresh_s=0.1)
+async def wait_for_views(settings: Settings, versions: Versions, within_s: float = 120) -> None:
+    """Wait until the live views under settings.redis_prefix reach `versions`."""
+    async with redis_client(settings) as redis:
+        live = LiveKeys(redis, settings.redis_prefix, refresh_s=0.1)
         deadline = time.monotonic() + within_s
         left: list[tuple[str, int, int]] = []
         while time.monotonic() < deadline:

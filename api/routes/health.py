@@ -3,13 +3,13 @@
 import asyncio
 
 from fastapi import APIRouter
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from api.circuit import CircuitOpen
 from api.deps import PublisherDep, RedisDep
 from api.problems import Problem, problem_responses
 from api.schemas.health import Readiness
+from ostock.views.client import RedisClient
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -36,7 +36,7 @@ async def ready(publisher: PublisherDep, redis: RedisDep) -> Readiness:
     return checks
 
 
-async def _pings(redis: Redis) -> bool:
+async def _pings(redis: RedisClient) -> bool:
     try:
         return bool(await redis.ping())
     except (RedisError, CircuitOpen):

@@ -39,6 +39,14 @@ Brokers = Annotated[
 RedisPort = Annotated[
     int | None, typer.Option(help="Redis port. Default: from settings.redis_url.")
 ]
+RedisClusterSize = Annotated[
+    int | None,
+    typer.Option(
+        "--redis-cluster",
+        help="A Redis Cluster of N masters (ports from --redis-port on) instead of one Redis. "
+        "Default: settings.redis_cluster.",
+    ),
+]
 With = Annotated[
     list[str] | None,
     typer.Option(
@@ -64,11 +72,14 @@ def _settings(
     controller_port: int | None,
     redis_port: int | None,
     brokers: int | None = None,
+    redis_cluster: int | None = None,
 ) -> Settings:
     """Settings from the environment, with the command-line options applied."""
     overrides: dict[str, Any] = {}
     if brokers is not None:
         overrides["kafka_brokers"] = brokers
+    if redis_cluster is not None:
+        overrides["redis_cluster"] = redis_cluster
     if data_dir is not None:
         overrides["data_dir"] = data_dir.resolve()
     if kafka_port is not None:
@@ -94,6 +105,7 @@ def up(
     kafka_port: KafkaPort = None,
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
+    redis_cluster: RedisClusterSize = None,
     services: With = None,
     brokers: Brokers = None,
 ) -> None:
@@ -103,7 +115,14 @@ def up(
     settings.jaeger_otlp_port and jaeger_query_port), reusing running ones, and create the
     topics."""
     optional = chosen(services)
-    settings = _settings(data_dir, kafka_port, controller_port, redis_port, brokers)
+    settings = _settings(
+        data_dir,
+        kafka_port,
+        controller_port,
+        redis_port,
+        brokers=brokers,
+        redis_cluster=redis_cluster,
+    )
     infra = LocalInfra.from_settings(settings)
     settings = infra.clients(settings)
     try:
@@ -126,10 +145,18 @@ def down(
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
     brokers: Brokers = None,
+    redis_cluster: RedisClusterSize = None,
 ) -> None:
     """Stop Kafka, Redis and the optional services that run; their data stays in the data
     folder."""
-    settings = _settings(data_dir, kafka_port, controller_port, redis_port, brokers)
+    settings = _settings(
+        data_dir,
+        kafka_port,
+        controller_port,
+        redis_port,
+        brokers=brokers,
+        redis_cluster=redis_cluster,
+    )
     LocalInfra.from_settings(settings).down()
 
 
@@ -140,10 +167,18 @@ def status(
     controller_port: ControllerPort = None,
     redis_port: RedisPort = None,
     brokers: Brokers = None,
+    redis_cluster: RedisClusterSize = None,
 ) -> None:
     """Show whether each Kafka node and Redis (and the optional services that run) run;
     exit 1 if one does not."""
-    settings = _settings(data_dir, kafka_port, controller_port, redis_port, brokers)
+    settings = _settings(
+        data_dir,
+        kafka_port,
+        controller_port,
+        redis_port,
+        brokers=brokers,
+        redis_cluster=redis_cluster,
+    )
     infra = LocalInfra.from_settings(settings)
     report = infra.status()
     typer.echo(str(report))

@@ -10,7 +10,6 @@ from typing import Annotated, TypeVar
 
 import typer
 from confluent_kafka import KafkaException
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from rich.console import Console
 from rich.progress import (
@@ -28,7 +27,7 @@ from ostock.replay.rebuild import ReplayStats, rebuild
 from ostock.replay.verify import verify
 from ostock.settings import Settings
 from ostock.telemetry.metrics import serve_metrics
-from ostock.views.client import redis_client
+from ostock.views.client import RedisClient, redis_client
 from ostock.views.generations import snapshots
 from ostock.views.keys import SNAPSHOT_NAME
 from ostock.views.models import READ_MODELS
@@ -158,7 +157,7 @@ def _check_name(name: str) -> None:
 
 def _run(
     settings: Settings,
-    work: Callable[[Redis, Callable[[int, int], None]], Awaitable[T]],
+    work: Callable[[RedisClient, Callable[[int, int], None]], Awaitable[T]],
     bar: bool = True,
 ) -> T:
     """Run `work` with a Redis client and a progress bar; a broker or Redis that cannot be

@@ -13,6 +13,7 @@ from ostock.infra.keycloak import KeycloakServer
 from ostock.infra.process import LocalService
 from ostock.infra.prometheus import PrometheusServer, scrape_targets
 from ostock.infra.redis import RedisServer
+from ostock.infra.redis_cluster import RedisCluster
 from ostock.infra.security import PLAINTEXT, Security
 from ostock.settings import Settings, derived_replication
 
@@ -75,10 +76,13 @@ class LocalInfra:
         jaeger_ports: tuple[int, int] = (4318, 16686),
         brokers: int = 1,
         replication: tuple[int, int] | None = None,
+        redis_cluster: int = 0,
     ) -> None:
         """`jaeger_ports`: its OTLP/HTTP port and its query port. `brokers` above 1: a
         KafkaCluster from `kafka_port` on (`controller_port` unused), its topics'
-        `replication` factor and min.insync.replicas derived from its size unless given."""
+        `replication` factor and min.insync.replicas derived from its size unless given.
+        `redis_cluster`: 0 for one Redis on `redis_port`, N for a cluster of N masters from
+        `redis_port` on (their buses 10000 above, as Redis's default)."""
         self.data_dir = data_dir
         self.kafka: KafkaBroker | KafkaCluster = (
             KafkaBroker.single(
@@ -94,7 +98,14 @@ class LocalInfra:
                 security.scram_users,
             )
         )
-        self.redis = RedisServer(data_dir, redis_port, security.redis_acl, security.redis_admin)
+        self.redis: RedisServer | RedisCluster = RedisServer(
+            data_dir, redis_port, security.redis_acl, security.redis_admin
+        )
+        if redis_cluster:
+            ports = range(redis_port, redis_port + redis_cluster)
+            buses = [port + 10000 for port in ports]
+            acl, admin = security.redis_acl, security.redis_admin
+            self.redis = RedisCluster(data_dir, ports, buses, acl, admin)
         self.keycloak = KeycloakServer(data_dir, cache_dir, keycloak_port)
         self.jaeger = JaegerServer(data_dir, cache_dir, *jaeger_ports)
         self.prometheus = PrometheusServer(data_dir, prometheus_port, scrape_targets or {})
@@ -122,6 +133,7 @@ class LocalInfra:
             jaeger_ports=(settings.jaeger_otlp_port, settings.jaeger_query_port),
             brokers=settings.kafka_brokers,
             replication=(settings.replication_factor, settings.min_insync_replicas),
+            redis_cluster=settings.redis_cluster,
         )
 
     def clients(self, settings: Settings) -> Settings:
@@ -147,12 +159,14 @@ class LocalInfra:
     def status(self) -> InfraStatus:
         """Which services run, read from their pid files (works from any process)."""
         nodes = self.kafka.nodes
-        services = [ServiceStatus.of(node) for node in nodes] + [ServiceStatus.of(self.redis)]
+        services = [ServiceStatus.of(node) for node in nodes]
         if len(nodes) > 1:
-            services[: len(nodes)] = [
+            services = [
                 replace(status, name=f"kafka-{node.node_id}")
-                for status, node in zip(services, nodes, strict=False)
+                for status, node in zip(services, nodes, strict=True)
             ]
+        redis = self.redis.nodes if isinstance(self.redis, RedisCluster) else [self.redis]
+        services += [ServiceStatus.of(node) for node in redis]
         optional = [ServiceStatus.of(service) for service in self.optional.values()]
         services += [service for service in optional if service.pid is not None]
         return InfraStatus(tuple(services))

@@ -18,7 +18,9 @@ def ensure_installed() -> str:
 
 
 class RedisServer(LocalService):
-    """One local redis-server: config, append-only data, process and log in `data_dir`/redis.
+    """One local redis-server: config, append-only data, process and log in
+    `data_dir`/`folder` (`redis`); with `cluster_port`, a Redis Cluster node whose bus
+    listens there (ostock.infra.redis_cluster).
 
     Stopping it (SIGTERM) flushes the append-only file."""
 
@@ -26,16 +28,25 @@ class RedisServer(LocalService):
     start_timeout_s = START_TIMEOUT_S
     stop_timeout_s = STOP_TIMEOUT_S
 
-    def __init__(self, data_dir: Path, port: int, acl: str | None = None, admin: str = "") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        acl: str | None = None,
+        admin: str = "",
+        folder: str = "redis",
+        cluster_port: int | None = None,
+    ) -> None:
         """`acl` (an aclfile's text, ostock.infra.redis_users) selects the production
         profile; `admin` is then the password of its `admin` user."""
-        folder = data_dir / "redis"
+        self.cluster_port = cluster_port
         self.acl = acl
         self.admin = admin
-        self.config = folder / "redis.conf"
-        self.aclfile = folder / "users.acl"
-        pidfile = PidFile(folder / "redis.pid", token=str(self.config))
-        super().__init__(folder, port, pidfile, folder / "redis.log")
+        home = data_dir / folder
+        self.config = home / "redis.conf"
+        self.aclfile = home / "users.acl"
+        pidfile = PidFile(home / "redis.pid", token=str(self.config))
+        super().__init__(home, port, pidfile, home / "redis.log")
 
     @property
     def url(self) -> str:
@@ -52,16 +63,20 @@ class RedisServer(LocalService):
         self.config.write_text(self._config())
         return Launch([server, str(self.config)])
 
-    def _ready(self) -> bool:
-        # Ready once it answers PING.
+    def client(self) -> redis.Redis:
+        """A client of this server alone, as its admin, each call bounded: for probes."""
         secured = self.acl is not None
-        client = redis.Redis(
+        return redis.Redis(
             port=self.port,
             username="admin" if secured else None,
             password=self.admin if secured else None,
             socket_timeout=PING_TIMEOUT_S,
             socket_connect_timeout=PING_TIMEOUT_S,
         )
+
+    def _ready(self) -> bool:
+        # Ready once it answers PING.
+        client = self.client()
         try:
             return bool(client.ping())
         except redis.RedisError:
@@ -85,4 +100,16 @@ save ""
 # The config path in the process title is how a pid file is checked to be ours.
 proc-title-template "{{title}} {{listen-addr}} {{config-file}}"
 {f'aclfile "{self.aclfile}"' if self.acl is not None else ""}
+{self._cluster_config()}
+"""
+
+    def _cluster_config(self) -> str:
+        if self.cluster_port is None:
+            return ""
+        # nodes.conf is Redis's own record of the cluster, kept in the node's folder.
+        return f"""\
+cluster-enabled yes
+cluster-port {self.cluster_port}
+cluster-config-file "{self.dir / "nodes.conf"}"
+cluster-node-timeout 5000
 """

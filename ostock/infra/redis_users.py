@@ -13,28 +13,34 @@ from ostock.views.keys import MODELS
 VIEW_FAMILIES = tuple(f"*:{family}" for families in MODELS.values() for family in families)
 VIEW_KINDS = ("cmd", *VIEW_FAMILIES)
 CONNECT = "+@connection"  # HELLO, PING, CLIENT SETNAME/SETINFO, ...
+# What a Redis Cluster client asks to find the nodes of the slots and the commands' keys.
+CLUSTER = "+cluster|slots +cluster|shards +command"
 
 
 def rules(prefix: str) -> dict[str, str]:
     """Each application user's ACL rules (without its password) for key prefix `prefix`.
 
-    Both read which generation of each model is live; the projector also keeps each
+    Both read which generation of each model is live (the projector in each slot's
+    record, which it may write too: see slot_records); the projector also keeps each
     generation's replay bookkeeping (read-models/ostock.lua). Replays run as admin."""
     views = " ".join(f"~{prefix}:{kind}:*" for kind in VIEW_KINDS)
     # Only a replay (run as admin) switches generations and takes snapshots.
     switches = f"%R~{prefix}:generations %R~{prefix}:snapshots"
-    bookkeeping = f"~{prefix}:*:offsets:* ~{prefix}:*:handover:*"
+    # Read by ostock_project, which declares them: Redis asks write access of every key an
+    # FCALL declares.
+    slot_records = f"~{prefix}:generations:*"
+    bookkeeping = f"~{prefix}:*:offsets:*"
     channels = " ".join(f"&{prefix}:{kind}:*" for kind in VIEW_KINDS)
     return {
         # Reads views and waits on their channels (read-your-writes); writes nothing.
         "api": f"{views.replace('~', '%R~')} {switches} {channels} -@all +@read {CONNECT} "
-        "+subscribe +unsubscribe",
+        f"{CLUSTER} +subscribe +unsubscribe +ssubscribe +sunsubscribe",
         # Writes views through the ostock functions only (which publish), and loads them.
-        "projector": f"{views} {switches} {bookkeeping} {channels} -@all +@read {CONNECT} "
-        "+fcall +fcall_ro +function|load +function|list "
-        "+hset +hsetnx +zadd +zrem +expireat +publish",
+        "projector": f"{views} {switches} {slot_records} {bookkeeping} {channels} -@all "
+        f"+@read {CONNECT} {CLUSTER} +fcall +fcall_ro +function|load +function|list "
+        "+hset +hsetnx +zadd +zrem +expireat +publish +spublish",
         # Its own memory only.
-        "saga": f"~{prefix}:saga:* -@all +@read {CONNECT} +hset +hsetnx",
+        "saga": f"~{prefix}:saga:* -@all +@read {CONNECT} {CLUSTER} +hset +hsetnx",
     }
 
 

@@ -4,12 +4,13 @@ their own while the system stays live (read-models/README.md, "Generations").
 1. The models are marked as building the new generation (one at a time per model).
 2. The log is read from the start and projected into it, through the same projections
    as the live projectors, in batches of one Redis round trip.
-3. Each partition that the replay has read to its end, and where it is not behind the
-   live projector, is handed over: from then on the live projector writes its events to
-   the new generation too, in log order, each once.
-4. Once every partition is handed over, the switch makes the new generation live for
-   every model at once; the old one is still written for a grace period (readers re-read
-   which generation is live every generations_refresh_s), then dropped.
+3. Each partition that the replay has read to its end is handed over, slot by slot
+   where the replay is not behind the live projector: from then on the live projector
+   writes its events in that slot to the new generation too, in log order, each once.
+4. Once every partition is handed over in every slot, the switch makes the new
+   generation live for every model, every slot's record first, the readers' last; the
+   old one is still written for a grace period (readers re-read which generation is
+   live every generations_refresh_s), then dropped.
 """
 
 import asyncio
@@ -24,7 +25,6 @@ from functools import partial
 from typing import cast
 
 from confluent_kafka import Message
-from redis.asyncio import Redis
 
 from ostock.contract import UndecodableRecord
 from ostock.contract.records import Event, Kinds
@@ -34,10 +34,20 @@ from ostock.replay.merging import BatchMerge
 from ostock.replay.metrics import ReplayMetrics
 from ostock.retry import refused, until_done
 from ostock.settings import Settings
-from ostock.views.functions import REPLAY_HANDOVER
-from ostock.views.generations import begin, drop, end, new_generation, switch
+from ostock.views.client import RedisClient
+from ostock.views.generations import (
+    begin,
+    drop,
+    end,
+    handover_call,
+    live_generations,
+    new_generation,
+    pipelined,
+    switch,
+)
+from ostock.views.keys import FIRST_GENERATION, SLOTS, generations_key
 from ostock.views.models import ReadModel
-from ostock.views.writer import ViewWriter, packed
+from ostock.views.writer import Call, ViewWriter
 
 #: Told how many log offsets were read so far and how many there are (both grow).
 Progress = Callable[[int, int], None]
@@ -87,7 +97,7 @@ class Replay:
     def __init__(
         self,
         settings: Settings,
-        redis: Redis,
+        redis: RedisClient,
         models: Sequence[ReadModel],
         generation: str,
         progress: Progress,
@@ -114,6 +124,7 @@ class Replay:
         self._read = 0
         self._started: float | None = None
         self._in_flight: asyncio.Future[None] | None = None
+        self._live: dict[str, str] = {}  # each model's live generation, as the replay began
 
     async def to_end(self) -> None:
         """Read every partition once to the end it had when the replay began (a snapshot)."""
@@ -127,8 +138,11 @@ class Replay:
     async def live_handover(self) -> None:
         """Read on until every partition of every model is handed over to the live
         projector (step 3 above)."""
+        state = cast(dict[bytes, bytes], await self.redis.hgetall(generations_key(self.base)))
+        self._live = live_generations(state)
+        # The slots each (model, partition) is still to be handed over in.
         pending = {
-            (model.name, part)
+            (model.name, part): set(SLOTS)
             for model in self.models
             for part in sources_of(self.reader, [model.topic(self.settings.topics)])
         }
@@ -136,16 +150,31 @@ class Replay:
         with fewer_collections():
             while pending:
                 at_end |= await self._step()
-                if any(part in at_end for _, part in pending):
+                ready = {key: slots for key, slots in pending.items() if key[1] in at_end}
+                if ready:
                     await self._applied()  # a handover compares what Redis holds
-                for model, part in sorted(pending):
-                    if part in at_end and await self._hand_over(model, part):
-                        pending.discard((model, part))
+                    await self._hand_over(ready)
+                pending = {key: slots for key, slots in pending.items() if slots}
         self.progress(self._read, self._read)
 
-    async def _hand_over(self, model: str, part: str) -> bool:
-        args = (self.base, model, self.generation, part)
-        return bool(await self.redis.fcall(REPLAY_HANDOVER, 0, *args))
+    async def _hand_over(self, ready: dict[tuple[str, str], set[int]]) -> None:
+        """Hand over each (model, partition) of `ready` in the slots it awaits, one call
+        per model and slot; the slots handed over leave its set."""
+        asked: list[tuple[str, int, list[str]]] = []
+        for model in sorted({model for model, _ in ready}):
+            slots = set().union(*(s for (m, _), s in ready.items() if m == model))
+            for slot in sorted(slots):
+                parts = [part for (m, part), s in ready.items() if m == model and slot in s]
+                asked.append((model, slot, parts))
+        answers = await pipelined(self.redis, (self._handover_call(*ask) for ask in asked))
+        for (model, slot, parts), accepted in zip(asked, answers, strict=True):
+            for part, yes in zip(parts, accepted, strict=True):
+                if yes:
+                    ready[model, part].discard(slot)
+
+    def _handover_call(self, model: str, slot: int, parts: list[str]) -> Call:
+        live = self._live.get(model, FIRST_GENERATION)
+        return handover_call(self.base, model, self.generation, live, slot, parts)
 
     async def _step(self) -> set[str]:
         """One poll decoded and merged, its writes sent (every model's in one round trip)
@@ -162,21 +191,19 @@ class Replay:
         # Packed before waiting for the batch before: Redis gets this one the moment it
         # is free.
         projected = merge.projected()
-        batches = [(model, packed(events)) for model, events in projected if events]
+        calls = self.writer.replay_calls(self.generation, projected)
         merged = sum(len(events) for _, events in projected)
         taken = [(each.model.name, each.taken) for each in merge.merges]
         await self._applied()
-        self._in_flight = asyncio.ensure_future(self._apply(batches, merged, taken))
+        self._in_flight = asyncio.ensure_future(self._apply(calls, merged, taken))
         self.stats.events += len(batch.records)
         self._read += len(batch.records)
         return batch.at_end
 
-    async def _apply(
-        self, batches: Sequence[tuple[str, bytes]], merged: int, taken: list[tuple[str, int]]
-    ) -> None:
+    async def _apply(self, calls: list[Call], merged: int, taken: list[tuple[str, int]]) -> None:
         # A batch applied twice changes nothing (offsets), so a Redis reply that timed
         # out under load is retried: a few times, then the replay fails and gives up.
-        apply = partial(self.writer.replay, self.generation, batches)
+        apply = partial(self.writer.replayed, calls)
         what = f"replay: applying {merged} merged events"
         self.stats.applied += await until_done(apply, what, refused, REDIS_ATTEMPTS)
         self.metrics.applied(taken)
@@ -216,13 +243,15 @@ class Replay:
 
 @asynccontextmanager
 async def building(
-    settings: Settings, redis: Redis, models: Sequence[ReadModel], progress: Progress
+    settings: Settings, redis: RedisClient, models: Sequence[ReadModel], progress: Progress
 ) -> AsyncIterator[Replay]:
     """A replay of `models` into a new generation, marked as building it (step 1); given up
     (ended and dropped) if the block fails or is interrupted."""
     base, names = settings.redis_prefix, [model.name for model in models]
     generation = new_generation()
-    await begin(redis, base, generation, names)
+    # Retried until done (beginning the same generation again changes nothing), unless
+    # refused: a model builds another.
+    await until_done(partial(begin, redis, base, generation, names), "replay: beginning", refused)
     replay = Replay(settings, redis, models, generation, progress)
     try:
         yield replay
@@ -235,15 +264,18 @@ async def building(
 
 
 async def rebuild(
-    settings: Settings, redis: Redis, models: Sequence[ReadModel], progress: Progress
+    settings: Settings, redis: RedisClient, models: Sequence[ReadModel], progress: Progress
 ) -> ReplayStats:
     """Rebuild `models` into a new generation and switch readers to it (steps 1-4)."""
     base, names = settings.redis_prefix, [model.name for model in models]
     async with building(settings, redis, models, progress) as replay:
         await replay.live_handover()
-        retired = await switch(redis, base, replay.generation, names)
+        # Slot by slot: a switch cut short would leave some slots live in the generation a
+        # failed replay drops, so it is retried until done (a slot switched stays so).
+        switching = partial(switch, redis, base, replay.generation, names)
+        retired = await until_done(switching, "replay: switching", refused)
     await asyncio.sleep(settings.replay_grace_s)
-    await end(redis, base, names)
+    await until_done(partial(end, redis, base, names), "replay: ending", refused)
     for name, old in zip(names, retired, strict=True):
         await drop(redis, base, old, [name])
     return replay.stats

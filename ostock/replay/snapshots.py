@@ -5,10 +5,10 @@ serves one when a read names it (?snapshot=NAME)."""
 from datetime import UTC, datetime
 
 import orjson
-from redis.asyncio import Redis
 
 from ostock.replay.rebuild import Progress, Replay, ReplayStats
 from ostock.settings import Settings
+from ostock.views.client import RedisClient
 from ostock.views.generations import drop
 from ostock.views.keys import MODELS, snapshot_generation, snapshots_key
 from ostock.views.models import READ_MODELS
@@ -19,7 +19,7 @@ class SnapshotExists(Exception):
 
 
 async def take(
-    settings: Settings, redis: Redis, name: str, until: datetime, progress: Progress
+    settings: Settings, redis: RedisClient, name: str, until: datetime, progress: Progress
 ) -> ReplayStats:
     """Build snapshot `name` of every read model from the events up to `until`."""
     base = settings.redis_prefix
@@ -43,7 +43,7 @@ async def take(
     return replay.stats
 
 
-async def drop_snapshot(redis: Redis, base: str, name: str) -> bool:
+async def drop_snapshot(redis: RedisClient, base: str, name: str) -> bool:
     """Delete snapshot `name`; False if there was none."""
     if not await redis.hdel(snapshots_key(base), name):
         return False

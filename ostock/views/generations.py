@@ -1,23 +1,36 @@
-"""Which generation of each read model readers use: the live ones, or a snapshot's.
+"""Which generation of each read model readers and writers use.
 
-A replay builds a model's next generation and switches to it atomically in Redis
-(read-models/ostock.lua, ostock/replay); readers find the live generations in the hash
-``<base>:generations``, re-read at most every few hundred milliseconds. The generation
-a switch retires is still written, then kept, for longer than that, so a reader that
-has not seen the switch yet reads a complete, current view.
+A replay builds a model's next generation and switches to it (read-models/ostock.lua,
+ostock/replay). Every slot has a generations record of its own, which the functions
+writing there read (so no call reaches across slots); the writers name the generations
+they expect (SlotGenerations) and a slot whose record disagrees answers STALE. Readers
+find the live generations in the readers' record, ``<base>:generations``, re-read at most
+every few hundred milliseconds and switched after every slot's. The generation a switch
+retires is still written, then kept, for longer than that, so a reader that has not seen
+the switch yet reads a complete, current view.
 """
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import orjson
-from redis.asyncio import Redis
 
-from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_SWITCH
-from ostock.views.keys import MODELS, Keys, generations_key, snapshot_generation, snapshots_key
+from ostock.views.client import RedisClient, publish_command
+from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH, fcalls
+from ostock.views.keys import (
+    FIRST_GENERATION,
+    MODELS,
+    SLOTS,
+    Keys,
+    generations_key,
+    offsets_key,
+    slot_generations_key,
+    snapshot_generation,
+    snapshots_key,
+)
 
 
 class KeysSource(Protocol):
@@ -50,7 +63,7 @@ def building_generations(state: Mapping[bytes, bytes]) -> dict[str, str]:
 class LiveKeys:
     """The keys of the live generations, read again once `refresh_s` has passed."""
 
-    def __init__(self, redis: Redis, base: str, refresh_s: float) -> None:
+    def __init__(self, redis: RedisClient, base: str, refresh_s: float) -> None:
         self.redis = redis
         self.base = base
         self.refresh_s = refresh_s
@@ -66,23 +79,62 @@ class LiveKeys:
         return self._keys
 
 
-async def snapshot_keys(redis: Redis, base: str, name: str) -> Keys | None:
+async def snapshot_keys(redis: RedisClient, base: str, name: str) -> Keys | None:
     """The keys of snapshot `name`; None if there is no such snapshot."""
     if not await redis.hexists(snapshots_key(base), name):
         return None
     return Keys(base, dict.fromkeys(MODELS, snapshot_generation(name)))
 
 
-async def snapshots(redis: Redis, base: str) -> dict[str, dict[str, object]]:
+async def snapshots(redis: RedisClient, base: str) -> dict[str, dict[str, object]]:
     """Every snapshot by name, with what it holds (ostock.replay writes it)."""
     stored = cast(dict[bytes, bytes], await redis.hgetall(snapshots_key(base)))
     return {name.decode(): orjson.loads(about) for name, about in sorted(stored.items())}
 
 
-# The replay's side of the protocol (ostock/replay): begin, switch, end, drop.
+# The writers' side: the generations they expect in each slot.
 
-#: The keys ostock.lua keeps per generation and model for replays.
-BOOKKEEPING = ("offsets", "handover")
+#: A model's generations in a slot: live, building (or None), retiring (or None).
+SlotState = tuple[str, str | None, str | None]
+
+#: How ostock.lua names no generation.
+NONE = "-"
+
+
+def stale_state(answer: object) -> SlotState | None:
+    """The generations a slot's record names, if `answer` (one slot's) is its STALE
+    status; else None."""
+    text = answer.decode() if isinstance(answer, bytes) else answer
+    if not isinstance(text, str) or not text.startswith("STALE "):
+        return None
+    live, building, retiring = text.split()[1:4]
+    return live, None if building == NONE else building, None if retiring == NONE else retiring
+
+
+class SlotGenerations:
+    """The generations a writer expects each slot to name for each model: those the slot
+    last answered, else those any slot answered last (a replay changes every slot in
+    turn), else the first generation alone."""
+
+    def __init__(self) -> None:
+        self._slots: dict[tuple[str, int], SlotState] = {}
+        self._latest: dict[str, SlotState] = {}
+
+    def expected(self, model: str, slot: int) -> SlotState:
+        first: SlotState = (FIRST_GENERATION, None, None)
+        return self._slots.get((model, slot)) or self._latest.get(model, first)
+
+    def learn(self, model: str, slot: int, state: SlotState) -> None:
+        self._slots[model, slot] = self._latest[model] = state
+
+
+# The replay's side of the protocol (ostock/replay): begin, handover, switch, end, drop.
+
+#: The key families ostock.lua keeps per generation, model and slot for replays.
+BOOKKEEPING = ("offsets",)
+
+#: FCALLs per pipeline when every slot's record is written.
+SLOT_CHUNK = 2048
 
 
 def new_generation() -> str:
@@ -90,34 +142,77 @@ def new_generation() -> str:
     return "g" + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:-3]
 
 
-async def begin(redis: Redis, base: str, generation: str, models: Collection[str]) -> None:
-    """Mark `models` as building `generation`; a ResponseError if one already builds one."""
-    await redis.fcall(REPLAY_BEGIN, 0, base, generation, *models)
+async def begin(redis: RedisClient, base: str, generation: str, models: Collection[str]) -> None:
+    """Mark `models` as building `generation`: the readers' record first, where a model
+    already building one refuses (a ResponseError), then every slot's."""
+    await redis.fcall(REPLAY_BEGIN, 1, generations_key(base), generation, *models)
+    await each_slot(redis, REPLAY_BEGIN, base, (generation, *models))
 
 
-async def switch(redis: Redis, base: str, generation: str, models: Collection[str]) -> list[str]:
-    """Make `generation` live for every one of `models` at once; the generations replaced."""
-    retired = await redis.fcall(REPLAY_SWITCH, 0, base, generation, *models)
+def handover_call(
+    base: str, model: str, generation: str, live: str, slot: int, sources: Sequence[str]
+) -> tuple[Any, ...]:
+    """The call handing `sources` over to the live projector of `model` (live in
+    generation `live`) in `slot`: it answers 1 or 0 for each (refused while the replay
+    building `generation` is behind there)."""
+    keys = (
+        slot_generations_key(base, slot),
+        offsets_key(base, generation, model, slot),
+        offsets_key(base, live, model, slot),
+    )
+    return (REPLAY_HANDOVER, len(keys), *keys, model, generation, *sources)
+
+
+async def switch(
+    redis: RedisClient, base: str, generation: str, models: Collection[str]
+) -> list[str]:
+    """Make `generation` live for every one of `models`: in every slot (writers), then in
+    the readers' record; the generations replaced."""
+    args = (generation, publish_command(redis), *models)
+    await each_slot(redis, REPLAY_SWITCH, base, args)
+    retired = await redis.fcall(REPLAY_SWITCH, 1, generations_key(base), *args)
     return [name.decode() for name in retired]
 
 
-async def end(redis: Redis, base: str, models: Collection[str]) -> None:
-    """Stop writing the generations of `models` being built or retiring."""
-    await redis.fcall(REPLAY_END, 0, base, *models)
+async def end(redis: RedisClient, base: str, models: Collection[str]) -> None:
+    """Stop writing the generations of `models` being built or retiring: in every slot,
+    then in the readers' record."""
+    await each_slot(redis, REPLAY_END, base, tuple(models))
+    await redis.fcall(REPLAY_END, 1, generations_key(base), *models)
 
 
-async def drop(redis: Redis, base: str, generation: str, models: Collection[str]) -> int:
+async def each_slot(redis: RedisClient, function: str, base: str, args: Sequence[Any]) -> None:
+    """Call `function` on every slot's generations record with `args`; raises the first
+    error."""
+    calls = ((function, 1, slot_generations_key(base, slot), *args) for slot in SLOTS)
+    await pipelined(redis, calls)
+
+
+async def pipelined(redis: RedisClient, calls: Iterable[tuple[Any, ...]]) -> list[Any]:
+    """Every FCALL of `calls`, SLOT_CHUNK per round trip (per node); their answers."""
+    answers: list[Any] = []
+    chunk: list[tuple[Any, ...]] = []
+    for call in [*calls, None]:
+        if call is not None:
+            chunk.append(call)
+        if chunk and (call is None or len(chunk) >= SLOT_CHUNK):
+            answers += await fcalls(redis, chunk)
+            chunk = []
+    return answers
+
+
+async def drop(redis: RedisClient, base: str, generation: str, models: Collection[str]) -> int:
     """Delete every key of `models` in `generation` (and its replay bookkeeping); returns
     how many keys went. One SCAN of the generation, then UNLINK in chunks: Redis is never
     blocked, and the keys of the generation's other models stay."""
     prefix = f"{base}:{generation}:"
     families = {family for model in models for family in MODELS[model]}
-    bookkeeping = {f"{kind}:{model}" for model in models for kind in BOOKKEEPING}
+    bookkeeping = tuple(f"{kind}:{model}:" for model in models for kind in BOOKKEEPING)
     dropped = 0
     chunk: list[bytes] = []
     async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
         within = key.decode()[len(prefix) :]
-        if within.split(":", 1)[0] in families or within in bookkeeping:
+        if within.split(":", 1)[0] in families or within.startswith(bookkeeping):
             chunk.append(key)
         if len(chunk) >= 1000:
             dropped += await redis.unlink(*chunk)

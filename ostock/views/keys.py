@@ -9,6 +9,9 @@ organization's (or command's) id as a Redis Cluster hash tag ``{...}``.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 LAYOUT_VERSION = 2
 
@@ -59,8 +62,43 @@ def organization_copy(organization_id: str) -> str:
 
 
 def generations_key(base: str) -> str:
-    """Hash: each read model's live generation, and those being built or retired."""
+    """Hash: the readers' record: each read model's live generation, and those being built
+    or retired. A replay switches it after every slot's record (slot_generations_key)."""
     return f"{base}:generations"
+
+
+#: Redis Cluster's slots; one Redis has them too, as far as the keys go.
+SLOTS = range(REDIS_CLUSTER_HASH_SLOTS)
+
+
+@cache
+def slot_tags() -> tuple[str, ...]:
+    """For each slot, the shortest hash tag (a number) whose key slot it is."""
+    tags: dict[int, str] = {}
+    candidate = 0
+    while len(tags) < REDIS_CLUSTER_HASH_SLOTS:
+        tag = str(candidate)
+        tags.setdefault(key_slot(tag.encode()), tag)
+        candidate += 1
+    return tuple(tags[slot] for slot in SLOTS)
+
+
+def slot_of(key: str) -> int:
+    """The slot of `key`: its hash tag's."""
+    return key_slot(key.encode())
+
+
+def slot_generations_key(base: str, slot: int) -> str:
+    """Hash: slot `slot`'s generations record, which the functions writing there read:
+    each model's live, building and retiring generation in the slot, and the sources
+    handed over (read-models/README.md, "Generations")."""
+    return f"{base}:generations:{{{slot_tags()[slot]}}}"
+
+
+def offsets_key(base: str, generation: str, model: str, slot: int) -> str:
+    """Hash: the offset of the last event applied to `model`'s `generation` in `slot`,
+    from each source."""
+    return f"{base}:{generation}:offsets:{model}:{{{slot_tags()[slot]}}}"
 
 
 def snapshots_key(base: str) -> str:

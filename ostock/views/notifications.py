@@ -6,17 +6,23 @@ waiter SUBSCRIBEs, the last one UNSUBSCRIBEs. `watch` lets a waiter in only once
 confirmed the subscription, so any write after that reaches it. Every confirmation marks
 the key's waiters stale, a resubscription after a reconnect included: they read the
 version again, so a write published while the connection was down is not missed.
+
+On a Redis Cluster the projectors SPUBLISH (sharded pub/sub: a message stays on its key's
+shard), so a process holds one connection per primary, each SSUBSCRIBEd to the keys of
+its slots (ClusterNotifications).
 """
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import ConnectionPool, Redis, RedisCluster
 from redis.exceptions import RedisError
+
+from ostock.views.client import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +64,15 @@ class _Channel:
 
 
 class Notifications:
-    """The change notifications of many keys over one pub/sub connection."""
+    """The change notifications of many keys over one pub/sub connection; `sharded`:
+    SSUBSCRIBE (to a cluster node's keys) rather than SUBSCRIBE."""
 
-    def __init__(self, redis: "Redis | RedisCluster") -> None:
+    def __init__(self, redis: Redis, sharded: bool = False) -> None:
         self._pubsub = redis.pubsub()
+        self._subscribe = self._pubsub.ssubscribe if sharded else self._pubsub.subscribe
+        self._unsubscribe_from = self._pubsub.sunsubscribe if sharded else self._pubsub.unsubscribe
+        self._confirmation = "ssubscribe" if sharded else "subscribe"
+        self._message = "smessage" if sharded else "message"
         self._channels: dict[bytes, _Channel] = {}
         # Orders SUBSCRIBE and UNSUBSCRIBE with the bookkeeping that goes with them.
         self._lock = asyncio.Lock()
@@ -105,7 +116,7 @@ class Notifications:
         async with self._lock:
             channel = self._channels.get(name)
             if channel is None:
-                await self._pubsub.subscribe(name)
+                await self._subscribe(name)
                 channel = self._channels[name] = _Channel()
                 if not self._reading:  # the connection exists from the first subscribe on
                     self._reading = True
@@ -125,7 +136,7 @@ class Notifications:
         # A failed UNSUBSCRIBE is retried by _on_subscribed when a reconnect subscribes
         # the key again.
         try:
-            await self._pubsub.unsubscribe(name)
+            await self._unsubscribe_from(name)
         except RedisError as error:
             log.debug("unsubscribing %r failed: %r", name, error)
 
@@ -146,9 +157,9 @@ class Notifications:
         while not self._closed:
             try:
                 message: dict[str, Any] | None = await self._pubsub.get_message(timeout=None)
-                if message is not None and message["type"] == "subscribe":
+                if message is not None and message["type"] == self._confirmation:
                     await self._on_subscribed(message["channel"])
-                elif message is not None and message["type"] == "message":
+                elif message is not None and message["type"] == self._message:
                     channel = self._channels.get(message["channel"])
                     if channel is not None:
                         channel.notify(_version(message["data"]))
@@ -165,6 +176,38 @@ class Notifications:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+class ClusterNotifications:
+    """Notifications over a Redis Cluster: one sharded Notifications per primary, each on a
+    connection of its own to that node; a key is watched on its slot's node."""
+
+    def __init__(self, cluster: RedisCluster) -> None:
+        self.cluster = cluster
+        self._nodes: dict[str, Notifications] = {}
+
+    def watch(self, key: str, deadline: float) -> AbstractAsyncContextManager[Waiter]:
+        """As Notifications.watch, on the node that holds `key`."""
+        node = self.cluster.get_node_from_key(key)
+        if node is None:  # the cluster's slots are not known yet: read first
+            raise RedisError(f"no node known for {key!r}")
+        notifications = self._nodes.get(node.name)
+        if notifications is None:
+            pool = ConnectionPool(connection_class=node.connection_class, **node.connection_kwargs)
+            notifications = Notifications(Redis(connection_pool=pool), sharded=True)
+            self._nodes[node.name] = notifications
+        return notifications.watch(key, deadline)
+
+    async def close(self) -> None:
+        for notifications in self._nodes.values():
+            await notifications.close()
+
+
+def notifications_of(redis: RedisClient) -> "Notifications | ClusterNotifications":
+    """The notifications of `redis`'s keys: sharded per node on a cluster."""
+    if isinstance(redis, RedisCluster):
+        return ClusterNotifications(redis)
+    return Notifications(redis)
 
 
 def _version(data: bytes) -> int | None:

@@ -5,8 +5,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from redis.asyncio import Redis
-
+from ostock.views.client import RedisClient
 from ostock.views.generations import FixedKeys, KeysSource, snapshot_keys
 from ostock.views.keys import Keys
 from ostock.views.licensing import (
@@ -17,7 +16,7 @@ from ostock.views.licensing import (
     license_id_of,
     listed,
 )
-from ostock.views.notifications import Notifications
+from ostock.views.notifications import ClusterNotifications, Notifications, notifications_of
 
 #: A view a reader can wait for (ViewReader.wait_for_version).
 ViewName = Literal["organization", "license", "organization_history", "license_history"]
@@ -56,11 +55,14 @@ class ViewReader:
     """
 
     def __init__(
-        self, redis: Redis, source: KeysSource, notifications: Notifications | None = None
+        self,
+        redis: RedisClient,
+        source: KeysSource,
+        notifications: Notifications | ClusterNotifications | None = None,
     ) -> None:
         self.redis = redis
         self.source = source
-        self.notifications = notifications or Notifications(redis)
+        self.notifications = notifications or notifications_of(redis)
 
     async def snapshot(self, name: str) -> "ViewReader | None":
         """A reader of snapshot `name` (ostock replay --until); None if there is none."""

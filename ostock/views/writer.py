@@ -1,102 +1,243 @@
 """Writing the read models: the projectors' and the replay's ViewWriter."""
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from time import perf_counter
 from typing import Any
 
 import msgpack
 from opentelemetry.trace import Tracer
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
 from redis.exceptions import ResponseError
 
 from ostock.telemetry.labels import child
 from ostock.telemetry.metrics import REDIS_DURATION
+from ostock.views.client import RedisClient, publish_command
 from ostock.views.command_status import CommandStatus
 from ostock.views.functions import (
     COMMAND_DECIDED,
     COMMAND_PENDING,
     PROJECT,
     REPLAY,
+    fcalls,
     load_functions,
 )
-from ostock.views.projection import Projected
+from ostock.views.generations import NONE, SlotGenerations, SlotState, stale_state
+from ostock.views.keys import offsets_key, slot_generations_key, slot_of, slot_tags
+from ostock.views.projection import ListedView, Projected, Write
 from ostock.views.tracing import redis_span
+
+#: One FCALL: the function, the number of keys, the keys, the args.
+Call = tuple[Any, ...]
+
+# Rounds of STALE answers a batch may meet before the writer gives up: a replay changes
+# a slot's generations three times (begin, switch, end).
+STALE_ROUNDS = 8
 
 
 class ViewWriter:
     """Applies projected events through the library's functions, one round trip per batch.
 
-    The functions resolve each model's generations inside Redis, atomically with a
-    replay's switch (read-models/README.md), so they need one Redis, not a cluster.
-    Given a tracer, each round trip is a span of the batch it writes.
+    Every call declares every key it touches: a batch goes as one call on one Redis, as
+    one call per slot on a cluster (pipelined, one round trip per node). The live
+    projector names the generations it expects each slot to have (SlotGenerations); a slot
+    whose record disagrees answers STALE with its own and writes nothing, and its events
+    go again (read-models/README.md, "Generations"). Given a tracer, each round trip is a
+    span of the batch it writes.
     """
 
-    def __init__(self, redis: Redis, base: str, tracer: Tracer | None = None) -> None:
+    def __init__(self, redis: RedisClient, base: str, tracer: Tracer | None = None) -> None:
         self.redis = redis
         self.base = base
         self.tracer = tracer
+        self.publish = publish_command(redis)
+        self.cluster = isinstance(redis, RedisCluster)
+        self.generations = SlotGenerations()
 
     async def project(self, model: str, events: Sequence[Projected]) -> int:
         """Apply the events to `model`'s live generation (and to one a replay builds),
         each write only if newer than what is stored; return how many applied."""
-        if not events:
-            return 0
-        (applied,) = await self._fcalls([(PROJECT, 0, self.base, model, packed(events))])
-        return applied
+        groups = by_slot(events)
+        pending = list(groups)
+        applied = 0
+        for _ in range(STALE_ROUNDS):
+            if not pending:
+                return applied
+            calls = [
+                self._project_call(model, [(slot, groups[slot]) for slot in together])
+                for together in self._together(pending)
+            ]
+            answers = [one for answer in await self._fcalls(calls) for one in _each(answer)]
+            stale = []
+            # The answers come slot by slot in the order of the calls: pending's.
+            for slot, answer in zip(pending, answers, strict=True):
+                state = stale_state(answer)
+                if state is None:
+                    applied += int(answer)
+                else:
+                    self.generations.learn(model, slot, state)
+                    stale.append(slot)
+            pending = stale
+        raise RuntimeError(f"{model}: generations changed {STALE_ROUNDS} times in one batch")
 
-    async def replay(self, generation: str, batches: Sequence[tuple[str, bytes]]) -> int:
-        """Apply each (model, batch) of `batches`, the batch `packed` events, to
-        `generation` of the model, skipping events already there; return how many writes
-        applied. One round trip for all: Redis applies them back to back."""
-        calls = [(REPLAY, 0, self.base, model, generation, batch) for model, batch in batches]
-        return sum(await self._fcalls(calls)) if calls else 0
+    def _together(self, slots: Sequence[int]) -> list[list[int]]:
+        """The slots that go in one call: all of them on one Redis, one a call on a cluster
+        (a cluster refuses a call whose keys are in several slots)."""
+        if self.cluster:
+            return [[slot] for slot in slots]
+        return [list(slots)] if slots else []
+
+    def _project_call(self, model: str, slots: Sequence[tuple[int, Sequence[Projected]]]) -> Call:
+        expected = [
+            (slot, self.generations.expected(model, slot), events) for slot, events in slots
+        ]
+        within = [(slot, state, _within([events])) for slot, state, events in expected]
+        return project_call(self.base, model, within, project_batch(expected), self.publish)
+
+    def replay_calls(
+        self, generation: str, batches: Iterable[tuple[str, Sequence[Projected]]]
+    ) -> list[Call]:
+        """The calls that apply each (model, events) of `batches` to `generation` of the
+        model: one per model (per model and slot on a cluster)."""
+        calls: list[Call] = []
+        for model, events in batches:
+            groups = by_slot(events)
+            for together in self._together(list(groups)):
+                keys = [offsets_key(self.base, generation, model, slot) for slot in together]
+                keys += _under(self.base, [generation], _within(groups[s] for s in together))
+                batch = _packed([(slot_tags()[slot], _events(groups[slot])) for slot in together])
+                calls.append((REPLAY, len(keys), *keys, self.base, model, generation, batch))
+        return calls
+
+    async def replay(
+        self, generation: str, batches: Iterable[tuple[str, Sequence[Projected]]]
+    ) -> int:
+        """Apply each (model, events) of `batches` to `generation` of the model, skipping
+        events already there; return how many writes applied."""
+        return await self.replayed(self.replay_calls(generation, batches))
+
+    async def replayed(self, calls: Sequence[Call]) -> int:
+        """Make `calls` (replay_calls) in one round trip; how many writes they applied.
+        Redis applies them back to back."""
+        answers = await self._fcalls(calls) if calls else []
+        return sum(int(one) for answer in answers for one in _each(answer))
 
     async def command_statuses(self, statuses: Iterable[CommandStatus]) -> None:
         """Mark commands pending (unless decided) or decided (always)."""
         calls = [
             (COMMAND_PENDING, 1, s.key, s.body, s.expire_at)
             if s.state == "pending"
-            else (COMMAND_DECIDED, 1, s.key, s.state, s.body, s.expire_at)
+            else (COMMAND_DECIDED, 1, s.key, s.state, s.body, s.expire_at, self.publish)
             for s in statuses
         ]
         if calls:
-            await self._fcalls(calls)
+            for answer in await self._fcalls(calls):
+                _each(answer)
 
-    async def _fcalls(self, calls: Sequence[tuple[Any, ...]]) -> list[int]:
-        try:
-            return await self._pipeline(calls)
-        except ResponseError as error:
+    async def _fcalls(self, calls: Sequence[Call]) -> list[Any]:
+        """Each call's answer, an error reply as its ResponseError."""
+        answers = await self._pipeline(calls)
+        if any(_missing(answer) for answer in answers):
             # A Redis that lost its data (or a fresh one) lost the library too.
-            if "Function not found" not in str(error):
-                raise
             await load_functions(self.redis)
-            return await self._pipeline(calls)
+            answers = await self._pipeline(calls)
+        return answers
 
-    async def _pipeline(self, calls: Sequence[tuple[Any, ...]]) -> list[int]:
+    async def _pipeline(self, calls: Sequence[Call]) -> list[Any]:
         if self.tracer is None:
             return await self._round_trip(calls)
         with redis_span(self.tracer, "FCALL", len(calls)):
             return await self._round_trip(calls)
 
-    async def _round_trip(self, calls: Sequence[tuple[Any, ...]]) -> list[int]:
-        """One round trip, timed as its first call's function: a batch's calls share one."""
+    async def _round_trip(self, calls: Sequence[Call]) -> list[Any]:
+        """One round trip (per node), timed as its first call's function: a batch's calls
+        share one."""
         started = perf_counter()
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for function, numkeys, *keys_and_args in calls:
-                    pipe.fcall(function, numkeys, *keys_and_args)
-                return await pipe.execute()
+            return await fcalls(self.redis, calls, raise_on_error=False)
         finally:
             child(REDIS_DURATION, "redis", calls[0][0]).observe(perf_counter() - started)
 
 
-def packed(events: Sequence[Projected]) -> bytes:
-    """The events as ostock.lua takes them: one MessagePack list of events, each its
-    source, offset and writes, each write its name, keys and args. One argument, not
-    thousands: redis-py packs every argument in Python."""
-    packed: bytes = msgpack.packb(
-        [(source, offset, [write.part() for write in writes]) for source, offset, writes in events],
-        # Redis's cmsgpack predates the bin types: bytes go as raw strings.
-        use_bin_type=False,
+def project_call(
+    base: str,
+    model: str,
+    slots: Sequence[tuple[int, SlotState, Sequence[str]]],
+    batch: bytes,
+    publish: str,
+) -> Call:
+    """The ostock_project call of `batch` (project_batch), whose slots each write keys
+    (within a generation) in the generations expected there: (slot, generations, keys)."""
+    keys: list[str] = []
+    for slot, (live, building, retiring), within in slots:
+        keys += [slot_generations_key(base, slot), offsets_key(base, live, model, slot)]
+        if building is not None:
+            keys.append(offsets_key(base, building, model, slot))
+        keys += _under(base, [g for g in (live, building, retiring) if g is not None], within)
+    return (PROJECT, len(keys), *keys, base, model, publish, batch)
+
+
+def project_batch(slots: Sequence[tuple[int, SlotState, Sequence[Projected]]]) -> bytes:
+    """The events of each slot (with the generations expected there) as ostock_project
+    takes them."""
+    return _packed(
+        [
+            (slot_tags()[slot], live, building or NONE, retiring or NONE, _events(events))
+            for slot, (live, building, retiring), events in slots
+        ]
     )
+
+
+def _within(groups: Iterable[Sequence[Projected]]) -> list[str]:
+    """Every key (within a generation) the events of `groups` write, once."""
+    return list(
+        dict.fromkeys(
+            k for events in groups for _, _, writes in events for w in writes for k in keys_of(w)
+        )
+    )
+
+
+def _under(base: str, generations: Sequence[str], within: Sequence[str]) -> list[str]:
+    """Each key of `within` in each of `generations`."""
+    return [f"{base}:{g}:{key}" for g in generations for key in within]
+
+
+def keys_of(write: Write) -> tuple[str, ...]:
+    """The keys (within a generation) `write` touches."""
+    return (write.key, write.index_key) if isinstance(write, ListedView) else (write.key,)
+
+
+def by_slot(events: Iterable[Projected]) -> dict[int, list[Projected]]:
+    """The events that write anything, by the slot of their keys (an organization's)."""
+    slots: defaultdict[int, list[Projected]] = defaultdict(list)
+    for event in events:
+        if event.writes:
+            slots[slot_of(event.writes[0].key)].append(event)
+    return dict(slots)
+
+
+def _missing(answer: object) -> bool:
+    return isinstance(answer, ResponseError) and "Function not found" in str(answer)
+
+
+def _each(answer: object) -> list[Any]:
+    """A call's answers (a list, one per slot, or one); its error raised."""
+    if isinstance(answer, Exception):
+        raise answer
+    return answer if isinstance(answer, list) else [answer]
+
+
+def _events(events: Sequence[Projected]) -> list[tuple[Any, ...]]:
+    """The events as ostock.lua takes them: each its source, offset and writes, each write
+    its name, keys and args."""
+    return [
+        (source, offset, [write.part() for write in writes]) for source, offset, writes in events
+    ]
+
+
+def _packed(slots: Sequence[tuple[Any, ...]]) -> bytes:
+    """A batch as one MessagePack argument, not thousands: redis-py packs every argument
+    in Python."""
+    # Redis's cmsgpack predates the bin types: bytes go as raw strings.
+    packed: bytes = msgpack.packb(slots, use_bin_type=False)
     return packed

@@ -94,7 +94,7 @@ def test_views_after_killed_projectors_equal_a_replay(own: Settings, tmp_path: P
         for name in KILLED:
             workers[name].start()
         produce(own, records[3 * quarter :])
-        asyncio.run(wait_for_views(own.redis_url, own.redis_prefix, versions))
+        asyncio.run(wait_for_views(own, versions))
         verified = subprocess.run(
             [sys.executable, "-m", "ostock", "replay", "--verify"],
             env=settings_env(own),

@@ -110,7 +110,7 @@ def status(own: Settings) -> tuple[int, dict[str, Any]]:
 
 def send(own: Settings, phase: Phase) -> None:
     CommandPublisher(own).publish(phase.commands)
-    asyncio.run(wait_for_views(own.redis_url, own.redis_prefix, phase.versions))
+    asyncio.run(wait_for_views(own, phase.versions))
 
 
 def test_two_copies_of_every_worker_share_the_work_and_one_takes_over_when_the_other_dies(
@@ -139,7 +139,7 @@ def test_two_copies_of_every_worker_share_the_work_and_one_takes_over_when_the_o
     code, report = status(own)
     assert code == 1
     assert set(report["problems"]) == {f"{name}-2 is down" for name in SCALED}
-    asyncio.run(wait_for_views(own.redis_url, own.redis_prefix, licenses.versions))
+    asyncio.run(wait_for_views(own, licenses.versions))
     # Judged before the deletions: the checker takes an organization's standing as the
     # organization events end with it.
     assert_decided_rightly(

@@ -9,25 +9,30 @@ from uuid import uuid4
 import httpx
 import pytest
 import pytest_asyncio
-from redis.asyncio import Redis
 
 from api.main import create_app
 from ostock.deployables import PROCESSES
 from ostock.infra.ports import free_port, free_port_block
 from ostock.settings import Settings
+from ostock.views.client import RedisClient, redis_client
 from ostock.views.functions import load_functions
 from ostock.views.generations import FixedKeys
 from ostock.views.keys import Keys
 from ostock.views.reader import ViewReader
 from tests.auth import bearer
-from tests.conftest import Endpoints
 from tests.processes import Worker, running_system
 
 
+@pytest.fixture(scope="module")
+def redis_settings(settings: Settings, redis_url: str) -> Settings:
+    """The session's settings on the test's Redis (redis_url: a cluster's, for both_redis)."""
+    return settings.model_copy(update={"redis_url": redis_url})
+
+
 @pytest_asyncio.fixture(loop_scope="function")  # the client lives in the test's own loop
-async def redis(infra: Endpoints) -> AsyncIterator[Redis]:
-    """A client of the session's Redis, with the read-model functions loaded."""
-    client = Redis.from_url(infra.redis_url)
+async def redis(redis_settings: Settings) -> AsyncIterator[RedisClient]:
+    """A client of the test's Redis (redis_url), with the read-model functions loaded."""
+    client = redis_client(redis_settings)
     await load_functions(client)
     yield client
     await client.aclose()
@@ -40,7 +45,7 @@ def keys() -> Keys:
 
 
 @pytest_asyncio.fixture(loop_scope="function")
-async def reader(redis: Redis, keys: Keys) -> AsyncIterator[ViewReader]:
+async def reader(redis: RedisClient, keys: Keys) -> AsyncIterator[ViewReader]:
     """A reader of the views under `keys`."""
     reader = ViewReader(redis, FixedKeys(keys))
     yield reader
@@ -131,8 +136,10 @@ def wait_for_status(api: httpx.Client, command_id: str, timeout_s: float = 20) -
 
 
 @pytest_asyncio.fixture(loop_scope="function")  # the test's own loop: clients live in it
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An admin's client of the API app in this process, on the session's Kafka and Redis."""
+async def client(redis_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin's client of the API app in this process, on the session's Kafka and the
+    test's Redis."""
+    settings = redis_settings
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)

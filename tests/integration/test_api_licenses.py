@@ -10,17 +10,17 @@ from uuid import uuid4
 import httpx
 import pytest
 import pytest_asyncio
-from redis.asyncio import Redis
 
 from api.reads import VIEW_BEHIND
 from ostock.contract.records import Event
 from ostock.settings import Settings
+from ostock.views.client import redis_client
 from ostock.views.keys import LICENSES, ORGANIZATION_COPIES
 from ostock.views.writer import ViewWriter
 from tests.projectors import project
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_redis]
 
 
 class Projection:
@@ -35,9 +35,9 @@ class Projection:
 
 
 @pytest_asyncio.fixture(loop_scope="function")
-async def projection(settings: Settings) -> AsyncIterator[Projection]:
-    async with Redis.from_url(settings.redis_url) as redis:
-        yield Projection(ViewWriter(redis, settings.redis_prefix))
+async def projection(redis_settings: Settings) -> AsyncIterator[Projection]:
+    async with redis_client(redis_settings) as redis:
+        yield Projection(ViewWriter(redis, redis_settings.redis_prefix))
 
 
 async def test_pages_join_enriched_licenses_in_creation_order(

@@ -8,30 +8,58 @@ the built generation too, each one the replay has not applied yet. The switch th
 the built generation live for every model at once.
 """
 
+import asyncio
+from functools import cache
 from typing import cast
 
 import orjson
 import pytest
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ostock.views import keys as within
-from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, REPLAY_SWITCH
-from ostock.views.generations import LiveKeys
-from ostock.views.keys import LICENSES, ORGANIZATION_COPIES, ORGANIZATIONS, Keys, generations_key
+from ostock.views.client import RedisClient
+from ostock.views.generations import (
+    LiveKeys,
+    begin,
+    end,
+    handover_call,
+    switch,
+)
+from ostock.views.keys import (
+    FIRST_GENERATION,
+    LICENSES,
+    ORGANIZATION_COPIES,
+    ORGANIZATIONS,
+    Keys,
+    generations_key,
+    offsets_key,
+    slot_generations_key,
+    slot_of,
+)
+from ostock.views.notifications import notifications_of
 from ostock.views.projection import Projected, ViewUpdate
 from ostock.views.reader import ViewReader
-from ostock.views.writer import ViewWriter, packed
+from ostock.views.writer import ViewWriter
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_redis]
 
 SOURCE, OTHER = "organization-events:0", "organization-events:1"
+# The organizations of these tests share one slot: its offsets are the partition's.
+SLOT = 1234
 
 
-def event(offset: int, organization_id: str, source: str = SOURCE) -> Projected:
-    """The creation of `organization_id`, at `offset` of `source`."""
-    body = orjson.dumps({"organization_id": organization_id, "version": 1})
-    view = ViewUpdate(within.organization(organization_id), 1, body)
+@cache
+def organization_id(name: str) -> str:
+    """An organization id starting with `name`, in SLOT."""
+    return next(
+        f"{name}-{n}" for n in range(10**6) if slot_of(within.organization(f"{name}-{n}")) == SLOT
+    )
+
+
+def event(offset: int, name: str, source: str = SOURCE) -> Projected:
+    """The creation of organization `name`, at `offset` of `source`."""
+    body = orjson.dumps({"organization_id": organization_id(name), "version": 1})
+    view = ViewUpdate(within.organization(organization_id(name)), 1, body)
     return Projected(source, offset, (view,))
 
 
@@ -40,60 +68,70 @@ def events(offsets: range, source: str = SOURCE) -> list[Projected]:
     return [event(offset, f"o{offset}", source) for offset in offsets]
 
 
-async def organizations_in(redis: Redis, keys: Keys, generation: str) -> set[str]:
-    """The organizations whose view is in `generation`."""
+async def organizations_in(redis: RedisClient, keys: Keys, generation: str) -> set[str]:
+    """The names of the organizations whose view is in `generation`."""
     pattern = Keys(keys.base, {ORGANIZATIONS: generation}).organization("*")
     found = [key.decode() async for key in redis.scan_iter(match=pattern, count=1000)]
-    return {key.rsplit("{", 1)[1].rstrip("}") for key in found}
+    return {key.rsplit("{", 1)[1].rstrip("}").rsplit("-", 1)[0] for key in found}
 
 
-async def generations(redis: Redis, keys: Keys) -> dict[str, str]:
+async def generations(redis: RedisClient, keys: Keys) -> dict[str, str]:
+    """The readers' record."""
     state = cast(dict[bytes, bytes], await redis.hgetall(generations_key(keys.base)))
     return {field.decode(): value.decode() for field, value in state.items()}
 
 
-async def built_offset(redis: Redis, keys: Keys, generation: str, source: str) -> int | None:
-    """The offset of `source` that `generation` of organizations was last written at."""
-    offset = await redis.hget(f"{keys.base}:{generation}:offsets:{ORGANIZATIONS}", source)
+async def slot_record(redis: RedisClient, keys: Keys) -> dict[str, str]:
+    """SLOT's generations record."""
+    state = cast(dict[bytes, bytes], await redis.hgetall(slot_generations_key(keys.base, SLOT)))
+    return {field.decode(): value.decode() for field, value in state.items()}
+
+
+async def built_offset(redis: RedisClient, keys: Keys, generation: str, source: str) -> int | None:
+    """The offset of `source` that `generation` of organizations was last written at in
+    SLOT."""
+    offset = await redis.hget(offsets_key(keys.base, generation, ORGANIZATIONS, SLOT), source)
     return None if offset is None else int(offset)
 
 
 class Replay:
-    """The replay's side of ostock.lua, for one base."""
+    """The replay's side of ostock.lua, for one base (ostock.views.generations)."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self.redis = redis
         self.base = keys.base
         self.writer = ViewWriter(redis, keys.base)
 
     async def begin(self, generation: str, *models: str) -> None:
-        await self.redis.fcall(REPLAY_BEGIN, 0, self.base, generation, *models)
+        await begin(self.redis, self.base, generation, models)
 
     async def apply(self, generation: str, projected: list[Projected]) -> int:
-        return await self.writer.replay(generation, [(ORGANIZATIONS, packed(projected))])
+        return await self.writer.replay(generation, [(ORGANIZATIONS, projected)])
 
-    async def handover(self, generation: str, source: str, model: str = ORGANIZATIONS) -> int:
-        args = (self.base, model, generation, source)
-        return int(await self.redis.fcall(REPLAY_HANDOVER, 0, *args))
+    async def handover(
+        self, generation: str, source: str, model: str = ORGANIZATIONS, slot: int = SLOT
+    ) -> int:
+        """Hand `source` over in `slot`: 1 if done, 0 if refused."""
+        call = handover_call(self.base, model, generation, FIRST_GENERATION, slot, [source])
+        (answer,) = await self.redis.fcall(*call)
+        return int(answer)
 
-    async def switch(self, generation: str, *models: str) -> list[bytes]:
-        retired: list[bytes] = await self.redis.fcall(
-            REPLAY_SWITCH, 0, self.base, generation, *models
-        )
-        return retired
+    async def switch(self, generation: str, *models: str) -> list[str]:
+        return await switch(self.redis, self.base, generation, models)
 
     async def end(self, *models: str) -> None:
-        await self.redis.fcall(REPLAY_END, 0, self.base, *models)
+        await end(self.redis, self.base, models)
 
 
 async def test_the_live_projector_writes_the_generation_named_live(
-    redis: Redis, keys: Keys
+    redis: RedisClient, keys: Keys
 ) -> None:
     writer = ViewWriter(redis, keys.base)
     await writer.project(ORGANIZATIONS, [event(0, "first")])
+    await redis.hset(slot_generations_key(keys.base, SLOT), ORGANIZATIONS, "g7")
     await redis.hset(generations_key(keys.base), ORGANIZATIONS, "g7")
 
-    assert await writer.project(ORGANIZATIONS, [event(1, "a")]) == 1
+    assert await writer.project(ORGANIZATIONS, [event(1, "a")]) == 1  # after a STALE answer
 
     assert await organizations_in(redis, keys, "g7") == {"a"}
     assert await organizations_in(redis, keys, "g0") == {"first"}  # g0 until a generation is named
@@ -101,11 +139,11 @@ async def test_the_live_projector_writes_the_generation_named_live(
     # Readers find it the same way: the other models are still in g0.
     live = LiveKeys(redis, keys.base, refresh_s=60)
     assert await live.keys() == Keys(keys.base, {ORGANIZATIONS: "g7"})
-    assert await ViewReader(redis, live).organization_version("a") == 1
+    assert await ViewReader(redis, live).organization_version(organization_id("a")) == 1
 
 
 async def test_a_built_generation_gets_a_sources_live_events_once_it_is_handed_over(
-    redis: Redis, keys: Keys
+    redis: RedisClient, keys: Keys
 ) -> None:
     writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
     await writer.project(ORGANIZATIONS, events(range(0, 2)))
@@ -124,7 +162,7 @@ async def test_a_built_generation_gets_a_sources_live_events_once_it_is_handed_o
 
 
 async def test_after_the_handover_only_events_past_the_replays_offset_reach_the_built_generation(
-    redis: Redis, keys: Keys
+    redis: RedisClient, keys: Keys
 ) -> None:
     writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
     await replay.begin("g1", ORGANIZATIONS)
@@ -144,7 +182,7 @@ async def test_after_the_handover_only_events_past_the_replays_offset_reach_the_
 
 
 async def test_a_handover_is_refused_while_the_replay_is_behind_the_live_projector(
-    redis: Redis, keys: Keys
+    redis: RedisClient, keys: Keys
 ) -> None:
     writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
     await writer.project(ORGANIZATIONS, events(range(0, 6)))
@@ -165,27 +203,28 @@ async def test_a_handover_is_refused_while_the_replay_is_behind_the_live_project
 
 
 async def test_a_switch_makes_the_built_generation_live_for_every_model_at_once(
-    redis: Redis, keys: Keys
+    redis: RedisClient, keys: Keys
 ) -> None:
     writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
     await replay.begin("g1", ORGANIZATIONS, ORGANIZATION_COPIES)
     await replay.apply("g1", events(range(0, 1)))
     await replay.handover("g1", SOURCE)
-    async with redis.pubsub() as pubsub:
-        await pubsub.subscribe(generations_key(keys.base))
-        await pubsub.get_message(timeout=1)  # the subscribe confirmation
-
-        assert await replay.switch("g1", ORGANIZATIONS, ORGANIZATION_COPIES) == [b"g0", b"g0"]
-
-        announced = await pubsub.get_message(timeout=1)
-    assert announced is not None and announced["data"] == b"g1"
+    notifications = notifications_of(redis)
+    deadline = asyncio.get_running_loop().time() + 5
+    try:
+        async with notifications.watch(generations_key(keys.base), deadline) as waiter:
+            waiter.changed.clear()  # the subscription's confirmation
+            assert await replay.switch("g1", ORGANIZATIONS, ORGANIZATION_COPIES) == ["g0", "g0"]
+            await asyncio.wait_for(waiter.changed.wait(), 5)  # announced
+    finally:
+        await notifications.close()
     assert await generations(redis, keys) == {
         ORGANIZATIONS: "g1",
         f"{ORGANIZATIONS}:retiring": "g0",
         ORGANIZATION_COPIES: "g1",
         f"{ORGANIZATION_COPIES}:retiring": "g0",
     }
-    assert await redis.exists(f"{keys.base}:g1:handover:{ORGANIZATIONS}") == 0
+    assert await slot_record(redis, keys) == await generations(redis, keys)  # no handover left
     live = await LiveKeys(redis, keys.base, refresh_s=60).keys()
     assert live == Keys(keys.base, {ORGANIZATIONS: "g1", ORGANIZATION_COPIES: "g1"})
     # The retired generation is still written, for the readers that have not moved yet.
@@ -195,7 +234,7 @@ async def test_a_switch_makes_the_built_generation_live_for_every_model_at_once(
 
 
 async def test_a_switch_is_refused_as_a_whole_unless_every_model_builds_that_generation(
-    redis: Redis, keys: Keys
+    redis: RedisClient, keys: Keys
 ) -> None:
     replay = Replay(redis, keys)
     await replay.begin("g1", ORGANIZATIONS)
@@ -206,7 +245,7 @@ async def test_a_switch_is_refused_as_a_whole_unless_every_model_builds_that_gen
     assert await generations(redis, keys) == {f"{ORGANIZATIONS}:building": "g1"}
 
 
-async def test_a_model_builds_one_generation_at_a_time(redis: Redis, keys: Keys) -> None:
+async def test_a_model_builds_one_generation_at_a_time(redis: RedisClient, keys: Keys) -> None:
     replay = Replay(redis, keys)
     await replay.begin("g1", ORGANIZATIONS)
 
@@ -217,7 +256,7 @@ async def test_a_model_builds_one_generation_at_a_time(redis: Redis, keys: Keys)
 
 
 async def test_the_end_of_a_replay_stops_writing_the_retired_generation(
-    redis: Redis, keys: Keys
+    redis: RedisClient, keys: Keys
 ) -> None:
     writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
     await replay.begin("g1", ORGANIZATIONS)
@@ -233,7 +272,7 @@ async def test_the_end_of_a_replay_stops_writing_the_retired_generation(
 
 
 async def test_a_replay_given_up_is_no_longer_written_and_another_may_begin(
-    redis: Redis, keys: Keys
+    redis: RedisClient, keys: Keys
 ) -> None:
     writer, replay = ViewWriter(redis, keys.base), Replay(redis, keys)
     await replay.begin("g1", ORGANIZATIONS)

@@ -19,11 +19,11 @@ from ostock.kafka.config import admin_config, consumer_config, producer_config
 from ostock.kafka.lag import LagReader
 from ostock.settings import Settings
 from ostock.views import keys as within
-from ostock.views.functions import COMMAND_PENDING, LIBRARY, PROJECT
+from ostock.views.functions import COMMAND_PENDING, LIBRARY
 from ostock.views.generations import live_generations
-from ostock.views.keys import ORGANIZATIONS, Keys, generations_key
+from ostock.views.keys import ORGANIZATIONS, Keys, generations_key, slot_generations_key, slot_of
 from ostock.views.projection import Projected, ViewUpdate
-from ostock.views.writer import packed
+from ostock.views.writer import project_batch, project_call
 from tests.secured import secured_infra
 
 pytestmark = pytest.mark.integration
@@ -122,15 +122,21 @@ def test_redis_projector_user_projects_into_the_live_generation_the_api_finds(
     secured: Settings,
 ) -> None:
     base, organization_id = secured.redis_prefix, str(uuid4())
-    # As a replay's switch leaves it: the organizations live in a generation of their own.
-    redis_client(secured, "admin").hset(generations_key(base), ORGANIZATIONS, "g1")
+    # As a replay's switch leaves it: the organizations live in a generation of their own,
+    # in the readers' record and in the slot's.
+    slot = slot_of(within.organization(organization_id))
+    admin = redis_client(secured, "admin")
+    for record in (generations_key(base), slot_generations_key(base, slot)):
+        admin.hset(record, ORGANIZATIONS, "g1")
     projector = redis_client(secured, "projector")
     projector.function_load(LIBRARY.read_text(), replace=True)
     view = ViewUpdate(within.organization(organization_id), 1, b"{}")
-    batch = packed([Projected("events:0", 0, (view,))])
+    expected = ("g1", None, None)
+    batch = project_batch([(slot, expected, [Projected("events:0", 0, (view,))])])
+    call = project_call(base, ORGANIZATIONS, [(slot, expected, [view.key])], batch, "PUBLISH")
 
-    # The function reads the generations and keeps the offsets of each source.
-    assert projector.fcall(PROJECT, 0, base, ORGANIZATIONS, batch) == 1
+    # The function reads the slot's generations and keeps the offsets of each source.
+    assert projector.fcall(*call) == [1]
 
     api = redis_client(secured, "api")
     state = cast(dict[bytes, bytes], api.hgetall(generations_key(base)))

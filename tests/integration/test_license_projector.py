@@ -12,25 +12,25 @@ from uuid import uuid4
 import orjson
 import pytest
 import pytest_asyncio
-from redis.asyncio import Redis
 
 from ostock.contract import Codec
 from ostock.contract.records import Event
 from ostock.settings import Settings
+from ostock.views.client import redis_client
 from ostock.views.generations import LiveKeys
 from ostock.views.reader import ViewReader
 from tests.projectors import WAIT_S, KafkaRecord, Projector, fresh, produce
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_redis]
 
 CODEC = Codec()
 PROJECTORS = ("license-projector", "licensing-organizations", "organization-projector")
 
 
 @pytest.fixture(scope="module")
-def own_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return fresh(settings, tmp_path_factory.mktemp("license-projectors"))
+def own_settings(redis_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return fresh(redis_settings, tmp_path_factory.mktemp("license-projectors"))
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def projectors(
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def reader(own_settings: Settings) -> AsyncIterator[ViewReader]:
-    redis = Redis.from_url(own_settings.redis_url)
+    redis = redis_client(own_settings)
     live = LiveKeys(redis, own_settings.redis_prefix, own_settings.generations_refresh_s)
     reader = ViewReader(redis, live)
     yield reader

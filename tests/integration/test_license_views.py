@@ -8,21 +8,21 @@ from uuid import uuid4
 
 import orjson
 import pytest
-from redis.asyncio import Redis
 
 from ostock.contract.records import Event
+from ostock.views.client import RedisClient
 from ostock.views.keys import Keys
 from ostock.views.reader import Page, ViewReader
 from ostock.views.writer import ViewWriter
 from tests import projectors
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_redis]
 
 ORG = "org-1"
 
 
-async def project(redis: Redis, keys: Keys, *events: Event) -> int:
+async def project(redis: RedisClient, keys: Keys, *events: Event) -> int:
     """Apply `events` as the projectors do: one batch per read model, views with their
     histories. Returns how many writes applied."""
     return await projectors.project(ViewWriter(redis, keys.base), *events)
@@ -38,7 +38,7 @@ def ids(bodies: list[bytes]) -> list[object]:
 
 
 async def test_a_license_enters_the_index_once_however_often_its_events_come(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     created = license_event("LicenseCreated", ORG, "lic-1", 1, **SEATS)
     updated = license_event("LicenseUpdated", ORG, "lic-1", 2, **SEATS | {"comment": "v2"})
@@ -53,7 +53,7 @@ async def test_a_license_enters_the_index_once_however_often_its_events_come(
 
 
 async def test_a_deleted_license_leaves_the_index_and_stays_a_tombstone(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     created = license_event("LicenseCreated", ORG, "lic-1", 1, **SEATS)
     await project(redis, keys, created, license_event("LicenseCreated", ORG, "lic-2", 1, **SEATS))
@@ -76,7 +76,7 @@ async def test_a_deleted_license_leaves_the_index_and_stays_a_tombstone(
 
 
 async def test_a_history_adds_each_version_once_and_never_an_older_one(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     created = license_event("LicenseCreated", ORG, "lic-1", 1, **SEATS)
     deleted = license_event("LicenseDeleted", ORG, "lic-1", 3)
@@ -97,7 +97,7 @@ async def test_a_history_adds_each_version_once_and_never_an_older_one(
 
 
 async def test_the_organization_projection_writes_its_view_and_history_in_one_call(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     created = organization_event("OrganizationCreated", ORG, 1, **ACME)
     updated = organization_event("OrganizationUpdated", ORG, 2, **ACME | {"name": "Acme Ltd"})
@@ -115,7 +115,7 @@ async def test_the_organization_projection_writes_its_view_and_history_in_one_ca
 
 
 async def test_licenses_are_enriched_when_read_with_the_latest_organization_copy(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     await project(redis, keys, license_event("LicenseCreated", ORG, "lic-1", 1, **SEATS))
     before = view(await reader.license(ORG, "lic-1"))
@@ -144,7 +144,7 @@ async def test_licenses_are_enriched_when_read_with_the_latest_organization_copy
 
 
 async def test_pages_cover_every_license_once_in_creation_order(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     # 250 licenses created within a millisecond (two of them at the very same time),
     # applied in any order.
@@ -171,7 +171,7 @@ async def test_pages_cover_every_license_once_in_creation_order(
 
 
 async def test_a_cursor_stays_valid_when_licenses_come_and_go(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     licenses = [f"lic-{n}" for n in range(6)]
     await project(

@@ -25,11 +25,12 @@ from ostock.infra.ports import free_port
 from ostock.infra.redis import RedisServer
 from ostock.kafka.config import consumer_config, header, producer_config
 from ostock.settings import Settings
+from ostock.views.client import names_cluster
 from ostock.views.keys import Keys
 from ostock.views.projection import iso
 from tests.projectors import WAIT_S, KafkaRecord, Projector, fresh, produce
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_redis]
 
 CODEC = Codec()
 DETAILS = {"name": "Acme", "contact_name": "Ada", "contact_email": "", "contact_phone": ""}
@@ -39,7 +40,7 @@ DETAILS = {"name": "Acme", "contact_name": "Ada", "contact_email": "", "contact_
 class Views:
     """The scenario's read models, read straight from Redis."""
 
-    store: redis.Redis
+    store: redis.Redis | redis.RedisCluster
     keys: Keys
 
     def organization(self, organization_id: str, version: int = 1) -> Any:
@@ -56,8 +57,8 @@ class Views:
 
 
 @pytest.fixture(scope="module")
-def own_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return fresh(settings, tmp_path_factory.mktemp("projectors"))
+def own_settings(redis_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return fresh(redis_settings, tmp_path_factory.mktemp("projectors"))
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,12 @@ def projectors(
 
 @pytest.fixture
 def views(own_settings: Settings) -> Iterator[Views]:
-    client = redis.Redis.from_url(own_settings.redis_url)
+    url = own_settings.redis_url
+    client = (
+        redis.RedisCluster.from_url(url)
+        if names_cluster(own_settings)
+        else redis.Redis.from_url(url)
+    )
     yield Views(client, Keys(own_settings.redis_prefix))
     client.close()
 

@@ -15,11 +15,11 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from ostock.deployables import PROCESSES
 from ostock.kafka.publisher import CommandPublisher
 from ostock.settings import Settings, settings_env
+from ostock.views.client import redis_client
 from ostock.views.generations import LiveKeys
 from ostock.views.keys import (
     FIRST_GENERATION,
@@ -36,9 +36,13 @@ VIEW_PROJECTORS = ("organization-projector", "license-projector", "licensing-org
 
 
 @pytest.fixture(scope="module")
-def replay_settings(system: dict[str, Worker], system_settings: Settings) -> Settings:
-    """The session's system, its views built under a base of this module's own."""
-    return system_settings.model_copy(update={"redis_prefix": f"replay-{uuid4().hex[:8]}"})
+def replay_settings(
+    system: dict[str, Worker], system_settings: Settings, redis_url: str
+) -> Settings:
+    """The session's system, its views built under a base of this module's own, on the
+    test's Redis (both_redis: once on the Redis Cluster)."""
+    update = {"redis_prefix": f"replay-{uuid4().hex[:8]}", "redis_url": redis_url}
+    return system_settings.model_copy(update=update)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,7 @@ def publish(settings: Settings, work: Workload, base: str) -> None:
     publisher = CommandPublisher(settings)
     for phase in work.phases:
         publisher.publish(phase.commands)
-        asyncio.run(wait_for_views(settings.redis_url, base, phase.versions))
+        asyncio.run(wait_for_views(settings, phase.versions))
 
 
 async def read_while(running: subprocess.Popen[str], settings: Settings, work: Workload) -> int:
@@ -80,7 +84,7 @@ async def read_while(running: subprocess.Popen[str], settings: Settings, work: W
     sample = random.sample(sorted(work.versions.organizations), 50)
     seen = dict.fromkeys(sample, 0)
     reads = 0
-    async with Redis.from_url(settings.redis_url) as redis:
+    async with redis_client(settings) as redis:
         reader = ViewReader(redis, LiveKeys(redis, settings.redis_prefix, refresh_s=0.05))
         while running.poll() is None:
             for organization_id in sample:
@@ -96,7 +100,7 @@ async def read_while(running: subprocess.Popen[str], settings: Settings, work: W
 
 def generations(settings: Settings) -> dict[str, str]:
     async def read() -> dict[str, str]:
-        async with Redis.from_url(settings.redis_url) as redis:
+        async with redis_client(settings) as redis:
             state = cast(
                 dict[bytes, bytes], await redis.hgetall(generations_key(settings.redis_prefix))
             )
@@ -107,12 +111,13 @@ def generations(settings: Settings) -> dict[str, str]:
 
 def count_keys(settings: Settings, pattern: str) -> int:
     async def count() -> int:
-        async with Redis.from_url(settings.redis_url) as redis:
+        async with redis_client(settings) as redis:
             return len([key async for key in redis.scan_iter(match=pattern, count=1000)])
 
     return asyncio.run(count())
 
 
+@pytest.mark.both_redis
 def test_replay_switch_verify_snapshot_and_one_model(
     replay_settings: Settings, projectors: None
 ) -> None:
@@ -146,7 +151,7 @@ def test_replay_switch_verify_snapshot_and_one_model(
     assert len({live[model] for model in MODELS}) == 1  # one switch for all
     assert not any(field.endswith((":building", ":retiring")) for field in live)
     assert count_keys(replay_settings, f"{base}:{FIRST_GENERATION}:*") == 0  # old one dropped
-    asyncio.run(wait_for_views(replay_settings.redis_url, base, more.versions))
+    asyncio.run(wait_for_views(replay_settings, more.versions))
 
     verified = ostock(replay_settings, "replay", "--verify")
     assert verified.returncode == 0, verified.stderr
@@ -190,7 +195,7 @@ def _trickle(settings: Settings, more: Phase) -> None:
 
 
 async def _versions(settings: Settings, organization_id: str) -> dict[str, int | None]:
-    async with Redis.from_url(settings.redis_url) as redis:
+    async with redis_client(settings) as redis:
         live = ViewReader(redis, LiveKeys(redis, settings.redis_prefix, refresh_s=1))
         snapshot = await live.snapshot("before")
         assert snapshot is not None
@@ -201,7 +206,7 @@ async def _versions(settings: Settings, organization_id: str) -> dict[str, int |
 
 
 async def _damage(settings: Settings, organization_id: str, license_id: str) -> None:
-    async with Redis.from_url(settings.redis_url) as redis:
+    async with redis_client(settings) as redis:
         keys = await LiveKeys(redis, settings.redis_prefix, refresh_s=1).keys()
         await redis.hset(keys.license(organization_id, license_id), "body", b"{}")
 

@@ -6,17 +6,17 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
-from redis.asyncio import Redis
 
 from ostock.contract.records import Event, OrganizationEvent
 from ostock.replay.merging import BatchMerge
 from ostock.replay.verify import compare
+from ostock.views.client import RedisClient
 from ostock.views.keys import FIRST_GENERATION, MODELS, Keys
 from ostock.views.models import READ_MODELS, Positioned
-from ostock.views.writer import ViewWriter, packed
+from ostock.views.writer import ViewWriter
 from tests.records import ACME, AT, SEATS, license_event, organization_event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_redis]
 
 BUILT = "g1"
 TOPICS = {"organizations": "org-events", "organization-copies": "org-events"}
@@ -74,10 +74,10 @@ async def replayed(writer: ViewWriter, log: Sequence[Positioned[Event]], batch: 
         merge = BatchMerge(models)
         for record, topic, partition, offset in log[start : start + batch]:
             merge.add(record, topic, partition, offset)
-        await writer.replay(BUILT, [(model, packed(events)) for model, events in merge.projected()])
+        await writer.replay(BUILT, [(model, events) for model, events in merge.projected()])
 
 
-async def differences(redis: Redis, keys: Keys) -> list[str]:
+async def differences(redis: RedisClient, keys: Keys) -> list[str]:
     found = []
     for model in MODELS:
         found += await compare(redis, keys.base, model, FIRST_GENERATION, BUILT)
@@ -86,7 +86,7 @@ async def differences(redis: Redis, keys: Keys) -> list[str]:
 
 @pytest.mark.parametrize("batch", [1, 2, 3, 5, 100])
 async def test_merged_batches_leave_what_events_one_by_one_leave(
-    redis: Redis, keys: Keys, batch: int
+    redis: RedisClient, keys: Keys, batch: int
 ) -> None:
     writer = ViewWriter(redis, keys.base)
     await live(writer, log())
@@ -98,7 +98,7 @@ async def test_merged_batches_leave_what_events_one_by_one_leave(
 
 @pytest.mark.parametrize("already", [3, 6, 9])
 async def test_a_merged_batch_over_events_the_generation_already_has_changes_nothing_twice(
-    redis: Redis, keys: Keys, already: int
+    redis: RedisClient, keys: Keys, already: int
 ) -> None:
     writer = ViewWriter(redis, keys.base)
     await live(writer, log())
@@ -107,7 +107,7 @@ async def test_a_merged_batch_over_events_the_generation_already_has_changes_not
     for event in log()[:already]:
         for model in READ_MODELS.values():
             if event.topic == topic_of(model.name) and isinstance(event.record, model.events.types):
-                await writer.replay(BUILT, [(model.name, packed(model.project([event])))])
+                await writer.replay(BUILT, [(model.name, model.project([event]))])
 
     await replayed(writer, log(), 100)
 

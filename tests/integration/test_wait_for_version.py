@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from ostock.contract.records import Event
 from ostock.infra.ports import free_port
 from ostock.infra.redis import RedisServer
+from ostock.views.client import RedisClient
 from ostock.views.functions import load_functions
 from ostock.views.generations import FixedKeys
 from ostock.views.keys import Keys
@@ -23,7 +24,7 @@ from ostock.views.writer import ViewWriter
 from tests.projectors import project
 from tests.records import ACME, SEATS, license_event, organization_event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_redis]
 
 ORG = "org-1"
 
@@ -38,12 +39,16 @@ def license(license_id: str, version: int) -> Event:
     return license_event(kind, ORG, license_id, version, **SEATS)
 
 
-async def subscribers(redis: Redis, key: str) -> int:
+async def subscribers(redis: RedisClient, key: str) -> int:
+    if isinstance(redis, RedisCluster):  # sharded: counted on the key's node
+        node = redis.get_node_from_key(key)
+        [(_, count)] = await redis.execute_command("PUBSUB SHARDNUMSUB", key, target_nodes=node)
+        return int(count)
     [(_, count)] = await redis.pubsub_numsub(key)
     return int(count)
 
 
-async def until_subscribers(redis: Redis, key: str, count: int) -> None:
+async def until_subscribers(redis: RedisClient, key: str, count: int) -> None:
     """Wait (tests only: polling) until `key` has `count` subscribers."""
     # A deadline, not asyncio.timeout: on Python 3.11 redis-py may swallow its cancellation.
     deadline = time.monotonic() + 5
@@ -52,12 +57,15 @@ async def until_subscribers(redis: Redis, key: str, count: int) -> None:
         await asyncio.sleep(0.01)
 
 
-async def pubsub_connections(redis: Redis) -> int:
+async def pubsub_connections(redis: RedisClient) -> int:
+    if isinstance(redis, RedisCluster):
+        nodes = redis.get_primaries()
+        return sum([len(await redis.client_list(_type="pubsub", target_nodes=n)) for n in nodes])
     return len(await redis.client_list(_type="pubsub"))
 
 
 async def test_a_version_already_reached_is_returned_at_once_with_no_subscription(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     await project(ViewWriter(redis, keys.base), organization(1))
     connections = await pubsub_connections(redis)
@@ -71,7 +79,7 @@ async def test_a_version_already_reached_is_returned_at_once_with_no_subscriptio
 
 
 async def test_a_waiter_wakes_on_the_write_it_waits_for(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     writer = ViewWriter(redis, keys.base)
     await project(writer, organization(1))
@@ -90,7 +98,7 @@ async def test_a_waiter_wakes_on_the_write_it_waits_for(
 
 
 async def test_a_waiter_for_a_history_wakes_on_its_new_entry(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     writer = ViewWriter(redis, keys.base)
     waiting = asyncio.create_task(reader.wait_for_version("license_history", ORG, "lic-1", 2, 10))
@@ -103,7 +111,7 @@ async def test_a_waiter_for_a_history_wakes_on_its_new_entry(
 
 
 async def test_after_the_timeout_the_version_reached_is_returned(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     await project(ViewWriter(redis, keys.base), license("lic-1", 1))
     started = time.monotonic()
@@ -116,7 +124,7 @@ async def test_after_the_timeout_the_version_reached_is_returned(
 
 
 async def test_waiters_share_one_connection_and_one_subscription_per_key(
-    redis: Redis, keys: Keys, reader: ViewReader
+    redis: RedisClient, keys: Keys, reader: ViewReader
 ) -> None:
     connections = await pubsub_connections(redis)
     waiters = [

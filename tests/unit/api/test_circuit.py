@@ -15,7 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api.circuit import Breaker, CircuitOpen
 from api.publisher import CommandPublisher, KafkaUnavailable
-from api.redis_client import redis_client
+from api.redis_client import DeadlineRedis, redis_client
 from ostock.kafka.config import Headers
 from ostock.kafka.delivery import Outgoing
 from ostock.settings import Settings
@@ -287,6 +287,7 @@ class RefusedConnection:
 
 async def test_the_redis_client_refuses_calls_at_once_while_redis_is_down() -> None:
     redis = redis_client(Settings(circuit_failures=2, circuit_open_s=OPEN_S))
+    assert isinstance(redis, DeadlineRedis)  # down: taken for one Redis
     redis.connection_pool.connection_class = cast(type[AbstractConnection], RefusedConnection)
 
     async with redis:

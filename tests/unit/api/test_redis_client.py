@@ -95,7 +95,9 @@ async def handshake_only(command: list[bytes]) -> bytes | None:
 def client(url: str, **settings: object) -> DeadlineRedis:
     """The API's client of the server at `url`, without ACLs unless `settings` say so."""
     values = {"redis_url": url, "redis_timeout_s": DEADLINE_S, "redis_security": "none"}
-    return redis_client(Settings.model_validate(values | settings))
+    single = redis_client(Settings.model_validate(values | settings))
+    assert isinstance(single, DeadlineRedis)  # one Redis, not a cluster
+    return single
 
 
 async def ends_as_a_timeout(call: Awaitable[object]) -> float:
