@@ -7,7 +7,6 @@ Ctrl-C or SIGTERM (the infrastructure too, if this command started it), or when 
 child keeps failing at start.
 """
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from ostock.cli.infra import Brokers, With, chosen
+from ostock.cli.infra import Brokers, RedisClusterSize, With, chosen
 from ostock.deployables import (
     PROCESSES,
     Instance,
@@ -33,7 +32,7 @@ from ostock.deployables import (
 from ostock.infra.acls import ensure_acls
 from ostock.infra.local import LocalInfra
 from ostock.infra.topics import ensure_topics
-from ostock.settings import Settings
+from ostock.settings import Settings, settings_env
 
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
@@ -81,6 +80,7 @@ class _Child:
 def run(
     services: With = None,
     brokers: Brokers = None,
+    redis_cluster: RedisClusterSize = None,
     scale: Annotated[
         int | None,
         typer.Option(
@@ -90,14 +90,16 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run O-stock: Kafka (a cluster with --brokers 3), Redis, the services, the projectors
-    and the API; with --with monitoring a Prometheus scraping them all, with --with tracing
-    a Jaeger they send their spans to; with --scale N, N copies of each worker that shares
-    a group."""
+    """Run O-stock: Kafka (a cluster with --brokers 3), Redis (a Redis Cluster with
+    --redis-cluster 3), the services, the projectors and the API; with --with monitoring a
+    Prometheus scraping them all, with --with tracing a Jaeger they send their spans to;
+    with --scale N, N copies of each worker that shares a group."""
     optional = chosen(services)
     settings = Settings()
     if brokers is not None:
         settings = settings.model_copy(update={"kafka_brokers": brokers})
+    if redis_cluster is not None:
+        settings = settings.model_copy(update={"redis_cluster": redis_cluster})
     if scale is not None:
         settings = settings.model_copy(update={"scale": scale})
     started_at = time.monotonic()
@@ -105,9 +107,7 @@ def run(
     settings = infra.clients(settings)
     ours = not infra.status().running
     infra.up(optional)
-    env = dict(os.environ)
-    env["OSTOCK_KAFKA_BROKERS"] = str(settings.kafka_brokers)
-    env["OSTOCK_KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
+    env = settings_env(settings)  # the options above and every Kafka node, for each child
     if "tracing" in optional and settings.tracing_endpoint is None:
         env["OSTOCK_TRACING_ENDPOINT"] = infra.jaeger.otlp_endpoint
     ensure_topics(settings)
