@@ -1,7 +1,7 @@
 """The local infrastructure as one unit: Kafka, Redis and, when asked, the optional services
 (Keycloak, Prometheus, Jaeger) for a data folder and ports."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -158,15 +158,20 @@ class LocalInfra:
 
     def status(self) -> InfraStatus:
         """Which services run, read from their pid files (works from any process)."""
-        nodes = self.kafka.nodes
-        services = [ServiceStatus.of(node) for node in nodes]
-        if len(nodes) > 1:
-            services = [
-                replace(status, name=f"kafka-{node.node_id}")
-                for status, node in zip(services, nodes, strict=True)
-            ]
+        kafka = self.kafka.nodes
         redis = self.redis.nodes if isinstance(self.redis, RedisCluster) else [self.redis]
-        services += [ServiceStatus.of(node) for node in redis]
+        services = _numbered("kafka", kafka, [node.node_id for node in kafka])
+        services += _numbered("redis", redis, range(len(redis)))  # as their folders
         optional = [ServiceStatus.of(service) for service in self.optional.values()]
         services += [service for service in optional if service.pid is not None]
         return InfraStatus(tuple(services))
+
+
+def _numbered(
+    kind: str, nodes: Sequence[LocalService], numbers: Iterable[int]
+) -> list[ServiceStatus]:
+    """The status of each node of `kind`, named `kind`-N when there are several."""
+    statuses = [ServiceStatus.of(node) for node in nodes]
+    if len(statuses) == 1:
+        return statuses
+    return [replace(s, name=f"{kind}-{n}") for s, n in zip(statuses, numbers, strict=True)]

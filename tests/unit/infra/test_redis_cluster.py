@@ -17,10 +17,11 @@ def test_a_cluster_of_three_masters_takes_the_redis_port_and_the_next_two(tmp_pa
     assert [node.cluster_port for node in nodes] == [40020, 40021, 40022]
     assert len({node.dir for node in nodes}) == 3
     assert infra.redis.url == "redis://127.0.0.1:30020/0"
-    assert [status.address for status in infra.status().services[1:]] == [
-        "127.0.0.1:30020",
-        "127.0.0.1:30021",
-        "127.0.0.1:30022",
+    listed = infra.status().services[1:]
+    assert [(status.name, status.address) for status in listed] == [
+        ("redis-0", "127.0.0.1:30020"),
+        ("redis-1", "127.0.0.1:30021"),
+        ("redis-2", "127.0.0.1:30022"),
     ]
 
 
