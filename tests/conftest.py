@@ -63,11 +63,11 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInf
 
 @pytest.fixture(scope="session")
 def cluster_settings(
-    kafka_cluster: LocalInfra, tmp_path_factory: pytest.TempPathFactory
+    kafka_cluster: LocalInfra, redis_cluster: RedisCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
-    """Settings pointing at the session's Kafka cluster (every node) and its Redis, with
-    every topic created, replicated as the cluster's size allows."""
-    cluster = Endpoints(kafka_cluster.kafka.bootstrap, kafka_cluster.redis.url)
+    """Settings pointing at the session's Kafka cluster (every node) and Redis Cluster, with
+    every topic created, replicated as the Kafka cluster's size allows."""
+    cluster = Endpoints(kafka_cluster.kafka.bootstrap, redis_cluster.url)
     return session_settings(cluster, tmp_path_factory, kafka_brokers=CLUSTER_BROKERS)
 
 
