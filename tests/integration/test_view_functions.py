@@ -171,7 +171,7 @@ async def test_events_that_do_not_add_up_are_refused(redis: RedisClient, keys: K
     def call(events: list[object] | bytes) -> Call:
         return project(redis, keys, events, a)
 
-    with pytest.raises(ResponseError, match="a batch is a MessagePack list of slots"):
+    with pytest.raises(ResponseError, match="a batch is a MessagePack list of shards"):
         await redis.fcall(*call(b"\xc1 not MessagePack"))
     with pytest.raises(ResponseError, match="an event is source, offset, writes"):
         await redis.fcall(*call(batch((SOURCE, "first", [("view", a, 1, b"{}")]))))
