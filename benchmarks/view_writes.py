@@ -1,8 +1,8 @@
 """The read side's writes on the Redis that OSTOCK_REDIS_URL names, one Redis or a Redis
 Cluster: a live projector's events/s through ViewWriter.project (batches of 500, each
-event an organization's view and history entry, every organization its own slot: the
-worst case of the per-slot calls), and the seconds a replay's begin and end take (every
-slot's generations record, then the readers').
+event an organization's view and history entry, every organization its own slot: on a
+cluster the worst case of the per-slot calls), and the seconds a replay's begin and end
+take (every shard's generations record, then the readers').
 
     python -m benchmarks.view_writes [EVENTS]
 """

@@ -140,14 +140,15 @@ local function well_formed(write, w)
   return args == write.args
 end
 
--- Read models live in generations: <base>:<generation>:<key>. Each Redis Cluster slot has
--- a generations record of its own, <base>:generations:{<tag>} (a tag hashing to the slot),
--- naming each model's live generation in the slot (field <model>; 'g0' while unset), the one
--- a replay is building (<model>:building), the one just replaced, still written for a grace
--- period while readers move over (<model>:retiring), and the sources a replay has handed
--- over to the live projector (<model>:handover:<source>). Per generation, model and slot, a
--- hash keeps the offset of the last event applied there from each source (topic:partition).
--- Every function touches the keys of one slot only, all declared (read-models/README.md).
+-- Read models live in generations: <base>:<generation>:<key>. Each shard (a Redis Cluster
+-- slot; on one Redis the whole database) has a generations record of its own,
+-- <base>:generations:{<tag>} (on a cluster a tag hashing to the slot), naming each model's
+-- live generation in the shard (field <model>; 'g0' while unset), the one a replay is
+-- building (<model>:building), the one just replaced, still written for a grace period
+-- while readers move over (<model>:retiring), and the sources a replay has handed over to
+-- the live projector (<model>:handover:<source>). Per generation, model and shard, a hash
+-- keeps the offset of the last event applied there from each source (topic:partition).
+-- Every function touches the keys of one shard only, all declared (read-models/README.md).
 local FIRST_GENERATION = 'g0'
 
 local function offsets_key(base, generation, model, tag)
@@ -243,7 +244,7 @@ function Offsets:save()
   end
 end
 
--- The events of one slot of a batch (decoded): each {source, offset, writes}. `each`
+-- The events of one shard of a batch (decoded): each {source, offset, writes}. `each`
 -- applies one (or not), returning the number of writes applied or an error reply.
 local function each_event(events, each)
   local applied = 0
@@ -265,23 +266,23 @@ local function named(generation)
   return generation or '-'
 end
 
--- The events of one slot of a batch, for the live projector: the slot's tag, the live,
+-- The events of one shard of a batch, for the live projector: the shard's tag, the live,
 -- building and retiring generations the caller expects there ('-': none), and its events,
 -- MessagePack-decoded. Returns the number of writes applied to the live generation, the
--- status 'STALE <live> <building> <retiring>' if the slot's record names other
--- generations (nothing is written: the caller names those and sends the slot again), or
+-- status 'STALE <live> <building> <retiring>' if the shard's record names other
+-- generations (nothing is written: the caller names those and sends the shard again), or
 -- an error reply. Each event goes to the live generation (and to a retiring one), and to
 -- a generation being built once its replay has handed the event's source over in this
--- slot, and only if the replay has not applied it yet: so the built generation gets every
+-- shard, and only if the replay has not applied it yet: so the built generation gets every
 -- event once, in log order.
-local function project_slot(base, model, publish, allowed, slot)
-  local tag, events = slot[1], slot[5]
+local function project_shard(base, model, publish, allowed, shard)
+  local tag, events = shard[1], shard[5]
   local record = base .. ':generations:{' .. tag .. '}'
   if not allowed[record] then
     return redis.error_reply('ERR key ' .. record .. ' not declared')
   end
   local live, building, retiring = generations(record, model)
-  if live ~= slot[2] or named(building) ~= slot[3] or named(retiring) ~= slot[4] then
+  if live ~= shard[2] or named(building) ~= shard[3] or named(retiring) ~= shard[4] then
     return {ok = 'STALE ' .. live .. ' ' .. named(building) .. ' ' .. named(retiring)}
   end
   local live_offsets, undeclared = offsets(offsets_key(base, live, model, tag), allowed)
@@ -330,20 +331,20 @@ local function project_slot(base, model, publish, allowed, slot)
   return result
 end
 
--- The slots of a batch, MessagePack-encoded in one argument: a list of slots, each a list
+-- The shards of a batch, MessagePack-encoded in one argument: a list of shards, each a list
 -- whose last element is its events. `each` handles one, returning its answer; an error
 -- reply ends the call.
-local function each_slot(batch, each)
-  local ok, slots = pcall(cmsgpack.unpack, batch)
-  if not ok or type(slots) ~= 'table' then
-    return redis.error_reply('ERR a batch is a MessagePack list of slots')
+local function each_shard(batch, each)
+  local ok, shards = pcall(cmsgpack.unpack, batch)
+  if not ok or type(shards) ~= 'table' then
+    return redis.error_reply('ERR a batch is a MessagePack list of shards')
   end
   local answers = {}
-  for i, slot in ipairs(slots) do
-    if type(slot) ~= 'table' or type(slot[1]) ~= 'string' or type(slot[#slot]) ~= 'table' then
-      return redis.error_reply('ERR a slot is its tag, ..., its events')
+  for i, shard in ipairs(shards) do
+    if type(shard) ~= 'table' or type(shard[1]) ~= 'string' or type(shard[#shard]) ~= 'table' then
+      return redis.error_reply('ERR a shard is its tag, ..., its events')
     end
-    local answer = each(slot)
+    local answer = each(shard)
     if type(answer) == 'table' and answer.err then
       return answer
     end
@@ -352,11 +353,11 @@ local function each_slot(batch, each)
   return answers
 end
 
--- The live projector of one model: KEYS every key the batch touches (each slot's
+-- The live projector of one model: KEYS every key the batch touches (each shard's
 -- generations record, offsets and views, in the generations named); ARGV[1] base, ARGV[2]
--- model, ARGV[3] PUBLISH or SPUBLISH, ARGV[4] the batch: a list of slots, each
--- {tag, live, building, retiring, events} (project_slot). On a cluster a call holds one
--- slot. Returns each slot's answer: the writes applied to its live generation, or STALE.
+-- model, ARGV[3] PUBLISH or SPUBLISH, ARGV[4] the batch: a list of shards, each
+-- {tag, live, building, retiring, events} (project_shard). The writer sends one shard a
+-- call. Returns each shard's answer: the writes applied to its live generation, or STALE.
 local function ostock_project(keys, args)
   local base, model = args[1], args[2]
   local publish, refused = publisher(args[3])
@@ -364,26 +365,26 @@ local function ostock_project(keys, args)
     return refused
   end
   local allowed = declared(keys)
-  return each_slot(args[4], function(slot)
-    return project_slot(base, model, publish, allowed, slot)
+  return each_shard(args[4], function(shard)
+    return project_shard(base, model, publish, allowed, shard)
   end)
 end
 
 -- A replay building one model: KEYS every key the batch touches in the generation built
--- (each slot's offsets key among them); ARGV[1] base, ARGV[2] model, ARGV[3] the
--- generation built, ARGV[4] the batch: a list of slots, each {tag, events}. An event
+-- (each shard's offsets key among them); ARGV[1] base, ARGV[2] model, ARGV[3] the
+-- generation built, ARGV[4] the batch: a list of shards, each {tag, events}. An event
 -- already there (the live projector applied it after the handover) is skipped. Nothing
--- is announced: nobody reads the generation yet. Returns each slot's writes applied.
+-- is announced: nobody reads the generation yet. Returns each shard's writes applied.
 local function ostock_replay(keys, args)
   local base, model, generation = args[1], args[2], args[3]
   local allowed = declared(keys)
   local prefix = base .. ':' .. generation .. ':'
-  return each_slot(args[4], function(slot)
-    local built, undeclared = offsets(offsets_key(base, generation, model, slot[1]), allowed)
+  return each_shard(args[4], function(shard)
+    local built, undeclared = offsets(offsets_key(base, generation, model, shard[1]), allowed)
     if not built then
       return undeclared
     end
-    local result = each_event(slot[2], function(source, offset, writes)
+    local result = each_event(shard[2], function(source, offset, writes)
       if offset <= built:get(source) then
         return 0
       end
@@ -413,7 +414,7 @@ local function forget_handovers(record, model)
   end
 end
 
--- KEYS[1] a generations record (a slot's, or the readers' <base>:generations), ARGV[1] the
+-- KEYS[1] a generations record (a shard's, or the readers' <base>:generations), ARGV[1] the
 -- generation to build, then the models: marks them building it, unless one is already
 -- building another.
 local function ostock_replay_begin(keys, args)
@@ -430,9 +431,9 @@ local function ostock_replay_begin(keys, args)
   return 1
 end
 
--- KEYS[1] a slot's generations record, KEYS[2] the offsets key of the generation built in
--- the slot, KEYS[3] the live one's; ARGV[1] model, ARGV[2] generation built, then the
--- sources: from now on the live projector applies each source's events in the slot to the
+-- KEYS[1] a shard's generations record, KEYS[2] the offsets key of the generation built in
+-- the shard, KEYS[3] the live one's; ARGV[1] model, ARGV[2] generation built, then the
+-- sources: from now on the live projector applies each source's events in the shard to the
 -- built generation too. Refused (0) for a source while the replay is behind the live
 -- projector there, since the events in between would then be missed. Returns 1 or 0 for
 -- each source.

@@ -20,15 +20,15 @@ CLUSTER = "+cluster|slots +cluster|shards +command"
 def rules(prefix: str) -> dict[str, str]:
     """Each application user's ACL rules (without its password) for key prefix `prefix`.
 
-    Both read which generation of each model is live (the projector in each slot's
-    record, which it may write too: see slot_records); the projector also keeps each
+    Both read which generation of each model is live (the projector in each shard's
+    record, which it may write too: see shard_records); the projector also keeps each
     generation's replay bookkeeping (read-models/ostock.lua). Replays run as admin."""
     views = " ".join(f"~{prefix}:{kind}:*" for kind in VIEW_KINDS)
     # Only a replay (run as admin) switches generations and takes snapshots.
     switches = f"%R~{prefix}:generations %R~{prefix}:snapshots"
     # Read by ostock_project, which declares them: Redis asks write access of every key an
     # FCALL declares.
-    slot_records = f"~{prefix}:generations:*"
+    shard_records = f"~{prefix}:generations:*"
     bookkeeping = f"~{prefix}:*:offsets:*"
     channels = " ".join(f"&{prefix}:{kind}:*" for kind in VIEW_KINDS)
     return {
@@ -36,7 +36,7 @@ def rules(prefix: str) -> dict[str, str]:
         "api": f"{views.replace('~', '%R~')} {switches} {channels} -@all +@read {CONNECT} "
         f"{CLUSTER} +subscribe +unsubscribe +ssubscribe +sunsubscribe",
         # Writes views through the ostock functions only (which publish), and loads them.
-        "projector": f"{views} {switches} {slot_records} {bookkeeping} {channels} -@all "
+        "projector": f"{views} {switches} {shard_records} {bookkeeping} {channels} -@all "
         f"+@read {CONNECT} {CLUSTER} +fcall +fcall_ro +function|load +function|list "
         "+hset +hsetnx +zadd +zrem +expireat +publish +spublish",
         # Its own memory only.

@@ -4,11 +4,12 @@ their own while the system stays live (read-models/README.md, "Generations").
 1. The models are marked as building the new generation (one at a time per model).
 2. The log is read from the start and projected into it, through the same projections
    as the live projectors, in batches of one Redis round trip.
-3. Each partition that the replay has read to its end is handed over, slot by slot
-   where the replay is not behind the live projector: from then on the live projector
-   writes its events in that slot to the new generation too, in log order, each once.
-4. Once every partition is handed over in every slot, the switch makes the new
-   generation live for every model, every slot's record first, the readers' last; the
+3. Each partition that the replay has read to its end is handed over, shard by shard
+   (ostock.views.shards) where the replay is not behind the live projector: from then on
+   the live projector writes its events in that shard to the new generation too, in log
+   order, each once.
+4. Once every partition is handed over in every shard, the switch makes the new
+   generation live for every model, every shard's record first, the readers' last; the
    old one is still written for a grace period (readers re-read which generation is
    live every generations_refresh_s), then dropped.
 """
@@ -45,8 +46,9 @@ from ostock.views.generations import (
     pipelined,
     switch,
 )
-from ostock.views.keys import FIRST_GENERATION, SLOTS, generations_key
+from ostock.views.keys import FIRST_GENERATION, generations_key
 from ostock.views.models import ReadModel
+from ostock.views.shards import shards_of
 from ostock.views.writer import Call, ViewWriter
 
 #: Told how many log offsets were read so far and how many there are (both grow).
@@ -140,9 +142,9 @@ class Replay:
         projector (step 3 above)."""
         state = cast(dict[bytes, bytes], await self.redis.hgetall(generations_key(self.base)))
         self._live = live_generations(state)
-        # The slots each (model, partition) is still to be handed over in.
+        # The shards each (model, partition) is still to be handed over in.
         pending = {
-            (model.name, part): set(SLOTS)
+            (model.name, part): set(shards_of(self.redis).tags)
             for model in self.models
             for part in sources_of(self.reader, [model.topic(self.settings.topics)])
         }
@@ -150,31 +152,31 @@ class Replay:
         with fewer_collections():
             while pending:
                 at_end |= await self._step()
-                ready = {key: slots for key, slots in pending.items() if key[1] in at_end}
+                ready = {key: shards for key, shards in pending.items() if key[1] in at_end}
                 if ready:
                     await self._applied()  # a handover compares what Redis holds
                     await self._hand_over(ready)
-                pending = {key: slots for key, slots in pending.items() if slots}
+                pending = {key: shards for key, shards in pending.items() if shards}
         self.progress(self._read, self._read)
 
-    async def _hand_over(self, ready: dict[tuple[str, str], set[int]]) -> None:
-        """Hand over each (model, partition) of `ready` in the slots it awaits, one call
-        per model and slot; the slots handed over leave its set."""
-        asked: list[tuple[str, int, list[str]]] = []
+    async def _hand_over(self, ready: dict[tuple[str, str], set[str]]) -> None:
+        """Hand over each (model, partition) of `ready` in the shards it awaits, one call
+        per model and shard; the shards handed over leave its set."""
+        asked: list[tuple[str, str, list[str]]] = []
         for model in sorted({model for model, _ in ready}):
-            slots = set().union(*(s for (m, _), s in ready.items() if m == model))
-            for slot in sorted(slots):
-                parts = [part for (m, part), s in ready.items() if m == model and slot in s]
-                asked.append((model, slot, parts))
+            shards = set().union(*(s for (m, _), s in ready.items() if m == model))
+            for shard in sorted(shards):
+                parts = [part for (m, part), s in ready.items() if m == model and shard in s]
+                asked.append((model, shard, parts))
         answers = await pipelined(self.redis, (self._handover_call(*ask) for ask in asked))
-        for (model, slot, parts), accepted in zip(asked, answers, strict=True):
+        for (model, shard, parts), accepted in zip(asked, answers, strict=True):
             for part, yes in zip(parts, accepted, strict=True):
                 if yes:
-                    ready[model, part].discard(slot)
+                    ready[model, part].discard(shard)
 
-    def _handover_call(self, model: str, slot: int, parts: list[str]) -> Call:
+    def _handover_call(self, model: str, shard: str, parts: list[str]) -> Call:
         live = self._live.get(model, FIRST_GENERATION)
-        return handover_call(self.base, model, self.generation, live, slot, parts)
+        return handover_call(self.base, model, self.generation, live, shard, parts)
 
     async def _step(self) -> set[str]:
         """One poll decoded and merged, its writes sent (every model's in one round trip)
@@ -270,8 +272,8 @@ async def rebuild(
     base, names = settings.redis_prefix, [model.name for model in models]
     async with building(settings, redis, models, progress) as replay:
         await replay.live_handover()
-        # Slot by slot: a switch cut short would leave some slots live in the generation a
-        # failed replay drops, so it is retried until done (a slot switched stays so).
+        # Shard by shard: a switch cut short would leave some shards live in the generation
+        # a failed replay drops, so it is retried until done (a shard switched stays so).
         switching = partial(switch, redis, base, replay.generation, names)
         retired = await until_done(switching, "replay: switching", refused)
     await asyncio.sleep(settings.replay_grace_s)

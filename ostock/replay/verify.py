@@ -61,7 +61,7 @@ async def _caught_up(redis: RedisClient, base: str, model: str, live: str, built
         key.decode()
         async for key in redis.scan_iter(match=f"{base}:{built}:offsets:{model}:*", count=1000)
     ]
-    # Each slot's offsets of the live generation beside the built one's.
+    # Each shard's offsets of the live generation beside the built one's.
     pairs = [(key.replace(f":{built}:offsets:", f":{live}:offsets:", 1), key) for key in built_keys]
     deadline = asyncio.get_running_loop().time() + CATCH_UP_S
     while pairs and asyncio.get_running_loop().time() < deadline:

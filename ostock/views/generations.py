@@ -1,11 +1,12 @@
 """Which generation of each read model readers and writers use.
 
 A replay builds a model's next generation and switches to it (read-models/ostock.lua,
-ostock/replay). Every slot has a generations record of its own, which the functions
-writing there read (so no call reaches across slots); the writers name the generations
-they expect (SlotGenerations) and a slot whose record disagrees answers STALE. Readers
-find the live generations in the readers' record, ``<base>:generations``, re-read at most
-every few hundred milliseconds and switched after every slot's. The generation a switch
+ostock/replay). Every shard (ostock.views.shards: a slot on a cluster, the whole database
+on one Redis) has a generations record of its own, which the functions writing there read
+(so no call reaches across slots); the writers name the generations they expect
+(ShardGenerations) and a shard whose record disagrees answers STALE. Readers find the
+live generations in the readers' record, ``<base>:generations``, re-read at most every
+few hundred milliseconds and switched after every shard's. The generation a switch
 retires is still written, then kept, for longer than that, so a reader that has not seen
 the switch yet reads a complete, current view.
 """
@@ -23,14 +24,14 @@ from ostock.views.functions import REPLAY_BEGIN, REPLAY_END, REPLAY_HANDOVER, RE
 from ostock.views.keys import (
     FIRST_GENERATION,
     MODELS,
-    SLOTS,
     Keys,
     generations_key,
     offsets_key,
-    slot_generations_key,
+    shard_generations_key,
     snapshot_generation,
     snapshots_key,
 )
+from ostock.views.shards import shards_of
 
 
 class KeysSource(Protocol):
@@ -92,17 +93,17 @@ async def snapshots(redis: RedisClient, base: str) -> dict[str, dict[str, object
     return {name.decode(): orjson.loads(about) for name, about in sorted(stored.items())}
 
 
-# The writers' side: the generations they expect in each slot.
+# The writers' side: the generations they expect in each shard.
 
-#: A model's generations in a slot: live, building (or None), retiring (or None).
-SlotState = tuple[str, str | None, str | None]
+#: A model's generations in a shard: live, building (or None), retiring (or None).
+ShardState = tuple[str, str | None, str | None]
 
 #: How ostock.lua names no generation.
 NONE = "-"
 
 
-def stale_state(answer: object) -> SlotState | None:
-    """The generations a slot's record names, if `answer` (one slot's) is its STALE
+def stale_state(answer: object) -> ShardState | None:
+    """The generations a shard's record names, if `answer` (one shard's) is its STALE
     status; else None."""
     text = answer.decode() if isinstance(answer, bytes) else answer
     if not isinstance(text, str) or not text.startswith("STALE "):
@@ -111,29 +112,29 @@ def stale_state(answer: object) -> SlotState | None:
     return live, None if building == NONE else building, None if retiring == NONE else retiring
 
 
-class SlotGenerations:
-    """The generations a writer expects each slot to name for each model: those the slot
-    last answered, else those any slot answered last (a replay changes every slot in
-    turn), else the first generation alone."""
+class ShardGenerations:
+    """The generations a writer expects each shard (by its tag) to name for each model:
+    those the shard last answered, else those any shard answered last (a replay changes
+    every shard in turn), else the first generation alone."""
 
     def __init__(self) -> None:
-        self._slots: dict[tuple[str, int], SlotState] = {}
-        self._latest: dict[str, SlotState] = {}
+        self._shards: dict[tuple[str, str], ShardState] = {}
+        self._latest: dict[str, ShardState] = {}
 
-    def expected(self, model: str, slot: int) -> SlotState:
-        first: SlotState = (FIRST_GENERATION, None, None)
-        return self._slots.get((model, slot)) or self._latest.get(model, first)
+    def expected(self, model: str, shard: str) -> ShardState:
+        first: ShardState = (FIRST_GENERATION, None, None)
+        return self._shards.get((model, shard)) or self._latest.get(model, first)
 
-    def learn(self, model: str, slot: int, state: SlotState) -> None:
-        self._slots[model, slot] = self._latest[model] = state
+    def learn(self, model: str, shard: str, state: ShardState) -> None:
+        self._shards[model, shard] = self._latest[model] = state
 
 
 # The replay's side of the protocol (ostock/replay): begin, handover, switch, end, drop.
 
-#: The key families ostock.lua keeps per generation, model and slot for replays.
+#: The key families ostock.lua keeps per generation, model and shard for replays.
 BOOKKEEPING = ("offsets",)
 
-#: FCALLs per pipeline when every slot's record is written.
+#: FCALLs per pipeline when every shard's record is written.
 SLOT_CHUNK = 2048
 
 
@@ -144,21 +145,21 @@ def new_generation() -> str:
 
 async def begin(redis: RedisClient, base: str, generation: str, models: Collection[str]) -> None:
     """Mark `models` as building `generation`: the readers' record first, where a model
-    already building one refuses (a ResponseError), then every slot's."""
+    already building one refuses (a ResponseError), then every shard's."""
     await redis.fcall(REPLAY_BEGIN, 1, generations_key(base), generation, *models)
-    await each_slot(redis, REPLAY_BEGIN, base, (generation, *models))
+    await each_shard(redis, REPLAY_BEGIN, base, (generation, *models))
 
 
 def handover_call(
-    base: str, model: str, generation: str, live: str, slot: int, sources: Sequence[str]
+    base: str, model: str, generation: str, live: str, shard: str, sources: Sequence[str]
 ) -> tuple[Any, ...]:
     """The call handing `sources` over to the live projector of `model` (live in
-    generation `live`) in `slot`: it answers 1 or 0 for each (refused while the replay
-    building `generation` is behind there)."""
+    generation `live`) in the shard tagged `shard`: it answers 1 or 0 for each (refused
+    while the replay building `generation` is behind there)."""
     keys = (
-        slot_generations_key(base, slot),
-        offsets_key(base, generation, model, slot),
-        offsets_key(base, live, model, slot),
+        shard_generations_key(base, shard),
+        offsets_key(base, generation, model, shard),
+        offsets_key(base, live, model, shard),
     )
     return (REPLAY_HANDOVER, len(keys), *keys, model, generation, *sources)
 
@@ -166,25 +167,26 @@ def handover_call(
 async def switch(
     redis: RedisClient, base: str, generation: str, models: Collection[str]
 ) -> list[str]:
-    """Make `generation` live for every one of `models`: in every slot (writers), then in
+    """Make `generation` live for every one of `models`: in every shard (writers), then in
     the readers' record; the generations replaced."""
     args = (generation, publish_command(redis), *models)
-    await each_slot(redis, REPLAY_SWITCH, base, args)
+    await each_shard(redis, REPLAY_SWITCH, base, args)
     retired = await redis.fcall(REPLAY_SWITCH, 1, generations_key(base), *args)
     return [name.decode() for name in retired]
 
 
 async def end(redis: RedisClient, base: str, models: Collection[str]) -> None:
-    """Stop writing the generations of `models` being built or retiring: in every slot,
+    """Stop writing the generations of `models` being built or retiring: in every shard,
     then in the readers' record."""
-    await each_slot(redis, REPLAY_END, base, tuple(models))
+    await each_shard(redis, REPLAY_END, base, tuple(models))
     await redis.fcall(REPLAY_END, 1, generations_key(base), *models)
 
 
-async def each_slot(redis: RedisClient, function: str, base: str, args: Sequence[Any]) -> None:
-    """Call `function` on every slot's generations record with `args`; raises the first
+async def each_shard(redis: RedisClient, function: str, base: str, args: Sequence[Any]) -> None:
+    """Call `function` on every shard's generations record with `args`; raises the first
     error."""
-    calls = ((function, 1, slot_generations_key(base, slot), *args) for slot in SLOTS)
+    records = (shard_generations_key(base, shard) for shard in shards_of(redis).tags)
+    calls = ((function, 1, record, *args) for record in records)
     await pipelined(redis, calls)
 
 

@@ -63,11 +63,11 @@ def organization_copy(organization_id: str) -> str:
 
 def generations_key(base: str) -> str:
     """Hash: the readers' record: each read model's live generation, and those being built
-    or retired. A replay switches it after every slot's record (slot_generations_key)."""
+    or retired. A replay switches it after every shard's record (shard_generations_key)."""
     return f"{base}:generations"
 
 
-#: Redis Cluster's slots; one Redis has them too, as far as the keys go.
+#: Redis Cluster's slots.
 SLOTS = range(REDIS_CLUSTER_HASH_SLOTS)
 
 
@@ -88,17 +88,17 @@ def slot_of(key: str) -> int:
     return key_slot(key.encode())
 
 
-def slot_generations_key(base: str, slot: int) -> str:
-    """Hash: slot `slot`'s generations record, which the functions writing there read:
-    each model's live, building and retiring generation in the slot, and the sources
-    handed over (read-models/README.md, "Generations")."""
-    return f"{base}:generations:{{{slot_tags()[slot]}}}"
+def shard_generations_key(base: str, shard: str) -> str:
+    """Hash: the generations record of the shard tagged `shard` (ostock.views.shards),
+    which the functions writing there read: each model's live, building and retiring
+    generation there, and the sources handed over (read-models/README.md, "Generations")."""
+    return f"{base}:generations:{{{shard}}}"
 
 
-def offsets_key(base: str, generation: str, model: str, slot: int) -> str:
-    """Hash: the offset of the last event applied to `model`'s `generation` in `slot`,
-    from each source."""
-    return f"{base}:{generation}:offsets:{model}:{{{slot_tags()[slot]}}}"
+def offsets_key(base: str, generation: str, model: str, shard: str) -> str:
+    """Hash: the offset of the last event applied to `model`'s `generation` in the shard
+    tagged `shard`, from each source."""
+    return f"{base}:{generation}:offsets:{model}:{{{shard}}}"
 
 
 def snapshots_key(base: str) -> str:

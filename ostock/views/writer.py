@@ -7,7 +7,6 @@ from typing import Any
 
 import msgpack
 from opentelemetry.trace import Tracer
-from redis.asyncio import RedisCluster
 from redis.exceptions import ResponseError
 
 from ostock.telemetry.labels import child
@@ -22,28 +21,29 @@ from ostock.views.functions import (
     fcalls,
     load_functions,
 )
-from ostock.views.generations import NONE, SlotGenerations, SlotState, stale_state
-from ostock.views.keys import offsets_key, slot_generations_key, slot_of, slot_tags
+from ostock.views.generations import NONE, ShardGenerations, ShardState, stale_state
+from ostock.views.keys import offsets_key, shard_generations_key
 from ostock.views.projection import ListedView, Projected, Write
+from ostock.views.shards import Shards, shards_of
 from ostock.views.tracing import redis_span
 
 #: One FCALL: the function, the number of keys, the keys, the args.
 Call = tuple[Any, ...]
 
 # Rounds of STALE answers a batch may meet before the writer gives up: a replay changes
-# a slot's generations three times (begin, switch, end).
+# a shard's generations three times (begin, switch, end).
 STALE_ROUNDS = 8
 
 
 class ViewWriter:
     """Applies projected events through the library's functions, one round trip per batch.
 
-    Every call declares every key it touches: a batch goes as one call on one Redis, as
-    one call per slot on a cluster (pipelined, one round trip per node). The live
-    projector names the generations it expects each slot to have (SlotGenerations); a slot
-    whose record disagrees answers STALE with its own and writes nothing, and its events
-    go again (read-models/README.md, "Generations"). Given a tracer, each round trip is a
-    span of the batch it writes.
+    Every call declares every key it touches, all in one shard (ostock.views.shards): a
+    batch goes as one call on one Redis, as one call per slot on a cluster (pipelined, one
+    round trip per node). The live projector names the generations it expects each shard
+    to have (ShardGenerations); a shard whose record disagrees answers STALE with its own
+    and writes nothing, and its events go again (read-models/README.md, "Generations").
+    Given a tracer, each round trip is a span of the batch it writes.
     """
 
     def __init__(self, redis: RedisClient, base: str, tracer: Tracer | None = None) -> None:
@@ -51,61 +51,48 @@ class ViewWriter:
         self.base = base
         self.tracer = tracer
         self.publish = publish_command(redis)
-        self.cluster = isinstance(redis, RedisCluster)
-        self.generations = SlotGenerations()
+        self.shards = shards_of(redis)
+        self.generations = ShardGenerations()
 
     async def project(self, model: str, events: Sequence[Projected]) -> int:
         """Apply the events to `model`'s live generation (and to one a replay builds),
         each write only if newer than what is stored; return how many applied."""
-        groups = by_slot(events)
+        groups = by_shard(events, self.shards)
         pending = list(groups)
         applied = 0
         for _ in range(STALE_ROUNDS):
             if not pending:
                 return applied
-            calls = [
-                self._project_call(model, [(slot, groups[slot]) for slot in together])
-                for together in self._together(pending)
-            ]
+            calls = [self._project_call(model, shard, groups[shard]) for shard in pending]
             answers = [one for answer in await self._fcalls(calls) for one in _each(answer)]
             stale = []
-            # The answers come slot by slot in the order of the calls: pending's.
-            for slot, answer in zip(pending, answers, strict=True):
+            # One answer per call, in the order of the calls: pending's.
+            for shard, answer in zip(pending, answers, strict=True):
                 state = stale_state(answer)
                 if state is None:
                     applied += int(answer)
                 else:
-                    self.generations.learn(model, slot, state)
-                    stale.append(slot)
+                    self.generations.learn(model, shard, state)
+                    stale.append(shard)
             pending = stale
         raise RuntimeError(f"{model}: generations changed {STALE_ROUNDS} times in one batch")
 
-    def _together(self, slots: Sequence[int]) -> list[list[int]]:
-        """The slots that go in one call: all of them on one Redis, one a call on a cluster
-        (a cluster refuses a call whose keys are in several slots)."""
-        if self.cluster:
-            return [[slot] for slot in slots]
-        return [list(slots)] if slots else []
-
-    def _project_call(self, model: str, slots: Sequence[tuple[int, Sequence[Projected]]]) -> Call:
-        expected = [
-            (slot, self.generations.expected(model, slot), events) for slot, events in slots
-        ]
-        within = [(slot, state, _within([events])) for slot, state, events in expected]
+    def _project_call(self, model: str, shard: str, events: Sequence[Projected]) -> Call:
+        expected = [(shard, self.generations.expected(model, shard), events)]
+        within = [(shard, state, _within([events])) for shard, state, events in expected]
         return project_call(self.base, model, within, project_batch(expected), self.publish)
 
     def replay_calls(
         self, generation: str, batches: Iterable[tuple[str, Sequence[Projected]]]
     ) -> list[Call]:
         """The calls that apply each (model, events) of `batches` to `generation` of the
-        model: one per model (per model and slot on a cluster)."""
+        model: one per model and shard (one per model on one Redis)."""
         calls: list[Call] = []
         for model, events in batches:
-            groups = by_slot(events)
-            for together in self._together(list(groups)):
-                keys = [offsets_key(self.base, generation, model, slot) for slot in together]
-                keys += _under(self.base, [generation], _within(groups[s] for s in together))
-                batch = _packed([(slot_tags()[slot], _events(groups[slot])) for slot in together])
+            for shard, group in by_shard(events, self.shards).items():
+                keys = [offsets_key(self.base, generation, model, shard)]
+                keys += _under(self.base, [generation], _within([group]))
+                batch = _packed([(shard, _events(group))])
                 calls.append((REPLAY, len(keys), *keys, self.base, model, generation, batch))
         return calls
 
@@ -162,28 +149,29 @@ class ViewWriter:
 def project_call(
     base: str,
     model: str,
-    slots: Sequence[tuple[int, SlotState, Sequence[str]]],
+    shards: Sequence[tuple[str, ShardState, Sequence[str]]],
     batch: bytes,
     publish: str,
 ) -> Call:
-    """The ostock_project call of `batch` (project_batch), whose slots each write keys
-    (within a generation) in the generations expected there: (slot, generations, keys)."""
+    """The ostock_project call of `batch` (project_batch), whose shards each write keys
+    (within a generation) in the generations expected there: (shard's tag, generations,
+    keys)."""
     keys: list[str] = []
-    for slot, (live, building, retiring), within in slots:
-        keys += [slot_generations_key(base, slot), offsets_key(base, live, model, slot)]
+    for shard, (live, building, retiring), within in shards:
+        keys += [shard_generations_key(base, shard), offsets_key(base, live, model, shard)]
         if building is not None:
-            keys.append(offsets_key(base, building, model, slot))
+            keys.append(offsets_key(base, building, model, shard))
         keys += _under(base, [g for g in (live, building, retiring) if g is not None], within)
     return (PROJECT, len(keys), *keys, base, model, publish, batch)
 
 
-def project_batch(slots: Sequence[tuple[int, SlotState, Sequence[Projected]]]) -> bytes:
-    """The events of each slot (with the generations expected there) as ostock_project
-    takes them."""
+def project_batch(shards: Sequence[tuple[str, ShardState, Sequence[Projected]]]) -> bytes:
+    """The events of each shard (by its tag, with the generations expected there) as
+    ostock_project takes them."""
     return _packed(
         [
-            (slot_tags()[slot], live, building or NONE, retiring or NONE, _events(events))
-            for slot, (live, building, retiring), events in slots
+            (shard, live, building or NONE, retiring or NONE, _events(events))
+            for shard, (live, building, retiring), events in shards
         ]
     )
 
@@ -207,13 +195,14 @@ def keys_of(write: Write) -> tuple[str, ...]:
     return (write.key, write.index_key) if isinstance(write, ListedView) else (write.key,)
 
 
-def by_slot(events: Iterable[Projected]) -> dict[int, list[Projected]]:
-    """The events that write anything, by the slot of their keys (an organization's)."""
-    slots: defaultdict[int, list[Projected]] = defaultdict(list)
+def by_shard(events: Iterable[Projected], shards: Shards) -> dict[str, list[Projected]]:
+    """The events that write anything, by the tag of their keys' shard (an
+    organization's)."""
+    groups: defaultdict[str, list[Projected]] = defaultdict(list)
     for event in events:
         if event.writes:
-            slots[slot_of(event.writes[0].key)].append(event)
-    return dict(slots)
+            groups[shards.of(event.writes[0].key)].append(event)
+    return dict(groups)
 
 
 def _missing(answer: object) -> bool:
@@ -221,7 +210,7 @@ def _missing(answer: object) -> bool:
 
 
 def _each(answer: object) -> list[Any]:
-    """A call's answers (a list, one per slot, or one); its error raised."""
+    """A call's answers (a list, one per shard, or one); its error raised."""
     if isinstance(answer, Exception):
         raise answer
     return answer if isinstance(answer, list) else [answer]

@@ -33,18 +33,20 @@ from ostock.views.keys import (
     Keys,
     generations_key,
     offsets_key,
-    slot_generations_key,
+    shard_generations_key,
     slot_of,
 )
 from ostock.views.notifications import notifications_of
 from ostock.views.projection import Projected, ViewUpdate
 from ostock.views.reader import ViewReader
+from ostock.views.shards import shards_of
 from ostock.views.writer import ViewWriter
 
 pytestmark = [pytest.mark.integration, pytest.mark.both_redis]
 
 SOURCE, OTHER = "organization-events:0", "organization-events:1"
-# The organizations of these tests share one slot: its offsets are the partition's.
+# The organizations of these tests share one slot, so one shard on either Redis: its
+# offsets are the partition's.
 SLOT = 1234
 
 
@@ -81,16 +83,23 @@ async def generations(redis: RedisClient, keys: Keys) -> dict[str, str]:
     return {field.decode(): value.decode() for field, value in state.items()}
 
 
-async def slot_record(redis: RedisClient, keys: Keys) -> dict[str, str]:
-    """SLOT's generations record."""
-    state = cast(dict[bytes, bytes], await redis.hgetall(slot_generations_key(keys.base, SLOT)))
+def shard(redis: RedisClient) -> str:
+    """The tag of SLOT's shard (ostock.views.shards)."""
+    return shards_of(redis).of(within.organization(organization_id("any")))
+
+
+async def shard_record(redis: RedisClient, keys: Keys) -> dict[str, str]:
+    """The generations record of SLOT's shard."""
+    record = shard_generations_key(keys.base, shard(redis))
+    state = cast(dict[bytes, bytes], await redis.hgetall(record))
     return {field.decode(): value.decode() for field, value in state.items()}
 
 
 async def built_offset(redis: RedisClient, keys: Keys, generation: str, source: str) -> int | None:
     """The offset of `source` that `generation` of organizations was last written at in
-    SLOT."""
-    offset = await redis.hget(offsets_key(keys.base, generation, ORGANIZATIONS, SLOT), source)
+    SLOT's shard."""
+    offsets = offsets_key(keys.base, generation, ORGANIZATIONS, shard(redis))
+    offset = await redis.hget(offsets, source)
     return None if offset is None else int(offset)
 
 
@@ -108,11 +117,10 @@ class Replay:
     async def apply(self, generation: str, projected: list[Projected]) -> int:
         return await self.writer.replay(generation, [(ORGANIZATIONS, projected)])
 
-    async def handover(
-        self, generation: str, source: str, model: str = ORGANIZATIONS, slot: int = SLOT
-    ) -> int:
-        """Hand `source` over in `slot`: 1 if done, 0 if refused."""
-        call = handover_call(self.base, model, generation, FIRST_GENERATION, slot, [source])
+    async def handover(self, generation: str, source: str, model: str = ORGANIZATIONS) -> int:
+        """Hand `source` over in SLOT's shard: 1 if done, 0 if refused."""
+        tag = shard(self.redis)
+        call = handover_call(self.base, model, generation, FIRST_GENERATION, tag, [source])
         (answer,) = await self.redis.fcall(*call)
         return int(answer)
 
@@ -128,7 +136,7 @@ async def test_the_live_projector_writes_the_generation_named_live(
 ) -> None:
     writer = ViewWriter(redis, keys.base)
     await writer.project(ORGANIZATIONS, [event(0, "first")])
-    await redis.hset(slot_generations_key(keys.base, SLOT), ORGANIZATIONS, "g7")
+    await redis.hset(shard_generations_key(keys.base, shard(redis)), ORGANIZATIONS, "g7")
     await redis.hset(generations_key(keys.base), ORGANIZATIONS, "g7")
 
     assert await writer.project(ORGANIZATIONS, [event(1, "a")]) == 1  # after a STALE answer
@@ -224,7 +232,7 @@ async def test_a_switch_makes_the_built_generation_live_for_every_model_at_once(
         ORGANIZATION_COPIES: "g1",
         f"{ORGANIZATION_COPIES}:retiring": "g0",
     }
-    assert await slot_record(redis, keys) == await generations(redis, keys)  # no handover left
+    assert await shard_record(redis, keys) == await generations(redis, keys)  # no handover left
     live = await LiveKeys(redis, keys.base, refresh_s=60).keys()
     assert live == Keys(keys.base, {ORGANIZATIONS: "g1", ORGANIZATION_COPIES: "g1"})
     # The retired generation is still written, for the readers that have not moved yet.

@@ -21,8 +21,9 @@ from ostock.settings import Settings
 from ostock.views import keys as within
 from ostock.views.functions import COMMAND_PENDING, LIBRARY
 from ostock.views.generations import live_generations
-from ostock.views.keys import ORGANIZATIONS, Keys, generations_key, slot_generations_key, slot_of
+from ostock.views.keys import ORGANIZATIONS, Keys, generations_key, shard_generations_key
 from ostock.views.projection import Projected, ViewUpdate
+from ostock.views.shards import ONE_REDIS
 from ostock.views.writer import project_batch, project_call
 from tests.secured import secured_infra
 
@@ -123,19 +124,18 @@ def test_redis_projector_user_projects_into_the_live_generation_the_api_finds(
 ) -> None:
     base, organization_id = secured.redis_prefix, str(uuid4())
     # As a replay's switch leaves it: the organizations live in a generation of their own,
-    # in the readers' record and in the slot's.
-    slot = slot_of(within.organization(organization_id))
+    # in the readers' record and in the (one Redis's one) shard's.
     admin = redis_client(secured, "admin")
-    for record in (generations_key(base), slot_generations_key(base, slot)):
+    for record in (generations_key(base), shard_generations_key(base, ONE_REDIS)):
         admin.hset(record, ORGANIZATIONS, "g1")
     projector = redis_client(secured, "projector")
     projector.function_load(LIBRARY.read_text(), replace=True)
     view = ViewUpdate(within.organization(organization_id), 1, b"{}")
     expected = ("g1", None, None)
-    batch = project_batch([(slot, expected, [Projected("events:0", 0, (view,))])])
-    call = project_call(base, ORGANIZATIONS, [(slot, expected, [view.key])], batch, "PUBLISH")
+    batch = project_batch([(ONE_REDIS, expected, [Projected("events:0", 0, (view,))])])
+    call = project_call(base, ORGANIZATIONS, [(ONE_REDIS, expected, [view.key])], batch, "PUBLISH")
 
-    # The function reads the slot's generations and keeps the offsets of each source.
+    # The function reads the shard's generations and keeps the offsets of each source.
     assert projector.fcall(*call) == [1]
 
     api = redis_client(secured, "api")

@@ -17,10 +17,11 @@ from ostock.views.client import RedisClient, publish_command
 from ostock.views.command_status import CommandStatus
 from ostock.views.functions import COMMAND_DECIDED, COMMAND_PENDING
 from ostock.views.generations import NONE, FixedKeys
-from ostock.views.keys import FIRST_GENERATION, ORGANIZATIONS, Keys, slot_of, slot_tags
+from ostock.views.keys import FIRST_GENERATION, ORGANIZATIONS, Keys
 from ostock.views.notifications import notifications_of
 from ostock.views.projection import Projected, ViewUpdate
 from ostock.views.reader import ViewReader
+from ostock.views.shards import shards_of
 from ostock.views.writer import Call, ViewWriter, project_call
 from tests.projectors import next_offset
 
@@ -54,19 +55,19 @@ async def apply(
 
 def project(redis: RedisClient, keys: Keys, events: list[object] | bytes, *writes: str) -> Call:
     """The ostock_project call of `events` (or a batch as bytes), which write the keys
-    `writes` (within a generation, all in one slot) of the first generation."""
-    slot = slot_of(writes[0])
+    `writes` (within a generation, all in one shard) of the first generation."""
+    shard = shards_of(redis).of(writes[0])
     state = (FIRST_GENERATION, None, None)
     data = events
     if not isinstance(data, bytes):
-        slot_batch = [(slot_tags()[slot], FIRST_GENERATION, NONE, NONE, data)]
-        data = msgpack.packb(slot_batch, use_bin_type=False)
-    slots = [(slot, state, writes)]
-    return project_call(keys.base, ORGANIZATIONS, slots, data, publish_command(redis))
+        shard_batch = [(shard, FIRST_GENERATION, NONE, NONE, data)]
+        data = msgpack.packb(shard_batch, use_bin_type=False)
+    shards = [(shard, state, writes)]
+    return project_call(keys.base, ORGANIZATIONS, shards, data, publish_command(redis))
 
 
 def batch(*events: object) -> list[object]:
-    """Events as ostock_project takes them in a slot (ostock.views.writer)."""
+    """Events as ostock_project takes them in a shard (ostock.views.writer)."""
     return list(events)
 
 
@@ -170,7 +171,7 @@ async def test_events_that_do_not_add_up_are_refused(redis: RedisClient, keys: K
     def call(events: list[object] | bytes) -> Call:
         return project(redis, keys, events, a)
 
-    with pytest.raises(ResponseError, match="a batch is a MessagePack list of slots"):
+    with pytest.raises(ResponseError, match="a batch is a MessagePack list of shards"):
         await redis.fcall(*call(b"\xc1 not MessagePack"))
     with pytest.raises(ResponseError, match="an event is source, offset, writes"):
         await redis.fcall(*call(batch((SOURCE, "first", [("view", a, 1, b"{}")]))))
