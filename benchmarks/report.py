@@ -71,10 +71,10 @@ def rows(figures: list[Figure]) -> list[tuple[str, ...]]:
     ]
 
 
-def table(figures: list[Figure]) -> str:
-    """A plain-text table for the terminal."""
-    lines = [HEADER, *rows(figures)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
+def table(figures: list[Figure], header: tuple[str, ...] = HEADER) -> str:
+    """A plain-text table for the terminal, under `header`."""
+    lines = [header, *rows(figures)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
     )
