@@ -42,7 +42,7 @@ ELSEWHERE = (
     "  run by `ostock bench`: one Kafka node and one Redis against a 3-node Kafka cluster",
     "  and a 3-master Redis Cluster, started in turn (single, cluster, single, cluster),",
     "  each on free ports in a temporary folder with every process of `ostock run`. Per",
-    "  start: time to ready (infra up, topics, processes until /health/ready), commands/s",
+    "  start: time to ready (infra up and topics; all until /health/ready), commands/s",
     "  of N CreateOrganization commands until every view exists (after 200 not counted),",
     "  CPU per command of every process, Kafka node and Redis node, and command-to-view",
     "  p50/p99 at R/s offered for S s, open loop, each view seen by polling its key every",
