@@ -21,6 +21,7 @@ from confluent_kafka import Message, Producer
 # confluent_kafka.admin re-exports NewTopic without listing it, which mypy --strict flags.
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from redis import Redis
+from redis.cluster import RedisCluster
 
 from benchmarks.processes import cpu_seconds, settings_env, start, stop
 from ostock.commands import Issuer, organization_command
@@ -28,9 +29,13 @@ from ostock.contract import Codec
 from ostock.deployables import PROCESSES
 from ostock.kafka.config import producer_config
 from ostock.settings import Settings
+from ostock.views.client import names_cluster
 from ostock.views.generations import live_generations
 from ostock.views.keys import Keys, generations_key
 
+#: A benchmark's own client of one Redis or of a Redis Cluster (never logged in: the
+#: benchmarks run without ACLs).
+SyncRedis = Redis | RedisCluster
 Record = tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]
 WORKERS = ("organization-handler", "organization-projector")
 WAIT_TIMEOUT_S = 120.0
@@ -87,7 +92,7 @@ def produce_all(producer: Producer, topic: str, records: list[Record]) -> dict[i
     return last
 
 
-def wait_for_keys(redis: Redis, last: list[str], every: list[str]) -> None:
+def wait_for_keys(redis: SyncRedis, last: list[str], every: list[str]) -> None:
     """Wait until every key exists. Polled: only the last record's key of each partition
     (handler and projector keep a partition's order, so the others come before it), then
     every key once. Polling every key each time would take a sizeable share of this
@@ -106,7 +111,15 @@ def wait_for_keys(redis: Redis, last: list[str], every: list[str]) -> None:
                 time.sleep(0.005)
 
 
-def view_keys(redis: Redis, base: str) -> Keys:
+def redis_of(settings: Settings) -> SyncRedis:
+    """A client of the Redis `settings.redis_url` names: a cluster client on a Redis
+    Cluster (which one, ostock.views.client says)."""
+    if names_cluster(settings):
+        return RedisCluster.from_url(settings.redis_url)
+    return Redis.from_url(settings.redis_url)
+
+
+def view_keys(redis: SyncRedis, base: str) -> Keys:
     """The keys of the live generations under `base` (g0 in a fresh benchmark)."""
     state = cast(dict[bytes, bytes], redis.hgetall(generations_key(base)))
     return Keys(base, live_generations(state))
@@ -167,7 +180,7 @@ def run(settings: Settings, side: Side, count: int) -> Run:
     view exists."""
     ids, records = commands(Codec(), count)
     producer = Producer(producer_config(settings))
-    with Redis.from_url(settings.redis_url) as redis:
+    with redis_of(settings) as redis:
         keys = view_keys(redis, side.base)
         used = _cpu_seconds(redis, side)
         started = time.perf_counter()
@@ -185,9 +198,16 @@ def run(settings: Settings, side: Side, count: int) -> Run:
         return Run(count / elapsed, ids[-1], cpu_us)
 
 
-def _cpu_seconds(redis: Redis, side: Side) -> dict[str, float]:
-    """The CPU time each of the side's processes, and Redis, has used so far."""
+def _cpu_seconds(redis: SyncRedis, side: Side) -> dict[str, float]:
+    """The CPU time each of the side's processes, and Redis (every node of a cluster), has
+    used so far."""
     used = {name: cpu_seconds(pid) for name, pid in side.pids.items()}
-    info = cast(dict[str, float], redis.info("cpu"))
-    used[REDIS] = info["used_cpu_user"] + info["used_cpu_sys"]
+    if isinstance(redis, RedisCluster):
+        nodes = [
+            cast(dict[str, float], redis.info("cpu", target_nodes=node))
+            for node in redis.get_nodes()  # type: ignore[no-untyped-call]
+        ]
+    else:
+        nodes = [cast(dict[str, float], redis.info("cpu"))]
+    used[REDIS] = sum(info["used_cpu_user"] + info["used_cpu_sys"] for info in nodes)
     return used

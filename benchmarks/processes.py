@@ -39,8 +39,11 @@ def stop(process: "subprocess.Popen[bytes]") -> None:
         process.wait()
 
 
-def wait_http(url: str, process: "subprocess.Popen[bytes]", log: Path) -> None:
-    """Wait until `url` answers at all (any status), or fail with the log's tail."""
+def wait_http(
+    url: str, process: "subprocess.Popen[bytes]", log: Path, status: int | None = None
+) -> None:
+    """Wait until `url` answers at all (any status, or `status` if given), or fail with
+    the log's tail."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -48,10 +51,12 @@ def wait_http(url: str, process: "subprocess.Popen[bytes]", log: Path) -> None:
                 f"{process.args!r} exited: {log.read_text(errors='replace')[-2000:]}"
             )
         try:
-            httpx.get(url, timeout=1.0)
-            return
+            answer = httpx.get(url, timeout=1.0)
+            if status is None or answer.status_code == status:
+                return
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer in {READY_TIMEOUT_S} s")
 
 

@@ -35,6 +35,20 @@ ABOUT = (
     "  against the same broker, records of the event log's mean size, as many as the",
     "  largest log; for reference, no baseline.",
 )
+#: Benchmarks with a command of their own, outside `ostock bench`.
+ELSEWHERE = (
+    "- deployments: `.venv/bin/python -m benchmarks.deployments [--commands N] [--rate R]",
+    "  [--seconds S] [--rounds K]` (defaults 3000, 200/s, 10 s, 2; about 10 minutes), not",
+    "  run by `ostock bench`: one Kafka node and one Redis against a 3-node Kafka cluster",
+    "  and a 3-master Redis Cluster, started in turn (single, cluster, single, cluster),",
+    "  each on free ports in a temporary folder with every process of `ostock run`. Per",
+    "  start: time to ready (infra up and topics; all until /health/ready), commands/s",
+    "  of N CreateOrganization commands until every view exists (after 200 not counted),",
+    "  CPU per command of every process, Kafka node and Redis node, and command-to-view",
+    "  p50/p99 at R/s offered for S s, open loop, each view seen by polling its key every",
+    "  2 ms (sharded pub/sub takes no pattern). It prints the cluster's median beside the",
+    "  single node's; figures of a run are in performance.md.",
+)
 HEADER = ("figure", "unit", "O-stock median (min-max)", "baseline median (min-max)", "ratio")
 
 
@@ -71,10 +85,10 @@ def rows(figures: list[Figure]) -> list[tuple[str, ...]]:
     ]
 
 
-def table(figures: list[Figure]) -> str:
-    """A plain-text table for the terminal."""
-    lines = [HEADER, *rows(figures)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
+def table(figures: list[Figure], header: tuple[str, ...] = HEADER) -> str:
+    """A plain-text table for the terminal, under `header`."""
+    lines = [header, *rows(figures)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
     )
@@ -89,6 +103,8 @@ def markdown(figures: list[Figure], info: dict[str, Any], settings: dict[str, An
         "brackets, beside its baseline measured in the same run (targets: performance.md).",
         "",
         *ABOUT,
+        "",
+        *ELSEWHERE,
         "",
         *(f"- {name}: {value}" for name, value in {**info, **settings}.items()),
         "",
