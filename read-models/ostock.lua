@@ -447,7 +447,8 @@ local function ostock_replay_handover(keys, args)
   if string.find(keys[3], ':' .. live .. ':offsets:', 1, true) == nil then
     return redis.error_reply('STALE ' .. live)
   end
-  local built, current = offsets(keys[2], declared(keys)), offsets(keys[3], declared(keys))
+  local allowed = declared(keys)
+  local built, current = offsets(keys[2], allowed), offsets(keys[3], allowed)
   local answers = {}
   for i = 3, #args do
     local source = args[i]

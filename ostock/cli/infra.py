@@ -36,6 +36,14 @@ Brokers = Annotated[
         "Default: settings.kafka_brokers.",
     ),
 ]
+Scale = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        metavar="N",
+        help="Copies of every handler, projector and the saga. Default: settings.scale.",
+    ),
+]
 RedisPort = Annotated[
     int | None, typer.Option(help="Redis port. Default: from settings.redis_url.")
 ]
@@ -66,29 +74,29 @@ def chosen(services: list[str] | None) -> list[str]:
     return list(dict.fromkeys(services or ()))
 
 
+def with_options(settings: Settings, **options: Any) -> Settings:
+    """`settings` with each command-line option given (not None) as its field."""
+    return settings.model_copy(update={k: v for k, v in options.items() if v is not None})
+
+
 def _settings(
     data_dir: Path | None,
     kafka_port: int | None,
     controller_port: int | None,
     redis_port: int | None,
-    brokers: int | None = None,
-    redis_cluster: int | None = None,
+    brokers: int | None,
+    redis_cluster: int | None,
 ) -> Settings:
     """Settings from the environment, with the command-line options applied."""
-    overrides: dict[str, Any] = {}
-    if brokers is not None:
-        overrides["kafka_brokers"] = brokers
-    if redis_cluster is not None:
-        overrides["redis_cluster"] = redis_cluster
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir.resolve()
-    if kafka_port is not None:
-        overrides["kafka_bootstrap"] = f"127.0.0.1:{kafka_port}"
-    if controller_port is not None:
-        overrides["kafka_controller_port"] = controller_port
-    if redis_port is not None:
-        overrides["redis_url"] = f"redis://127.0.0.1:{redis_port}/0"
-    return Settings().model_copy(update=overrides)
+    return with_options(
+        Settings(),
+        kafka_brokers=brokers,
+        redis_cluster=redis_cluster,
+        data_dir=data_dir.resolve() if data_dir is not None else None,
+        kafka_bootstrap=f"127.0.0.1:{kafka_port}" if kafka_port is not None else None,
+        kafka_controller_port=controller_port,
+        redis_url=f"redis://127.0.0.1:{redis_port}/0" if redis_port is not None else None,
+    )
 
 
 @app.command()
@@ -115,14 +123,7 @@ def up(
     settings.jaeger_otlp_port and jaeger_query_port), reusing running ones, and create the
     topics."""
     optional = chosen(services)
-    settings = _settings(
-        data_dir,
-        kafka_port,
-        controller_port,
-        redis_port,
-        brokers=brokers,
-        redis_cluster=redis_cluster,
-    )
+    settings = _settings(data_dir, kafka_port, controller_port, redis_port, brokers, redis_cluster)
     infra = LocalInfra.from_settings(settings)
     settings = infra.clients(settings)
     try:
@@ -149,14 +150,7 @@ def down(
 ) -> None:
     """Stop Kafka, Redis and the optional services that run; their data stays in the data
     folder."""
-    settings = _settings(
-        data_dir,
-        kafka_port,
-        controller_port,
-        redis_port,
-        brokers=brokers,
-        redis_cluster=redis_cluster,
-    )
+    settings = _settings(data_dir, kafka_port, controller_port, redis_port, brokers, redis_cluster)
     LocalInfra.from_settings(settings).down()
 
 
@@ -171,14 +165,7 @@ def status(
 ) -> None:
     """Show whether each Kafka node and Redis (and the optional services that run) run;
     exit 1 if one does not."""
-    settings = _settings(
-        data_dir,
-        kafka_port,
-        controller_port,
-        redis_port,
-        brokers=brokers,
-        redis_cluster=redis_cluster,
-    )
+    settings = _settings(data_dir, kafka_port, controller_port, redis_port, brokers, redis_cluster)
     infra = LocalInfra.from_settings(settings)
     report = infra.status()
     typer.echo(str(report))

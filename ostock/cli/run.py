@@ -14,12 +14,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
 
 import httpx
 import typer
 
-from ostock.cli.infra import Brokers, RedisClusterSize, With, chosen
+from ostock.cli.infra import Brokers, RedisClusterSize, Scale, With, chosen, with_options
 from ostock.deployables import (
     PROCESSES,
     Instance,
@@ -81,27 +80,16 @@ def run(
     services: With = None,
     brokers: Brokers = None,
     redis_cluster: RedisClusterSize = None,
-    scale: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            metavar="N",
-            help="N copies of every handler, projector and the saga (default: OSTOCK_SCALE).",
-        ),
-    ] = None,
+    scale: Scale = None,
 ) -> None:
     """Run O-stock: Kafka (a cluster with --brokers 3), Redis (a Redis Cluster with
     --redis-cluster 3), the services, the projectors and the API; with --with monitoring a
     Prometheus scraping them all, with --with tracing a Jaeger they send their spans to;
     with --scale N, N copies of each worker that shares a group."""
     optional = chosen(services)
-    settings = Settings()
-    if brokers is not None:
-        settings = settings.model_copy(update={"kafka_brokers": brokers})
-    if redis_cluster is not None:
-        settings = settings.model_copy(update={"redis_cluster": redis_cluster})
-    if scale is not None:
-        settings = settings.model_copy(update={"scale": scale})
+    settings = with_options(
+        Settings(), kafka_brokers=brokers, redis_cluster=redis_cluster, scale=scale
+    )
     started_at = time.monotonic()
     infra = LocalInfra.from_settings(settings)
     settings = infra.clients(settings)

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ostock.cli.infra import Scale, with_options
 from ostock.cli.status_report import Report, gather
 from ostock.kafka.cluster_health import ClusterHealth
 from ostock.kafka.lag import Member, PartitionLag
@@ -27,20 +28,13 @@ def status(
         float | None, typer.Option(metavar="S", help="Unwell when a partition lags more seconds.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for scripts.")] = False,
-    scale: Annotated[
-        int | None,
-        typer.Option(
-            min=1, metavar="N", help="Copies of each worker expected (`ostock run --scale`)."
-        ),
-    ] = None,
+    scale: Scale = None,
 ) -> None:
     """Each process up or not, each consumer group's lag, the dead letters, the views'
     generations and replays, the snapshots. Exit 0 when all is well, 1 when a process is
     down or a lag is above --max-lag-records / --max-lag-seconds, 2 when Kafka or Redis
     cannot be reached."""
-    settings = Settings()
-    if scale is not None:
-        settings = settings.model_copy(update={"scale": scale})
+    settings = with_options(Settings(), scale=scale)
     report = gather(settings)
     found = problems(report, max_lag_records, max_lag_seconds)
     if as_json:

@@ -98,14 +98,13 @@ class LocalInfra:
                 security.scram_users,
             )
         )
-        self.redis: RedisServer | RedisCluster = RedisServer(
-            data_dir, redis_port, security.redis_acl, security.redis_admin
+        acl, admin = security.redis_acl, security.redis_admin
+        ports = range(redis_port, redis_port + redis_cluster)
+        self.redis: RedisServer | RedisCluster = (
+            RedisCluster(data_dir, ports, [port + 10000 for port in ports], acl, admin)
+            if redis_cluster
+            else RedisServer(data_dir, redis_port, acl, admin)
         )
-        if redis_cluster:
-            ports = range(redis_port, redis_port + redis_cluster)
-            buses = [port + 10000 for port in ports]
-            acl, admin = security.redis_acl, security.redis_admin
-            self.redis = RedisCluster(data_dir, ports, buses, acl, admin)
         self.keycloak = KeycloakServer(data_dir, cache_dir, keycloak_port)
         self.jaeger = JaegerServer(data_dir, cache_dir, *jaeger_ports)
         self.prometheus = PrometheusServer(data_dir, prometheus_port, scrape_targets or {})

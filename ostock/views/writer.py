@@ -78,9 +78,11 @@ class ViewWriter:
         raise RuntimeError(f"{model}: generations changed {STALE_ROUNDS} times in one batch")
 
     def _project_call(self, model: str, shard: str, events: Sequence[Projected]) -> Call:
-        expected = [(shard, self.generations.expected(model, shard), events)]
-        within = [(shard, state, _within([events])) for shard, state, events in expected]
-        return project_call(self.base, model, within, project_batch(expected), self.publish)
+        state = self.generations.expected(model, shard)
+        batch = project_batch([(shard, state, events)])
+        return project_call(
+            self.base, model, [(shard, state, _within([events]))], batch, self.publish
+        )
 
     def replay_calls(
         self, generation: str, batches: Iterable[tuple[str, Sequence[Projected]]]
