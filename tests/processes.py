@@ -4,7 +4,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,9 +80,12 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
-def start_system(settings: Settings, logs: Path, scale: int = 1) -> dict[str, Worker]:
-    """Every process of PROCESSES as `ostock run --scale` starts it (each as its principal,
-    each copy with its instance name and /metrics port), by its Instance.label."""
+def start_system(
+    settings: Settings, logs: Path, scale: int = 1, processes: Collection[str] = tuple(PROCESSES)
+) -> dict[str, Worker]:
+    """The `processes` (default: every one of PROCESSES) as `ostock run --scale` starts
+    them (each as its principal, each copy with its instance name and /metrics port), by
+    their Instance.label."""
     return {
         i.label: Worker(
             PROCESSES[i.process],
@@ -91,13 +94,16 @@ def start_system(settings: Settings, logs: Path, scale: int = 1) -> dict[str, Wo
             env=principal_env(i.process) | instance_env(settings, i),
         ).start()
         for i in instances(scale)
+        if i.process in processes
     }
 
 
 @contextmanager
-def running_system(settings: Settings, logs: Path, scale: int = 1) -> Iterator[dict[str, Worker]]:
+def running_system(
+    settings: Settings, logs: Path, scale: int = 1, processes: Collection[str] = tuple(PROCESSES)
+) -> Iterator[dict[str, Worker]]:
     """The processes of `start_system` once the API is ready; stopped when the block ends."""
-    workers = start_system(settings, logs, scale)
+    workers = start_system(settings, logs, scale, processes)
     try:
         wait_ready(f"http://127.0.0.1:{settings.api_port}/health/ready", workers)
         yield workers

@@ -68,31 +68,28 @@ def system(
 
 
 @pytest.fixture(scope="session")
-def cluster_system_settings(cluster_settings: Settings) -> Settings:
-    """The cluster's settings with free ports for the API and the workers' /metrics."""
-    return with_free_ports(cluster_settings)
-
-
-@pytest.fixture(scope="session")
 def cluster_system(
-    cluster_system_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Worker]]:
-    """Every process as `system` starts them, on the session's Kafka cluster."""
-    logs = tmp_path_factory.mktemp("cluster-system-logs")
-    with running_system(cluster_system_settings, logs) as workers:
-        yield workers
+    cluster_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """The settings of every process running as `system` starts them, on the session's
+    Kafka cluster and Redis Cluster."""
+    settings = with_free_ports(cluster_settings)
+    with running_system(settings, tmp_path_factory.mktemp("cluster-system-logs")):
+        yield settings
 
 
 @pytest.fixture(
     scope="session", params=["broker", pytest.param("cluster", marks=pytest.mark.cluster)]
 )
 def deployment(request: pytest.FixtureRequest) -> Settings:
-    """The settings of a running system, once on the single broker and once on the Kafka
-    cluster: the end-to-end tests run on both."""
-    prefix = "" if request.param == "broker" else "cluster_"
-    request.getfixturevalue(f"{prefix}system")
-    settings: Settings = request.getfixturevalue(f"{prefix}system_settings")
-    return settings
+    """The settings of a running system, once on the single broker and once on the
+    clusters: the end-to-end tests run on both."""
+    if request.param == "cluster":
+        cluster: Settings = request.getfixturevalue("cluster_system")
+        return cluster
+    request.getfixturevalue("system")
+    single: Settings = request.getfixturevalue("system_settings")
+    return single
 
 
 @pytest.fixture

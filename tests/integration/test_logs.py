@@ -17,11 +17,10 @@ import httpx
 import orjson
 import pytest
 
-from ostock.deployables import PROCESSES
 from ostock.infra.ports import free_port
 from ostock.settings import Settings, settings_env
 from tests.auth import bearer
-from tests.processes import Worker, wait_ready
+from tests.processes import Worker, running_system
 from tests.records import ACME
 
 pytestmark = pytest.mark.integration
@@ -50,16 +49,8 @@ def logs(system: dict[str, Worker], debug_settings: Settings) -> Iterator[Path]:
     folder = debug_settings.data_dir / "logs"
     folder.mkdir()
     (folder / "organization-handler.log").symlink_to(system["organization-handler"].log)
-    workers = {
-        name: Worker(PROCESSES[name], debug_settings, folder / f"{name}.log").start()
-        for name in MINE
-    }
-    try:
-        wait_ready(f"http://127.0.0.1:{debug_settings.api_port}/health/ready", workers)
+    with running_system(debug_settings, folder, processes=MINE):
         yield folder
-    finally:
-        for worker in workers.values():
-            worker.stop()
 
 
 def test_a_commands_lines_carry_its_trace_in_every_process_and_merge_in_time_order(
